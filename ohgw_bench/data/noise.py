@@ -1,0 +1,35 @@
+"""Symmetric label noise: each label is replaced, with probability ``rate``, by a uniformly
+chosen *different* class. Deterministic in ``seed``; never maps a label to itself."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def symmetric_label_noise(labels, rate: float, num_classes: int, seed: int):
+    """Return ``(noisy_labels, realised_rate)``.
+
+    ``labels`` may be a numpy array or a torch tensor; the result has the same type,
+    dtype and device. ``realised_rate`` is the fraction of labels that actually changed
+    (≈ ``rate``; exactly the flipped fraction, since a flip always changes the class).
+    """
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"label-noise rate must be in [0, 1], got {rate}")
+    if rate > 0 and num_classes < 2:
+        raise ValueError(f"label noise needs at least 2 classes, got num_classes={num_classes}")
+    is_torch = type(labels).__module__.startswith("torch")
+    clean = labels.detach().cpu().numpy() if is_torch else np.asarray(labels)
+    clean_i64 = clean.astype(np.int64)
+    if clean_i64.size and (clean_i64.min() < 0 or clean_i64.max() >= num_classes):
+        raise ValueError(f"labels must lie in [0, {num_classes}), got range "
+                         f"[{clean_i64.min()}, {clean_i64.max()}]")
+    rng = np.random.default_rng(seed)
+    flip = rng.random(clean_i64.shape) < rate
+    # An offset in 1..K-1 (mod K) picks each of the K-1 other classes with equal probability.
+    offset = rng.integers(1, max(num_classes, 2), size=clean_i64.shape)
+    noisy = np.where(flip, (clean_i64 + offset) % num_classes, clean_i64).astype(clean.dtype)
+    realised = float(np.mean(noisy != clean)) if clean.size else 0.0
+    if is_torch:
+        import torch
+
+        return torch.from_numpy(noisy).to(labels.device), realised
+    return noisy, realised

@@ -1,0 +1,116 @@
+"""Continuous search spaces in *search-space coordinates*.
+
+Every hyper-gradient and every warm-start step lives in these coordinates
+(log10 learning rate, log10 weight decay, momentum, augmentation magnitude, label
+smoothing), so a step of η_h means the same thing for every scheduler and the bounds
+used for clipping are exactly the scheduler's bounds.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+# The five coordinates of the study, in a fixed order used by vectors and records.
+LOG10_LR = "log10_lr"
+LOG10_WD = "log10_wd"
+MOMENTUM = "momentum"
+AUG_MAGNITUDE = "aug_magnitude"
+LABEL_SMOOTHING = "label_smoothing"
+STUDY_COORDINATES = (LOG10_LR, LOG10_WD, MOMENTUM, AUG_MAGNITUDE, LABEL_SMOOTHING)
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """One continuous hyperparameter: a closed interval sampled uniformly by schedulers."""
+
+    name: str
+    low: float
+    high: float
+    description: str
+
+    def __post_init__(self) -> None:
+        if not self.low < self.high:
+            raise ValueError(f"{self.name}: low {self.low} must be below high {self.high}")
+
+    def clip(self, value: float) -> tuple[float, bool]:
+        """Clip to the bounds; say whether clipping happened."""
+        clipped = min(max(value, self.low), self.high)
+        return clipped, clipped != value
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    hyperparameters: tuple[Hyperparameter, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(h.name for h in self.hyperparameters)
+
+    def __getitem__(self, name: str) -> Hyperparameter:
+        for h in self.hyperparameters:
+            if h.name == name:
+                return h
+        raise KeyError(f"no hyperparameter {name!r} in space {self.names}")
+
+    def clip(self, config: Mapping[str, float]) -> tuple[dict[str, float], dict[str, bool]]:
+        values, flags = {}, {}
+        for h in self.hyperparameters:
+            values[h.name], flags[h.name] = h.clip(float(config[h.name]))
+        return values, flags
+
+    def validate(self, config: Mapping[str, float]) -> None:
+        missing = [n for n in self.names if n not in config]
+        if missing:
+            raise ValueError(f"config lacks hyperparameters {missing}")
+        for h in self.hyperparameters:
+            v = float(config[h.name])
+            if not (math.isfinite(v) and h.low <= v <= h.high):
+                raise ValueError(f"{h.name}={v} is outside [{h.low}, {h.high}]")
+
+    def to_syne_tune(self) -> dict:
+        """Syne Tune domains: uniform in search-space coordinates (log scale is built in)."""
+        from syne_tune.config_space import uniform
+
+        return {h.name: uniform(h.low, h.high) for h in self.hyperparameters}
+
+    def to_configspace(self, seed: int):
+        """ConfigSpace for DEHB, same bounds and coordinates."""
+        import ConfigSpace as CS
+
+        cs = CS.ConfigurationSpace(seed=seed)
+        cs.add([CS.UniformFloatHyperparameter(h.name, h.low, h.high) for h in self.hyperparameters])
+        return cs
+
+
+@dataclass(frozen=True)
+class TrainingHparams:
+    """Natural-unit values the training loop uses, decoded from search-space coordinates."""
+
+    lr: float
+    weight_decay: float
+    momentum: float
+    aug_magnitude: float
+    label_smoothing: float
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, float]) -> "TrainingHparams":
+        return cls(
+            lr=10.0 ** float(config[LOG10_LR]),
+            weight_decay=10.0 ** float(config[LOG10_WD]),
+            momentum=float(config[MOMENTUM]),
+            aug_magnitude=float(config[AUG_MAGNITUDE]),
+            label_smoothing=float(config[LABEL_SMOOTHING]),
+        )
+
+
+def study_space(*, lr=(-3.0, 0.0), wd=(-6.0, -2.0), momentum=(0.0, 0.99),
+                magnitude=(0.0, 1.0), smoothing=(0.0, 0.3)) -> SearchSpace:
+    """The 5-dimensional space of the study with task-specific bounds."""
+    return SearchSpace((
+        Hyperparameter(LOG10_LR, *lr, "log10 of the SGD learning rate"),
+        Hyperparameter(LOG10_WD, *wd, "log10 of the L2 weight decay"),
+        Hyperparameter(MOMENTUM, *momentum, "SGD (heavy-ball) momentum"),
+        Hyperparameter(AUG_MAGNITUDE, *magnitude, "augmentation magnitude"),
+        Hyperparameter(LABEL_SMOOTHING, *smoothing, "label smoothing epsilon"),
+    ))

@@ -1,0 +1,127 @@
+"""The training hot path of every task, in one file.
+
+Why it looks like this:
+* Data stays on the training device as uint8; each batch is gathered by index and
+  augmented there in one batched call, so the input pipeline never dominates a step.
+* Data order and augmentation draws come from generators seeded by (trial seed, epoch):
+  for one seed, every warm-start arm trains the same trial index on the same batches
+  (common random numbers), and a resumed trial sees exactly the batches it would have.
+* The cosine schedule is defined over the task's *maximum* epochs, so a trial stopped at
+  epoch r has exactly the prefix of a full run's curve: schedulers compare like with like.
+* On CUDA: bf16 autocast and channels_last; on the CPU: plain float32.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ohgw_bench.data.splits import DataSplits
+from ohgw_bench.space import TrainingHparams
+
+
+def normalizer(data: DataSplits, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+    mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)
+    std = torch.tensor(data.std, device=device).view(1, -1, 1, 1)
+    return lambda x01: (x01 - mean) / std
+
+
+def seeded_generator(device: torch.device, *parts: int) -> torch.Generator:
+    seed = 0
+    for p in parts:  # a simple, stable mix of the parts into one 63-bit seed
+        seed = (seed * 1_000_003 + int(p) + 1) % (2**63 - 1)
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    epoch: int
+    train_loss: float
+    val_acc: float
+    val_loss: float
+    test_acc: float
+    test_loss: float
+
+
+class Trainer:
+    """SGD with momentum, L2 weight decay, label smoothing and a cosine schedule."""
+
+    def __init__(self, model: nn.Module, data: DataSplits, hparams: TrainingHparams, *,
+                 augment: Callable, batch_size: int, max_epochs: int, seed: int,
+                 eval_batch_size: int = 1024, device: torch.device | str = "cpu") -> None:
+        self.device = torch.device(device)
+        self.cuda = self.device.type == "cuda"
+        self.model = model.to(self.device, memory_format=torch.channels_last if self.cuda else torch.contiguous_format)
+        self.data = data
+        self.hparams = hparams
+        self.augment = augment
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.max_epochs = max_epochs
+        self.seed = seed
+        self.normalize = normalizer(data, self.device)
+        self.steps_per_epoch = math.ceil(len(data.train_y) / batch_size)
+        self.total_steps = self.steps_per_epoch * max_epochs
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=hparams.lr, momentum=hparams.momentum,
+                                         weight_decay=hparams.weight_decay)
+        self.epoch = 0  # epochs completed
+
+    def _lr_at(self, step: int) -> float:
+        return self.hparams.lr * 0.5 * (1.0 + math.cos(math.pi * step / self.total_steps))
+
+    def train_epoch(self) -> float:
+        epoch = self.epoch + 1
+        self.model.train()
+        order = torch.randperm(len(self.data.train_y), generator=seeded_generator(torch.device("cpu"), self.seed, epoch, 0))
+        order = order.to(self.device)
+        aug_gen = seeded_generator(self.device, self.seed, epoch, 1)
+        total = torch.zeros((), device=self.device)
+        for step in range(self.steps_per_epoch):
+            idx = order[step * self.batch_size:(step + 1) * self.batch_size]
+            x = self.normalize(self.augment(self.data.train_x[idx], self.hparams.aug_magnitude, aug_gen))
+            if self.cuda:
+                x = x.contiguous(memory_format=torch.channels_last)
+            for group in self.optimizer.param_groups:
+                group["lr"] = self._lr_at((epoch - 1) * self.steps_per_epoch + step)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cuda):
+                loss = F.cross_entropy(self.model(x), self.data.train_y[idx],
+                                       label_smoothing=self.hparams.label_smoothing)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            total += loss.detach()  # no .item() in the loop: keep the device busy
+        self.epoch = epoch
+        return float(total) / self.steps_per_epoch
+
+    @torch.no_grad()
+    def evaluate(self, x_all: torch.Tensor, y_all: torch.Tensor) -> tuple[float, float]:
+        self.model.eval()
+        correct = torch.zeros((), device=self.device)
+        loss = torch.zeros((), device=self.device)
+        for start in range(0, len(y_all), self.eval_batch_size):
+            x = self.normalize(x_all[start:start + self.eval_batch_size].float() / 255.0)
+            y = y_all[start:start + self.eval_batch_size]
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cuda):
+                logits = self.model(x).float()
+            loss += F.cross_entropy(logits, y, reduction="sum")
+            correct += (logits.argmax(1) == y).sum()
+        n = len(y_all)
+        return float(correct) / n, float(loss) / n
+
+    def run_epoch(self) -> EpochResult:
+        train_loss = self.train_epoch()
+        val_acc, val_loss = self.evaluate(self.data.val_x, self.data.val_y)
+        test_acc, test_loss = self.evaluate(self.data.test_x, self.data.test_y)
+        return EpochResult(self.epoch, train_loss, val_acc, val_loss, test_acc, test_loss)
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "epoch": self.epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch = int(state["epoch"])

@@ -1,0 +1,177 @@
+"""The standardized record of a run (schema v1) — written as results arrive, read back anywhere.
+
+Layout under ``<out>/<task>/<optimizer>/seed-<k>/``:
+
+* ``meta.json``    run keys, budget, versions, status; replaced atomically (temp + rename).
+* ``trials.jsonl`` one line per trial state change; the *last* line of a trial_id wins
+  (a line is appended when a trial first reports and again when it finishes), so the file
+  stays append-only and a crash never leaves a trial without its sampled/used configs.
+* ``events.jsonl`` one line per reported epoch, with the run's running totals.
+
+Every line is flushed on write; a reader tolerates a truncated last line (a crash mid-write)
+but not damage anywhere else.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+SCHEMA_VERSION = 1
+META = "meta.json"
+TRIALS = "trials.jsonl"
+EVENTS = "events.jsonl"
+
+
+@dataclass(frozen=True)
+class WarmStartCost:
+    seconds: float = 0.0
+    flops: float = 0.0
+    peak_mem_bytes: int = 0
+    train_step_peak_mem_bytes: int = 0  # the same measure for one normal training step
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    trial_id: int
+    config_sampled: dict[str, float]
+    config_used: dict[str, float]
+    hypergrad: dict[str, float | None]
+    hypergrad_kind: dict[str, str]  # exact | finite_difference | structurally_zero | not_computed
+    clipped: dict[str, bool]
+    warm_start: dict[str, Any]  # name, params, note and the WarmStartCost fields
+    status: str  # running | completed | stopped | paused | failed
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    trial_id: int
+    epoch: int
+    val_acc: float
+    val_loss: float
+    test_acc: float
+    train_loss: float
+    tuner_seconds: float
+    trial_seconds: float
+    epochs_total: float
+    flops_total: float
+    warm_start_flops_total: float = 0.0
+    warm_start_seconds_total: float = 0.0
+
+
+def run_dir(out: Path | str, task: str, optimizer: str, seed: int) -> Path:
+    return Path(out) / task / optimizer / f"seed-{seed}"
+
+
+def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    """Replace ``path`` so that readers see either the old or the new file, never half."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w") as fh:
+        json.dump(payload, fh, indent=2, sort_keys=True, default=_json_default)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy / torch scalars
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+class JsonlAppender:
+    """Append-only JSON lines, one flush per line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh = open(path, "a", encoding="utf-8")
+
+    def append(self, record: Any) -> None:
+        payload = asdict(record) if hasattr(record, "__dataclass_fields__") else record
+        self._fh.write(json.dumps(payload, sort_keys=True, default=_json_default) + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+@dataclass
+class JsonlRead:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    truncated: bool = False  # the last line was cut off mid-write and was dropped
+
+
+def read_jsonl(path: Path) -> JsonlRead:
+    """Read JSON lines, dropping a truncated *last* line; damage elsewhere is an error."""
+    result = JsonlRead()
+    if not path.exists():
+        return result
+    lines = path.read_text(encoding="utf-8").split("\n")
+    # A complete file ends with "\n", so the final split element is "".
+    tail = lines.pop()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            result.records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}:{number}: damaged line ({err})") from None
+    if tail.strip():
+        try:
+            result.records.append(json.loads(tail))
+        except json.JSONDecodeError:
+            result.truncated = True
+    return result
+
+
+def latest_per_trial(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Collapse trials.jsonl to the last line of each trial_id, in first-seen order."""
+    latest: dict[int, dict[str, Any]] = {}
+    for rec in records:
+        latest[rec["trial_id"]] = rec
+    return list(latest.values())
+
+
+def read_meta(directory: Path) -> dict[str, Any]:
+    path = Path(directory) / META
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@dataclass
+class Trajectory:
+    """A run read back from disk."""
+
+    directory: Path
+    meta: dict[str, Any]
+    trials: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    truncated: bool
+
+    @classmethod
+    def read(cls, directory: Path | str) -> "Trajectory":
+        directory = Path(directory)
+        if not (directory / META).exists():
+            raise FileNotFoundError(f"{directory} holds no {META}: not an ohgw-bench run folder")
+        meta = read_meta(directory)
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"{directory}: schema_version {meta.get('schema_version')} is not {SCHEMA_VERSION}")
+        trials = read_jsonl(directory / TRIALS)
+        events = read_jsonl(directory / EVENTS)
+        return cls(directory, meta, latest_per_trial(trials.records), events.records,
+                   trials.truncated or events.truncated)
+
+
+def find_runs(root: Path | str) -> Iterator[Path]:
+    """Every run folder (one holding meta.json) under ``root``, sorted."""
+    root = Path(root)
+    if (root / META).exists():
+        yield root
+        return
+    yield from sorted(p.parent for p in root.rglob(META))

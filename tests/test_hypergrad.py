@@ -1,0 +1,116 @@
+"""The hyper-gradient against central finite differences in float64, and its guarantees."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from ohgw_bench.hypergrad import (EXACT, FINITE_DIFFERENCE, STRUCTURALLY_ZERO, _Functional,
+                                  _lookahead_loss, lookahead_hypergradient)
+
+CONFIG = {"log10_lr": -0.7, "log10_wd": -2.3, "momentum": 0.8, "label_smoothing": 0.15}
+
+
+def tiny_bn_cnn() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+        nn.Conv2d(4, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 5),
+    ).double()
+
+
+def batches(n_train: int = 2):
+    g = torch.Generator().manual_seed(1)
+    make = lambda: (torch.randn(12, 1, 6, 6, generator=g, dtype=torch.float64),  # noqa: E731
+                    torch.randint(0, 5, (12,), generator=g))
+    return [make() for _ in range(n_train)], make()
+
+
+def augment(x: torch.Tensor, m: float) -> torch.Tensor:
+    """Deterministic, smooth-in-m stand-in for an augmentation (fixed noise pattern)."""
+    noise = torch.sin(torch.arange(x.numel(), dtype=x.dtype)).view_as(x)
+    return x + m * noise
+
+
+def finite_difference(model, train, val, config, key, horizon, h=1e-5):
+    f = _Functional(model)
+    def loss(cfg):
+        return float(_lookahead_loss(f, train[:horizon], val[0], val[1], cfg))
+    plus, minus = dict(config), dict(config)
+    plus[key] += h
+    minus[key] -= h
+    return (loss(plus) - loss(minus)) / (2 * h)
+
+
+@pytest.mark.parametrize("horizon", [1, 2])
+def test_exact_components_match_finite_differences(horizon):
+    model = tiny_bn_cnn()
+    train, val = batches()
+    hg = lookahead_hypergradient(model, train, val, CONFIG, horizon=horizon)
+    assert hg.finite
+    keys = ["log10_lr", "log10_wd", "label_smoothing"] + (["momentum"] if horizon == 2 else [])
+    for key in keys:
+        assert hg.kinds[key] == EXACT
+        fd = finite_difference(model, train, val, CONFIG, key, horizon)
+        assert abs(fd) > 1e-8, f"{key}: finite difference is zero, test would be vacuous"
+        rel = abs(hg.values[key] - fd) / abs(fd)
+        assert rel <= 1e-4, f"horizon {horizon} {key}: analytic {hg.values[key]} vs fd {fd} (rel {rel:.2e})"
+
+
+def test_first_order_equals_double_backward_at_horizon_1():
+    model = tiny_bn_cnn()
+    train, val = batches()
+    fast = lookahead_hypergradient(model, train, val, CONFIG, horizon=1)
+    ref = lookahead_hypergradient(model, train, val, CONFIG, horizon=1, exact_first_order=False)
+    for key in ("log10_lr", "log10_wd", "label_smoothing"):
+        assert fast.values[key] == pytest.approx(ref.values[key], rel=1e-9, abs=1e-14)
+
+
+def test_momentum_is_structurally_zero_at_horizon_1_and_not_at_2():
+    model = tiny_bn_cnn()
+    train, val = batches()
+    h1 = lookahead_hypergradient(model, train, val, CONFIG, horizon=1)
+    h2 = lookahead_hypergradient(model, train, val, CONFIG, horizon=2)
+    assert h1.kinds["momentum"] == STRUCTURALLY_ZERO and h1.values["momentum"] == 0.0
+    assert h2.kinds["momentum"] == EXACT and h2.values["momentum"] != 0.0
+
+
+def test_magnitude_by_central_finite_difference_is_flagged():
+    model = tiny_bn_cnn()
+    train, val = batches()
+    config = {**CONFIG, "aug_magnitude": 0.3}
+    hg = lookahead_hypergradient(model, train, val, config, augment=augment, fd_step=1e-4)
+    assert hg.kinds["aug_magnitude"] == FINITE_DIFFERENCE
+    assert any("finite difference" in n for n in hg.notes)
+    f = _Functional(model)
+    def loss(m):
+        return float(_lookahead_loss(f, [(augment(train[0][0], m), train[0][1])], val[0], val[1], config))
+    expected = (loss(0.3 + 1e-6) - loss(0.3 - 1e-6)) / 2e-6
+    assert hg.values["aug_magnitude"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_weights_and_buffers_are_bit_identical_after_the_warm_start_passes():
+    model = tiny_bn_cnn()
+    model[1].running_mean.add_(0.25)  # non-trivial buffers
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    train, val = batches()
+    lookahead_hypergradient(model, train, val, CONFIG, horizon=2)
+    lookahead_hypergradient(model, train, val, CONFIG, horizon=1)
+    after = model.state_dict()
+    for key, value in before.items():
+        assert torch.equal(value, after[key]), f"{key} changed"
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_diverging_lookahead_is_reported_not_finite():
+    model = tiny_bn_cnn().float()
+    train, val = batches()
+    train = [(x.float(), y) for x, y in train]
+    val = (val[0].float(), val[1])
+    with torch.no_grad():
+        model[-1].weight.mul_(1e37)  # float32 logits overflow once the lookahead step lands
+    hg = lookahead_hypergradient(model, train, val, {**CONFIG, "log10_lr": 2.0}, horizon=1)
+    assert not hg.finite
