@@ -28,6 +28,7 @@ Accuracies are fractions in [0, 1], as written by the trial.
 """
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from pathlib import Path
@@ -140,6 +141,11 @@ def _run_columns(traj: Trajectory) -> dict[str, Any]:
     columns["budget_amount"] = float(budget["amount"]) if budget.get("amount") is not None else math.nan
     columns["budget_clock"] = budget.get("clock")
     columns["truncated"] = traj.truncated
+    params = meta.get("warm_start_params") or {}
+    # eta_h of the warm start when the run names one (NaN otherwise; defaults are not guessed).
+    eta = params.get("eta")
+    columns["eta"] = float(eta) if isinstance(eta, (int, float)) and not isinstance(eta, bool) else math.nan
+    columns["warm_start_params"] = json.dumps(params, sort_keys=True, default=str)
     return columns
 
 
@@ -356,7 +362,8 @@ def summarize_runs(df_or_path: pd.DataFrame | Path | str, target: float | None =
     if isinstance(df_or_path, pd.DataFrame):
         df = df_or_path
         run_columns = [c for c in df.columns if c in (*RUN_KEYS, "scheduler_key", "run_dir", "budget_amount",
-                                                      "budget_clock", "truncated")]
+                                                      "budget_clock", "truncated", "eta",
+                                                      "warm_start_params")]
         for run_dir, events in df.groupby("run_dir", sort=True):
             events = events.sort_values("event_index", kind="stable") if "event_index" in events else events
             run = events.iloc[0][run_columns].to_dict()
