@@ -15,15 +15,16 @@ Pairing
     ``n`` is the number of pairs. Every statistic of an arm row is computed over its paired
     seeds. The ``none`` row describes all of the ``none`` runs (``n`` = their number).
 
-Censoring and ties (the T@τ clock of the statistics is tuner-seconds)
+Censoring and ties (the T@τ clock of the paired statistics is tuner-seconds)
     A run that never reached τ has T@τ censored at the budget used: the larger of its final
     clock total and the budget amount when the budget was given in that clock
-    (``T_<clock>_cens`` of the summary). For a budget in that clock this ranks it behind
-    every run that did reach τ within its budget. Medians and IQRs of T@τ include these
-    censored values (so they are lower bounds whenever runs were censored), and the number
-    of runs that never reached τ is reported (``n_censored``, ``n_censored_none``).
-    Paired difference d = T_none − T_arm (positive: the arm is faster); a pair where both
-    runs are censored is a tie with d = 0 whatever their budgets used. The Wilcoxon
+    (``T_<clock>_cens`` of the summary). Within a pair, a censored value is raised to at
+    least its partner's value (:func:`censored_pair_values`): a censored run never ranks
+    ahead of a run that reached τ, and two censored runs are a tie (difference 0) whatever
+    their budgets used. The descriptive medians and IQRs of T@τ include the censored values
+    (so they are lower bounds whenever runs were censored) and the number of runs that never
+    reached τ is reported (``n_censored``; ``n_censored_none`` for the paired none runs).
+    Paired difference d = T_none − T_arm (positive: the arm is faster). The Wilcoxon
     signed-rank test is two-sided, ``scipy.stats.wilcoxon(d, zero_method="zsplit")``: zero
     differences stay in the ranking and their ranks are split evenly between the positive
     and negative sums (a tie pulls the test towards "no effect" rather than being dropped).
@@ -31,7 +32,8 @@ Censoring and ties (the T@τ clock of the statistics is tuner-seconds)
     positive when the arm is faster. Win rate = share of pairs where the arm reaches τ
     strictly sooner, a tie counting one half: arm reached & none did not → win; none reached
     & arm did not → loss; both censored → tie; both reached → compare T@τ (equal → tie).
-    Speed-up = median over pairs of T_none / T_arm (censored values; both censored → 1).
+    Speed-up = median over pairs of T_none / T_arm (pair-adjusted values; a tie → 1).
+    ``T_reduction`` = 1 − median(T_arm) / median(T_none) over the pairs (pair-adjusted).
 
 Success mark (per arm row)
     ✓ when the median T@τ (tuner-seconds, paired seeds) is at least 15 % lower than the
@@ -39,6 +41,13 @@ Success mark (per arm row)
     of the final incumbent test accuracy is no worse than −0.2 percentage points; otherwise
     ✗ (also when any of these is undefined). The ``none`` row is marked —.
     Note: with ``zero_method="zsplit"`` and no ties, p < 0.05 needs at least 6 pairs.
+    The accuracy change ``delta_test_acc_pp`` is the median over pairs of
+    (incumbent_test_acc_arm − incumbent_test_acc_none) × 100, where incumbent_test_acc is
+    the test accuracy of the end-of-run incumbent (accuracies are fractions in [0, 1]).
+
+Other columns: ``best_val_acc_median`` and ``incumbent_test_acc_median`` (medians over the
+row's runs), ``ws_compute_share`` and ``ws_flops_share`` (medians of the per-run warm-start
+shares), ``peak_mem_ratio`` (the largest per-run ratio: memory is a worst-case concern).
 """
 from __future__ import annotations
 
@@ -59,6 +68,7 @@ __all__ = [
     "COLUMNS",
     "success_mark",
     "build_leaderboard",
+    "censored_pair_values",
     "compare_pairs",
     "leaderboard",
     "pair_runs",
@@ -92,12 +102,26 @@ def pair_runs(none_runs: pd.DataFrame, arm_runs: pd.DataFrame) -> pd.DataFrame:
     return none_runs.merge(arm_runs, on="seed", suffixes=("_none", "_arm"), how="inner").sort_values("seed")
 
 
+def censored_pair_values(t_none: Sequence[float], t_arm: Sequence[float], reached_none: Sequence[bool],
+                         reached_arm: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
+    """T@τ of each pair with the censoring rule applied *within* the pair.
+
+    A censored run's value (its budget used) is raised to at least its partner's value, so a
+    censored run never ranks ahead of a run that reached τ, and two censored runs get the
+    same value (the larger budget used): a tie, whatever their budgets used.
+    """
+    a, b = np.array(t_none, float), np.array(t_arm, float)
+    cn, ca = ~np.asarray(reached_none, bool), ~np.asarray(reached_arm, bool)
+    a[cn] = np.maximum(a[cn], b[cn])
+    b[ca] = np.maximum(b[ca], a[ca])
+    return a, b
+
+
 def _paired_differences(t_none: np.ndarray, t_arm: np.ndarray, reached_none: np.ndarray,
                         reached_arm: np.ndarray) -> np.ndarray:
-    d = np.asarray(t_none, float) - np.asarray(t_arm, float)
-    both_censored = ~np.asarray(reached_none, bool) & ~np.asarray(reached_arm, bool)
-    d[both_censored] = 0.0
-    return d
+    """d = T_none − T_arm after :func:`censored_pair_values` (0 for two censored runs)."""
+    a, b = censored_pair_values(t_none, t_arm, reached_none, reached_arm)
+    return a - b
 
 
 def wilcoxon_p(d: Sequence[float]) -> float:
@@ -145,10 +169,11 @@ def win_rate(t_none: Sequence[float], t_arm: Sequence[float], reached_none: Sequ
 
 
 def _ratios(t_none: np.ndarray, t_arm: np.ndarray, reached_none: np.ndarray, reached_arm: np.ndarray) -> np.ndarray:
+    """Per-pair speed-up T_none / T_arm after :func:`censored_pair_values` (two censored → 1)."""
+    a, b = censored_pair_values(t_none, t_arm, reached_none, reached_arm)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.asarray(t_none, float) / np.asarray(t_arm, float)
-    ratio[~np.asarray(reached_none, bool) & ~np.asarray(reached_arm, bool)] = 1.0
-    ratio[(np.asarray(t_none) == 0) & (np.asarray(t_arm) == 0)] = 1.0
+        ratio = a / b
+    ratio[(a == b)] = 1.0  # also 0 / 0
     return ratio
 
 
@@ -204,7 +229,8 @@ def compare_pairs(pairs: pd.DataFrame) -> dict[str, Any]:
     rn = pairs["reached_none"].to_numpy(bool)
     ra = pairs["reached_arm"].to_numpy(bool)
     d = _paired_differences(t_none, t_arm, rn, ra)
-    median_none, median_arm = _median(t_none), _median(t_arm)
+    adjusted_none, adjusted_arm = censored_pair_values(t_none, t_arm, rn, ra)
+    median_none, median_arm = _median(adjusted_none), _median(adjusted_arm)
     reduction = 1.0 - median_arm / median_none if median_none and not math.isnan(median_none) else math.nan
     test_delta = (pairs["incumbent_test_acc_arm"].to_numpy(float)
                   - pairs["incumbent_test_acc_none"].to_numpy(float)) * 100.0

@@ -190,6 +190,7 @@ def load_results(path: Path | str, include_incomplete: bool = False) -> pd.DataF
     Columns: the run keys (``task, optimizer, scheduler, warm_start, warm_start_label,
     seed, status, workers, target``), ``scheduler_key`` (optimizer name without the warm
     start), ``run_dir``, ``budget_amount``, ``budget_clock``, ``truncated``,
+    ``warm_start_params`` (JSON text), ``eta`` (``warm_start_params["eta"]`` or NaN),
     ``event_index`` (arrival order within the run), the event fields, and the derived
     ``device_seconds``, ``best_val_acc_so_far``, ``incumbent_test_acc`` and
     ``incumbent_trial_id``.

@@ -14,8 +14,8 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).parent))
 from synthetic import crossing_events, write_run  # noqa: E402
 
-from ohgw_bench.leaderboard import (build_leaderboard, leaderboard, rank_biserial, render,  # noqa: E402
-                                    win_rate)
+from ohgw_bench.leaderboard import (build_leaderboard, censored_pair_values, leaderboard,  # noqa: E402
+                                    rank_biserial, render, win_rate)
 from ohgw_bench.results import summarize_runs  # noqa: E402
 
 # T@τ (tuner seconds) per seed, None = never reached; budget 100 s, runs end at 90 s, so a
@@ -110,6 +110,10 @@ def test_pure_helpers() -> None:
     assert rank_biserial([1, -2, 3]) == pytest.approx((1 + 3 - 2) / 6)
     assert math.isnan(rank_biserial([]))
     assert math.isnan(win_rate([], [], [], []))
+    # A censored value is raised to its partner's: never ahead of a reached run; two censored tie.
+    a, b = censored_pair_values([50, 80, 30, 40], [90, 60, 20, 10], [False, False, True, True],
+                                [False, True, False, True])
+    assert a.tolist() == [90, 80, 30, 40] and b.tolist() == [90, 60, 30, 10]
 
 
 def test_arm_without_none_and_several_groups(tmp_path: Path) -> None:
@@ -161,3 +165,16 @@ def test_target_override_changes_the_table(results: Path) -> None:
     assert arm["n_censored"] == 0
     # First events at t/3: 20/3, 20/3, 30, 30, 10, 70/3, 40/3 → median 40/3 s.
     assert arm["T_tuner_h_median"] == pytest.approx(40 / 3 / 3600)
+
+
+def test_both_censored_is_a_tie_even_when_budgets_used_differ(tmp_path: Path) -> None:
+    # Epoch budget: the tuner clock of a censored run is its tuner time at exhaustion (90 vs 60 s).
+    for seed in range(3):
+        write_run(tmp_path, "t", "asha", seed, crossing_events(None, 90.0), budget=(3.0, "epochs"))
+        write_run(tmp_path, "t", "asha+ohgw", seed, crossing_events(None, 60.0), budget=(3.0, "epochs"))
+    summary = summarize_runs(tmp_path)
+    assert sorted(summary["T_tuner_seconds_cens"].unique().tolist()) == [60.0, 90.0]
+    arm = _row(build_leaderboard(summary), "ohgw")
+    assert arm["win_rate"] == 0.5 and arm["speedup"] == 1.0 and arm["rank_biserial"] == 0.0
+    assert arm["p_value"] == pytest.approx(stats.wilcoxon([0.0, 0.0, 0.0], zero_method="zsplit").pvalue)
+    assert arm["T_reduction"] == 0.0 and arm["n_censored"] == 3 and arm["success"] == "✗"
