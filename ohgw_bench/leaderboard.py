@@ -349,6 +349,8 @@ def _markdown(table: pd.DataFrame) -> str:
            f"T@τ censored at the budget used when τ was not reached; Wilcoxon two-sided, "
            f"zero_method={ZERO_METHOD}; ✓ = median T@τ ≥ {MIN_T_REDUCTION:.0%} lower, p < {ALPHA}, "
            f"Δ test acc ≥ −{MAX_TEST_DROP_PP} pp.", ""]
+    if table.empty:
+        out += ["_No complete run to rank (incomplete runs are excluded unless asked for)._", ""]
     for task, scheduler, rows in _groups(table):
         out += [f"## {task} × {scheduler}", "",
                 "| " + " | ".join(headers) + " |",
