@@ -10,6 +10,7 @@
 * ``eta``       only when one task × scheduler holds ``ohgw`` arms with at least two distinct
   ``warm_start_params["eta"]``: per-seed speed-up T_none / T_arm vs η_h (log axis), medians
   per η_h and a LOWESS fit on log10 η_h (statsmodels) when there are ≥ 3 distinct values.
+  An ``ohgw`` arm without an explicit eta (``asha+ohgw``) counts at the registered default.
 
 Grayscale-safe: arms differ by line style, marker and hatch as well as colour. A figure that
 the data cannot support is skipped with a logged warning saying why; nothing raises for a
@@ -222,13 +223,22 @@ def _plot_dpsi(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
     return _save(fig, out_dir, "dpsi")
 
 
+def _default_eta() -> float:
+    """η_h of an ``ohgw`` arm whose name does not set it: the registered default (torch-free)."""
+    from ohgw_bench.registry import get_warm_start
+
+    return float(get_warm_start("ohgw").defaults["eta"])
+
+
 def _eta_points(summary: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
     """Per task × scheduler: per-seed speed-ups of each ohgw arm with an explicit eta."""
     from ohgw_bench.leaderboard import _ratios, pair_runs
 
     out = {}
     for (task, scheduler), group in summary.groupby(["task", "scheduler_key"], sort=True):
-        ohgw = group[(group["warm_start"] == "ohgw") & group["eta"].notna()]
+        ohgw = group[group["warm_start"] == "ohgw"].copy()
+        if ohgw["eta"].isna().any():  # e.g. plain ``asha+ohgw``: meta holds only the params given
+            ohgw.loc[ohgw["eta"].isna(), "eta"] = _default_eta()
         none = group[group["warm_start"] == "none"]
         if ohgw["eta"].nunique() < 2 or none.empty:
             continue

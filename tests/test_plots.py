@@ -26,21 +26,29 @@ def _check(paths: list[Path], names: set[str]) -> None:
             assert path.suffix == ".pdf" and data.startswith(b"%PDF")
 
 
-def test_all_figures_with_three_eta_values(tmp_path: Path) -> None:
+def test_all_figures_with_three_eta_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The third eta comes from a plain ``asha+ohgw`` arm (no eta in its params): the default.
+    import ohgw_bench.plots
+
+    asked = []
+    monkeypatch.setattr(ohgw_bench.plots, "_default_eta", lambda: asked.append(1) or 1e-3)
     root = tmp_path / "results"
     reach_none = [30, 40, 50, None, 60]
     for seed, t in enumerate(reach_none):
         write_run(root, "digits-cnn", "asha", seed, crossing_events(t, 90))
-        for k, eta in enumerate((1e-4, 3e-4, 1e-3)):
+        for k, eta in enumerate((1e-4, 3e-4, None)):
             t_arm = None if t is None else t * (0.6 + 0.15 * k)
-            trials = [trial(i, {"lr": -2.0, "wd": -4.0}, {"lr": -2.0 + eta * 100 * (i + 1), "wd": -4.0 - eta * 10},
+            step = 1e-3 if eta is None else eta
+            trials = [trial(i, {"lr": -2.0, "wd": -4.0}, {"lr": -2.0 + step * 100 * (i + 1), "wd": -4.0 - step * 10},
                             peak=200, train_peak=100, name="ohgw") for i in range(3)]
-            write_run(root, "digits-cnn", f"asha+ohgw(eta={eta:g})", seed, crossing_events(t_arm, 90),
-                      trials=trials, warm_start_params={"eta": eta})
+            name = "asha+ohgw" if eta is None else f"asha+ohgw(eta={eta:g})"
+            write_run(root, "digits-cnn", name, seed, crossing_events(t_arm, 90), trials=trials,
+                      warm_start_params={} if eta is None else {"eta": eta})
     out = tmp_path / "figures"
     paths = plot_all(root, out)
     _check(paths, {"anytime", "t_at_tau", "dpsi", "eta"})
     assert all(p.parent == out for p in paths)
+    assert asked  # the default was looked up for the plain arm
 
 
 def test_single_arm_single_seed_skips_with_reasons(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
