@@ -11,11 +11,9 @@ import tempfile
 from pathlib import Path
 from typing import Callable, IO
 
+from ohgw_bench.data.errors import DataError  # noqa: F401  (the one error type; re-exported)
+
 DATA_ENV = "OHGW_BENCH_DATA"
-
-
-class DataError(RuntimeError):
-    """A dataset is missing, corrupt, truncated or not in the expected format."""
 
 
 def default_data_dir() -> Path:
