@@ -206,9 +206,9 @@ def lookahead_hypergradient(
             kinds[AUG_MAGNITUDE] = NOT_COMPUTED
             notes.append("aug_magnitude not computed: no augment function given")
 
-        values = {k: (float(grads[k]) if kinds[k] in (EXACT, FINITE_DIFFERENCE) else 0.0)
+        values = {k: (_to_float(grads[k]) if kinds[k] in (EXACT, FINITE_DIFFERENCE) else 0.0)
                   for k in config if k in kinds}
-        return HyperGradient(values, {k: kinds[k] for k in values}, float(loss_v), tuple(notes))
+        return HyperGradient(values, {k: kinds[k] for k in values}, _to_float(loss_v), tuple(notes))
     finally:
         model.train(was_training)
 
@@ -227,3 +227,8 @@ def _lookahead_loss(f: _Functional, batches: Sequence[Batch], x2: torch.Tensor, 
         w = [(wi.detach() - lr * bi) for wi, bi in zip(w, buf)]
     with torch.no_grad():
         return F.cross_entropy(f(w, x2), y2)
+
+
+def _to_float(t: torch.Tensor) -> float:
+    # Meta tensors (used to count FLOPs without computing) carry no values.
+    return math.nan if t.device.type == "meta" else float(t)

@@ -1,0 +1,111 @@
+"""``ohgw-bench``: parse, dispatch, print. Logic lives in the modules it calls.
+
+Exit codes: 0 success, 1 a run or command failed while working, 2 bad input (nothing written).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ohgw-bench", description="Warm-start benchmark for multi-fidelity HPO.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ls = sub.add_parser("list", help="list registered tasks, optimizers (schedulers) and warm starts")
+    ls.add_argument("kind", nargs="?", choices=["tasks", "optimizers", "warmstarts"], default=None)
+
+    run = sub.add_parser("run", help="run one replicate: task x optimizer x seed x budget")
+    run.add_argument("--task", required=True, help="task name, e.g. digits-cnn")
+    run.add_argument("--opt", required=True, help="<scheduler>[(k=v,...)][+<warmstart>[(k=v,...)]], e.g. asha+ohgw")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--budget", default="120s", help="tuner wall clock (120s, 10m, 3h) or epochs (500ep)")
+    run.add_argument("--workers", type=int, default=1, help="concurrent trials (processes)")
+    run.add_argument("--out", type=Path, default=Path("results"), help="results root (default: results/)")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing run of the same key")
+    run.add_argument("--quiet", action="store_true", help="no live progress")
+
+    show = sub.add_parser("show", help="summarise a run folder")
+    show.add_argument("path", type=Path)
+    return p
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
+    print(f"ohgw-bench: error: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_list(kind: str | None) -> int:
+    from ohgw_bench.registry import SCHEDULERS, TASKS, WARM_STARTS
+
+    sections = {"tasks": TASKS, "optimizers": SCHEDULERS, "warmstarts": WARM_STARTS}
+    for title, registry in sections.items():
+        if kind not in (None, title):
+            continue
+        print(f"{title}:")
+        for name in registry.names():
+            spec = registry.get(name)
+            extra = ""
+            if getattr(spec, "defaults", None):
+                extra = "  [" + ", ".join(f"{k}={v}" for k, v in spec.defaults.items()) + "]"
+            elif hasattr(spec, "target"):
+                extra = f"  [tau={spec.target}, max_epochs={spec.max_epochs}]"
+            print(f"  {name:<26} {spec.description}{extra}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ohgw_bench.names import OptimizerNameError
+    from ohgw_bench.registry import UnknownNameError
+    from ohgw_bench.runner import RunRefused, prepare_run
+
+    try:
+        plan = prepare_run(args.task, args.opt, args.seed, args.budget, args.workers, args.out, args.overwrite)
+    except (UnknownNameError, OptimizerNameError, RunRefused, ValueError) as err:
+        return _fail(str(err))
+
+    from ohgw_bench.progress import run_with_progress
+    from ohgw_bench.summary import format_summary, summarize_run
+
+    try:
+        directory = run_with_progress(plan, quiet=args.quiet)
+    except KeyboardInterrupt:
+        return _fail("interrupted; the run is marked failed", EXIT_FAILED)
+    except Exception as err:  # reported, recorded in meta.json by the runner, and re-signalled by the exit code
+        from ohgw_bench.data.errors import DataError
+
+        if isinstance(err, DataError):
+            return _fail(str(err))
+        return _fail(f"run failed: {type(err).__name__}: {err} (see {plan.directory}/meta.json)", EXIT_FAILED)
+    print(format_summary(summarize_run(directory)))
+    return 0
+
+
+def cmd_show(path: Path) -> int:
+    from ohgw_bench.summary import format_summary, summarize_run
+
+    try:
+        print(format_summary(summarize_run(path)))
+    except (FileNotFoundError, ValueError) as err:
+        return _fail(str(err))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "list":
+        return cmd_list(args.kind)
+    if args.command == "run":
+        return cmd_run(args)
+    if args.command == "show":
+        return cmd_show(args.path)
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,322 @@
+"""One run (replicate): task × scheduler × warm start × seed × budget, executed by syne-tune.
+
+``prepare_run`` checks everything a user can get wrong *before* anything is written;
+``execute_run`` drives syne-tune's Tuner with a LocalBackend (each trial a real
+subprocess) and writes the trajectory as results arrive through :class:`TrajectoryWriter`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ohgw_bench import __version__
+from ohgw_bench.budget import Budget
+from ohgw_bench.names import OptimizerName, parse_optimizer_name
+from ohgw_bench.registry import get_scheduler, get_task
+from ohgw_bench.specs import TaskSpec, resolve
+from ohgw_bench.trajectory import (EVENTS, META, SCHEMA_VERSION, TRIALS, EventRecord, JsonlAppender,
+                                   TrialRecord, read_meta, run_dir, write_json_atomic)
+
+
+class RunRefused(ValueError):
+    """The run cannot start as asked (bad input or an existing complete run)."""
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    task: TaskSpec
+    optimizer: OptimizerName
+    seed: int
+    budget: Budget
+    workers: int
+    directory: Path
+
+
+def prepare_run(task: str, optimizer: str, seed: int, budget: str, workers: int, out: Path | str,
+                overwrite: bool = False) -> RunPlan:
+    """Validate every input; raise RunRefused/ValueError with a clear message, write nothing."""
+    _quiet_syne_tune()
+    task_spec = get_task(task)
+    name = parse_optimizer_name(optimizer)
+    parsed_budget = Budget.parse(budget)
+    if workers < 1:
+        raise RunRefused(f"--workers must be a positive integer, got {workers}")
+    if seed < 0:
+        raise RunRefused(f"--seed must be non-negative, got {seed}")
+    directory = run_dir(out, task_spec.name, name.canonical, seed)
+    if (directory / META).exists() and not overwrite:
+        status = read_meta(directory).get("status")
+        if status == "complete":
+            raise RunRefused(f"{directory} already holds a complete run; pass --overwrite to replace it")
+        if status == "running":
+            raise RunRefused(f"{directory} holds a run marked running (another process, or a crash); "
+                             "pass --overwrite to replace it")
+    plan = RunPlan(task_spec, name, seed, parsed_budget, workers, directory)
+    make_scheduler(plan, config_space={})  # scheduler settings are checked at start-up, not mid-run
+    return plan
+
+
+def _config_space(plan: RunPlan) -> dict[str, Any]:
+    from ohgw_bench.optimizers.syne_tune_schedulers import MAX_RESOURCE_ATTR
+    from ohgw_bench.trial_entry import SEED_KEY, TASK_KEY, THREADS_KEY, WARM_START_KEY, WARM_START_PARAMS_KEY
+
+    threads = max(1, (os.cpu_count() or 1) // plan.workers)
+    return {
+        **plan.task.space.to_syne_tune(),
+        MAX_RESOURCE_ATTR: plan.task.max_epochs,
+        TASK_KEY: plan.task.name,
+        WARM_START_KEY: plan.optimizer.warm_start,
+        WARM_START_PARAMS_KEY: json.dumps(dict(plan.optimizer.warm_start_params), sort_keys=True),
+        SEED_KEY: plan.seed,
+        THREADS_KEY: threads,
+    }
+
+
+def make_scheduler(plan: RunPlan, config_space: dict[str, Any]):
+    spec = get_scheduler(plan.optimizer.scheduler)
+    settings = {**spec.defaults, **dict(plan.optimizer.scheduler_params)}
+    space = config_space or _config_space(plan)
+    return resolve(spec.factory)(plan.task, space, plan.seed, **settings)
+
+
+def _git_sha() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"ohgw-bench": __version__, "python": platform.python_version()}
+    for pkg in ("torch", "syne-tune", "dehb", "numpy"):
+        try:
+            found[pkg] = version(pkg)
+        except PackageNotFoundError:
+            found[pkg] = "missing"
+    return found
+
+
+def _device() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"cpu ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class TrajectoryWriter:
+    """Turns trial reports into trials.jsonl / events.jsonl lines, keeping the run's totals."""
+
+    def __init__(self, plan: RunPlan) -> None:
+        self.plan = plan
+        self.trials = JsonlAppender(plan.directory / TRIALS)
+        self.events = JsonlAppender(plan.directory / EVENTS)
+        self.start = time.perf_counter()
+        self.epochs_total = 0
+        self.trial_flops: dict[int, float] = {}
+        self.ws_flops: dict[int, float] = {}
+        self.ws_seconds: dict[int, float] = {}
+        self.records: dict[int, TrialRecord] = {}
+        self.best_val_acc = float("nan")
+        self.finished_trials = 0
+        self.failed_trials: set[int] = set()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def budget_exhausted(self) -> bool:
+        return self.plan.budget.exhausted(self.elapsed(), self.epochs_total)
+
+    def on_result(self, trial_id: int, config: dict[str, Any], result: dict[str, Any]) -> None:
+        if trial_id not in self.records:
+            self._write_trial(trial_id, self._record_from(trial_id, config, result, "running"))
+        self.epochs_total += 1
+        self.trial_flops[trial_id] = float(result["trial_flops"])
+        self.ws_flops[trial_id] = float(result["ws_flops"])
+        self.ws_seconds[trial_id] = float(result["ws_seconds"])
+        val_acc = float(result["val_acc"])
+        if not val_acc <= self.best_val_acc:  # also true while best is nan
+            self.best_val_acc = val_acc
+        self.events.append(EventRecord(
+            trial_id=trial_id, epoch=int(result["epoch"]), val_acc=val_acc,
+            val_loss=float(result["val_loss"]), test_acc=float(result["test_acc"]),
+            train_loss=float(result["train_loss"]), tuner_seconds=self.elapsed(),
+            trial_seconds=float(result["trial_seconds"]), epochs_total=self.epochs_total,
+            flops_total=sum(self.trial_flops.values()),
+            warm_start_flops_total=sum(self.ws_flops.values()),
+            warm_start_seconds_total=sum(self.ws_seconds.values())))
+
+    def on_status(self, trial_id: int, status: str) -> None:
+        record = self.records.get(trial_id)
+        if record is not None and record.status != status:
+            if status in ("completed", "stopped", "failed"):
+                self.finished_trials += 1
+            self._write_trial(trial_id, TrialRecord(**{**record.__dict__, "status": status}))
+
+    def _write_trial(self, trial_id: int, record: TrialRecord) -> None:
+        self.records[trial_id] = record
+        self.trials.append(record)
+
+    def _record_from(self, trial_id: int, config: dict[str, Any], result: dict[str, Any], status: str) -> TrialRecord:
+        from ohgw_bench.trial import trial_seed
+
+        names = self.plan.task.space.names
+        hg = {}
+        for k in names:
+            value = result.get(f"hg_{k}")
+            hg[k] = None if value in (None, "nan") else float(value)
+        return TrialRecord(
+            trial_id=trial_id,
+            config_sampled={k: float(config[k]) for k in names},
+            config_used={k: float(result[f"used_{k}"]) for k in names},
+            hypergrad=hg,
+            hypergrad_kind={k: str(result.get(f"hgkind_{k}", "not_computed")) for k in names},
+            clipped={k: bool(int(result.get(f"clipped_{k}", 0))) for k in names},
+            warm_start={"name": self.plan.optimizer.warm_start,
+                        "params": dict(self.plan.optimizer.warm_start_params),
+                        "seconds": float(result["ws_seconds"]), "flops": float(result["ws_flops"]),
+                        "peak_mem_bytes": int(result["ws_peak_mem"]),
+                        "train_step_peak_mem_bytes": int(result["ws_step_peak_mem"]),
+                        "note": "" if result.get("ws_note") == "-" else str(result.get("ws_note", ""))},
+            status=status,
+            seed=trial_seed(self.plan.seed, trial_id),
+        )
+
+    def close(self) -> None:
+        self.trials.close()
+        self.events.close()
+
+
+def _syne_tune_callback(writer: TrajectoryWriter, on_update: Callable[[TrajectoryWriter], None] | None):
+    from syne_tune.backend.trial_status import Status
+    from syne_tune.optimizer.scheduler import SchedulerDecision
+    from syne_tune.tuner_callback import TunerCallback
+
+    class _Callback(TunerCallback):
+        def on_trial_result(self, trial, status, result, decision):
+            writer.on_result(trial.trial_id, trial.config, result)
+            if decision == SchedulerDecision.STOP:
+                writer.on_status(trial.trial_id, "stopped")
+            elif decision == SchedulerDecision.PAUSE:
+                writer.on_status(trial.trial_id, "paused")
+            if on_update:
+                on_update(writer)
+
+        def on_trial_complete(self, trial, result):
+            writer.on_status(trial.trial_id, "completed")
+
+        def on_fetch_status_results(self, trial_status_dict, new_results):
+            for trial_id, (trial, status) in trial_status_dict.items():
+                if status == Status.failed and trial_id not in writer.failed_trials:
+                    writer.failed_trials.add(trial_id)
+                    writer.on_status(trial_id, "failed")
+
+        def on_loop_end(self):
+            if on_update:
+                on_update(writer)
+
+    return _Callback()
+
+
+def _quiet_syne_tune() -> None:
+    """syne-tune logs every scheduling decision and a full status table at INFO; our own
+    progress line replaces that. Its warnings (e.g. about scheduler settings) still show."""
+    logging.getLogger("syne_tune").setLevel(logging.WARNING)
+    # We write our own trajectory instead of syne-tune's results.csv.zip on purpose.
+    logging.getLogger("syne_tune.tuner").setLevel(logging.ERROR)
+
+
+def _keep_failed_trial_logs(writer: TrajectoryWriter, trials_dir: Path, directory: Path) -> None:
+    """Copy a failed trial's stderr next to the trajectory: the work folder is removed later."""
+    for trial_id in sorted(writer.failed_trials):
+        log = trials_dir / str(trial_id) / "std.err"
+        if log.exists():
+            shutil.copyfile(log, directory / f"trial-{trial_id}.stderr.txt")
+
+
+def execute_run(plan: RunPlan, on_update: Callable[[TrajectoryWriter], None] | None = None,
+                keep_work: bool = False) -> Path:
+    """Run the tuner until the budget is spent; return the run folder. Re-raises failures
+    after marking the run failed (with its traceback in meta.json)."""
+    _quiet_syne_tune()
+    import torch
+    from syne_tune import Tuner
+    from syne_tune.backend import LocalBackend
+
+    data = plan.task.load_data()  # fail here, clearly, before any trial starts (e.g. CIFAR missing)
+    directory = plan.directory
+    if directory.exists():
+        shutil.rmtree(directory)  # only reached with --overwrite or for a failed run
+    directory.mkdir(parents=True)
+    meta: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION, "task": plan.task.name, "optimizer": plan.optimizer.canonical,
+        "scheduler": plan.optimizer.scheduler, "scheduler_params": dict(plan.optimizer.scheduler_params),
+        "warm_start": plan.optimizer.warm_start, "warm_start_params": dict(plan.optimizer.warm_start_params),
+        "warm_start_label": plan.optimizer.warm_start_label,
+        "seed": plan.seed, "seeds": {"scheduler": plan.seed, "trial": "trial_seed(seed, trial_id)",
+                                     "data_split": "fixed per task"},
+        "budget": {"amount": plan.budget.amount, "clock": plan.budget.clock},
+        "workers": plan.workers, "target": plan.task.target, "max_epochs": plan.task.max_epochs,
+        "metric": plan.task.metric, "status": "running", "versions": _versions(), "git_sha": _git_sha(),
+        "device": _device(), "data_info": data.info, "started_at": _now(), "ended_at": None,
+    }
+    write_json_atomic(directory / META, meta)
+    writer = TrajectoryWriter(plan)
+    work = directory / ".work"
+    previous_folder = os.environ.get("SYNETUNE_FOLDER")
+    os.environ["SYNETUNE_FOLDER"] = str(work / "tuner")
+    try:
+        entry = Path(__file__).with_name("trial_entry.py")
+        tuner = Tuner(
+            trial_backend=LocalBackend(entry_point=str(entry), pass_args_as_json=True,
+                                       rotate_gpus=torch.cuda.is_available()),
+            scheduler=make_scheduler(plan, _config_space(plan)),
+            stop_criterion=lambda status: writer.budget_exhausted(),
+            n_workers=plan.workers, sleep_time=0.2, results_update_interval=60.0,
+            print_update_interval=3600.0, max_failures=10**6, save_tuner=False,
+            callbacks=[_syne_tune_callback(writer, on_update)],
+            trial_backend_path=str(work / "trials"), tuner_name="ohgw",
+        )
+        writer.start = time.perf_counter()
+        tuner.run()
+        _keep_failed_trial_logs(writer, work / "trials", directory)
+        if writer.failed_trials and not writer.epochs_total:
+            raise RuntimeError(f"every trial failed ({len(writer.failed_trials)}); their stderr is kept in "
+                               f"{directory}/trial-*.stderr.txt")
+        for trial_id, record in list(writer.records.items()):
+            if record.status in ("running", "paused"):
+                writer.on_status(trial_id, "stopped")
+        meta.update(status="complete", ended_at=_now(), tuner_seconds=writer.elapsed(),
+                    epochs_total=writer.epochs_total, trials=len(writer.records))
+    except BaseException as err:
+        meta.update(status="failed", ended_at=_now(), error=f"{type(err).__name__}: {err}",
+                    traceback=traceback.format_exc())
+        raise
+    finally:
+        writer.close()
+        write_json_atomic(directory / META, meta)
+        if previous_folder is None:
+            os.environ.pop("SYNETUNE_FOLDER", None)
+        else:
+            os.environ["SYNETUNE_FOLDER"] = previous_folder
+        if meta["status"] == "complete" and not keep_work:
+            shutil.rmtree(work)
+    return directory
