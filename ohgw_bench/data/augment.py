@@ -24,9 +24,9 @@ Faithfulness: every op matches ``torchvision.transforms.functional`` on uint8 te
 (tests/test_augment.py checks each op at several magnitudes) to within ~1 grey level:
 we compute in float, while torchvision rounds to uint8 after each op. Equalize is exact
 and batched (one histogram per sample and channel via ``scatter_add``; a float input is
-binned by its truncated value, as the uint8 image would be). Solarize inverts pixels
-strictly *above* the threshold (torchvision: ``>=``) so that magnitude 0 changes no
-pixel. With ``m = 0`` only AutoContrast and Equalize (no magnitude) change an image.
+binned by its truncated value, as the uint8 image would be). Solarize at magnitude 0
+inverts nothing (torchvision's threshold 255 would still invert pure white), so that
+magnitude 0 changes no pixel. With ``m = 0`` only AutoContrast and Equalize (no magnitude) change an image.
 
 Speed: ops are grouped, not looped per sample. For each op slot the batch is permuted so
 that samples with the same op are contiguous, and each op runs once on its slice (the
@@ -147,8 +147,10 @@ def _posterize(x, v):
 
 
 def _solarize(x, v):
-    threshold = (255.0 - v).view(-1, 1, 1, 1)
-    return torch.where(x > threshold, 255.0 - x, x)
+    # torchvision inverts x >= threshold; at m = 0 (threshold 255) that would still invert
+    # pure white, so strength 0 means "no threshold" here: magnitude 0 changes no pixel.
+    threshold = torch.where(v > 0, 255.0 - v, math.inf).view(-1, 1, 1, 1)
+    return torch.where(x >= threshold, 255.0 - x, x)
 
 
 def _autocontrast(x, v):
