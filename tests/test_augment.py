@@ -194,3 +194,9 @@ def test_normalize():
     assert torch.allclose(y[:, 0], torch.zeros(1)) and torch.allclose(y[:, 1], torch.ones(1))
     assert torch.allclose(y[:, 2], torch.ones(1))
     assert y.dtype == torch.float32 and not torch.equal(x, y)
+
+
+def test_meta_tensors_give_the_output_shape():
+    # The core counts FLOPs by running a training step on meta tensors.
+    y = cifar_augment(torch.empty(4, 3, 32, 32, dtype=torch.uint8, device="meta"), 9.0, gen(0))
+    assert y.device.type == "meta" and y.shape == (4, 3, 32, 32) and y.dtype == torch.float32

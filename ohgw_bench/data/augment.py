@@ -26,7 +26,8 @@ we compute in float, while torchvision rounds to uint8 after each op. Equalize i
 and batched (one histogram per sample and channel via ``scatter_add``; a float input is
 binned by its truncated value, as the uint8 image would be). Solarize at magnitude 0
 inverts nothing (torchvision's threshold 255 would still invert pure white), so that
-magnitude 0 changes no pixel. With ``m = 0`` only AutoContrast and Equalize (no magnitude) change an image.
+magnitude 0 changes no pixel. With ``m = 0`` only AutoContrast and Equalize (no
+magnitude) change an image.
 
 Speed: ops are grouped, not looped per sample. For each op slot the batch is permuted so
 that samples with the same op are contiguous, and each op runs once on its slice (the
@@ -211,7 +212,8 @@ def _geometric(x: torch.Tensor, op: torch.Tensor, v: torch.Tensor) -> torch.Tens
     # The grid affine_grid would build, by broadcasting (affine_grid's bmm is slow on CPU).
     gx = ((torch.arange(w, device=x.device, dtype=x.dtype) * 2 + 1) / w - 1).view(1, 1, w, 1)
     gy = ((torch.arange(h, device=x.device, dtype=x.dtype) * 2 + 1) / h - 1).view(1, h, 1, 1)
-    grid = theta[..., 0] * gx + theta[..., 1] * gy + theta[..., 2]            # [n, H, W, 2]
+    # Two small broadcast terms, one full-size add: grid [n, H, W, 2].
+    grid = (theta[..., 0] * gx + theta[..., 2]) + theta[..., 1] * gy
     return F.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
 
 
@@ -289,6 +291,10 @@ def cifar_augment(x: torch.Tensor, magnitude: float, generator: torch.Generator,
     """
     if x.dtype != torch.uint8 or x.dim() != 4:
         raise TypeError(f"expected a uint8 [B, C, H, W] batch, got {x.dtype} {tuple(x.shape)}")
+    if x.device.type == "meta":
+        # FLOP counting runs the training step on meta tensors: augmentation has no
+        # matmul/conv FLOPs and no data to draw for, so only the output's shape matters.
+        return torch.empty(x.shape, dtype=torch.float32, device=x.device)
     if generator.device.type != x.device.type:
         raise ValueError(f"generator on {generator.device} but images on {x.device}")
     b, c, h, w = x.shape
@@ -332,14 +338,16 @@ def cifar_augment(x: torch.Tensor, magnitude: float, generator: torch.Generator,
     # Back to the caller's order, scale to [0, 1], then cutout.
     inverse = torch.empty_like(cur)
     inverse[cur] = torch.arange(b, device=dev)
-    out = y.index_select(0, inverse).div_(255.0)
-    if cutout:
-        lo_y = (p.cutout_y - cutout_size // 2).view(-1, 1, 1, 1)
-        lo_x = (p.cutout_x - cutout_size // 2).view(-1, 1, 1, 1)
-        rows = torch.arange(h, device=dev).view(1, 1, h, 1)
-        cols = torch.arange(w, device=dev).view(1, 1, 1, w)
-        row_in = (rows >= lo_y) & (rows < lo_y + cutout_size)                 # [B, 1, H, 1]
-        col_out = ((cols < lo_x) | (cols >= lo_x + cutout_size)).to(out.dtype)  # [B, 1, 1, W]
-        # A float keep-mask (one broadcast op) and a multiply: faster than masked_fill_.
-        out.mul_(torch.where(row_in, col_out, 1.0))
+    out = y.index_select(0, inverse)
+    if not cutout:
+        return out.div_(255.0)
+    lo_y = (p.cutout_y - cutout_size // 2).view(-1, 1, 1, 1)
+    lo_x = (p.cutout_x - cutout_size // 2).view(-1, 1, 1, 1)
+    rows = torch.arange(h, device=dev).view(1, 1, h, 1)
+    cols = torch.arange(w, device=dev).view(1, 1, 1, w)
+    row_in = (rows >= lo_y) & (rows < lo_y + cutout_size)                 # [B, 1, H, 1]
+    col_out = ((cols < lo_x) | (cols >= lo_x + cutout_size)).to(out.dtype)  # [B, 1, 1, W]
+    # One multiply by a float keep-mask that also scales to [0, 1] (faster than
+    # masked_fill_ followed by a division).
+    out.mul_(torch.where(row_in, col_out, 1.0).mul_(1.0 / 255.0))
     return out

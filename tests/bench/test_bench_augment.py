@@ -1,0 +1,153 @@
+"""Augmentation benchmarks, side by side in one session (quote the ratios, not the times).
+
+Run:  .venv/bin/python -m pytest tests/bench/test_bench_augment.py --benchmark-only -o addopts=""
+
+1. Throughput per CPU core (torch.set_num_threads(1)) of the batched pipeline
+   (ohgw_bench.data.augment.cifar_augment) vs torchvision's per-image PIL pipeline with the
+   same recipe: RandomCrop(32, padding=4), RandomHorizontalFlip, RandAugment(num_ops=2,
+   magnitude=9), Cutout 16×16, to a float tensor in [0, 1]. Target: ≥ 10×.
+2. Epoch-pipeline efficiency on the CPU, ResNet-20 at batch 128: images/s of
+   (augment + normalize + forward/backward/step) ÷ images/s of forward/backward/step on
+   pre-made batches. Target: ≥ 0.95.
+The figures are printed (and stored in each benchmark's extra_info).
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ohgw_bench.data.augment import cifar_augment, normalize
+
+N_IMAGES = 512
+BATCH = 128
+N_BATCHES = 3
+MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _report(capsys, lines: list[str]) -> None:
+    with capsys.disabled():
+        print()
+        for line in lines:
+            print("    " + line)
+
+
+def _images(n: int) -> torch.Tensor:
+    return torch.randint(0, 256, (n, 3, 32, 32), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+
+
+def _pil_pipeline():
+    import torchvision.transforms as T
+
+    rng = np.random.default_rng(0)
+
+    def cutout(t: torch.Tensor, size: int = 16) -> torch.Tensor:
+        h, w = t.shape[1:]
+        cy, cx = int(rng.integers(h)), int(rng.integers(w))
+        t[:, max(cy - size // 2, 0):cy + size // 2, max(cx - size // 2, 0):cx + size // 2] = 0
+        return t
+
+    return T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(),
+                      T.RandAugment(num_ops=2, magnitude=9), T.ToTensor(), cutout])
+
+
+def _interleaved(benchmark, variants: dict, rounds: int, warmup: int = 1) -> dict[str, float]:
+    """Time the variants alternately, in alternating order, so that load from other
+    processes on a shared machine hits them alike; return each one's median seconds.
+    pytest-benchmark times one round = every variant once."""
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
+    for _ in range(warmup):
+        for fn in variants.values():
+            fn()
+    state = {"round": 0}
+
+    def one_round():
+        order = names if state["round"] % 2 == 0 else names[::-1]
+        state["round"] += 1
+        for name in order:
+            t0 = time.perf_counter()
+            variants[name]()
+            times[name].append(time.perf_counter() - t0)
+
+    benchmark.pedantic(one_round, rounds=rounds, iterations=1)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def test_augment_throughput_batched_vs_torchvision_pil(benchmark, capsys):
+    from PIL import Image
+
+    x = _images(N_IMAGES)
+    g = torch.Generator().manual_seed(0)
+    arrays = x.permute(0, 2, 3, 1).contiguous().numpy()
+    tf = _pil_pipeline()
+
+    def batched():
+        for _ in range(5):                       # 5 calls per round: the batched path is fast
+            cifar_augment(x, 9.0, g)
+
+    def pil():
+        return torch.stack([tf(Image.fromarray(a)) for a in arrays])
+
+    benchmark.group = "augment throughput, 1 thread, 512 images"
+    med = _interleaved(benchmark, {"batched": batched, "pil": pil}, rounds=8)
+    fast, slow = 5 * N_IMAGES / med["batched"], N_IMAGES / med["pil"]
+    benchmark.extra_info.update(batched_images_per_s=fast, pil_images_per_s=slow, ratio=fast / slow)
+    _report(capsys, [f"batched on-device pipeline:         {fast:10,.0f} images/s (median, 1 thread)",
+                     f"torchvision per-image PIL pipeline: {slow:10,.0f} images/s (median, 1 thread)",
+                     f"batched / PIL = {fast / slow:.1f}x (target >= 10x)"])
+
+
+def _train_setup():
+    from ohgw_bench.models.resnet_cifar import resnet20
+
+    torch.manual_seed(0)
+    model = resnet20(10)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    raw = _images(BATCH * N_BATCHES)
+    labels = torch.randint(0, 10, (BATCH * N_BATCHES,), generator=torch.Generator().manual_seed(1))
+
+    def step(x, y):
+        loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return raw, labels, step
+
+
+def test_epoch_pipeline_efficiency(benchmark, capsys):
+    raw, labels, step = _train_setup()
+    g = torch.Generator().manual_seed(0)
+    premade = [normalize(cifar_augment(raw[i * BATCH:(i + 1) * BATCH], 9.0, g), MEAN, STD)
+               for i in range(N_BATCHES)]
+
+    def train_only():
+        for i in range(N_BATCHES):
+            step(premade[i], labels[i * BATCH:(i + 1) * BATCH])
+
+    def augment_and_train():
+        for i in range(N_BATCHES):
+            x = normalize(cifar_augment(raw[i * BATCH:(i + 1) * BATCH], 9.0, g), MEAN, STD)
+            step(x, labels[i * BATCH:(i + 1) * BATCH])
+
+    benchmark.group = "epoch pipeline, ResNet-20, batch 128, 1 thread"
+    med = _interleaved(benchmark, {"train": train_only, "full": augment_and_train}, rounds=4)
+    n = BATCH * N_BATCHES
+    train, full = n / med["train"], n / med["full"]
+    benchmark.extra_info.update(train_images_per_s=train, full_images_per_s=full, efficiency=full / train)
+    _report(capsys, [f"train step on pre-made batches:   {train:8,.0f} images/s (median, 1 thread)",
+                     f"augment + normalize + train step: {full:8,.0f} images/s (median, 1 thread)",
+                     f"pipeline efficiency = {full / train:.3f} (target >= 0.95)"])
