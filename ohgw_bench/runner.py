@@ -220,6 +220,9 @@ def _syne_tune_callback(writer: TrajectoryWriter, on_update: Callable[[Trajector
             if on_update:
                 on_update(writer)
 
+        def on_resume_trial(self, trial):
+            writer.on_status(trial.trial_id, "running")
+
         def on_trial_complete(self, trial, result):
             writer.on_status(trial.trial_id, "completed")
 

@@ -2,8 +2,12 @@
 
 Facts that matter (checked against 0.13): ``mode="max"`` for accuracy;
 ``points_to_evaluate=[]`` or the first trial is the centre of the space; results arrive
-with ``resource_attr="epoch"`` and the trial reads its maximum epoch from
-``max_resource_attr="epochs"`` in its config.
+with ``resource_attr="epoch"`` and the trial reads the epoch to train up to from
+``max_resource_attr="epochs"`` in its config — for the pause/resume schedulers (PASHA,
+DyHPO, Hyperband promotion) syne-tune rewrites it to the next rung on every resume.
+PASHA needs at least three rung levels below the maximum or it never promotes; DyHPO
+warns unless ``grace_period == rung_increment``. Settings are checked here, at start-up,
+with a message that says what to change.
 """
 from __future__ import annotations
 
@@ -14,27 +18,117 @@ from ohgw_bench.specs import SchedulerSpec, TaskSpec
 
 RESOURCE_ATTR = "epoch"
 MAX_RESOURCE_ATTR = "epochs"
+_MODULE = "ohgw_bench.optimizers.syne_tune_schedulers"
 
 
 def _common(task: TaskSpec, seed: int) -> dict[str, Any]:
-    return dict(metric=task.metric, mode="max", resource_attr=RESOURCE_ATTR,
-                max_resource_attr=MAX_RESOURCE_ATTR, points_to_evaluate=[], random_seed=seed)
+    return dict(metric=task.metric, mode="max", points_to_evaluate=[], random_seed=seed)
+
+
+def _multi_fidelity(task: TaskSpec, seed: int) -> dict[str, Any]:
+    return dict(_common(task, seed), resource_attr=RESOURCE_ATTR, max_resource_attr=MAX_RESOURCE_ATTR)
+
+
+def rung_levels(grace_period: int, reduction_factor: int, max_epochs: int) -> list[int]:
+    """Geometric rung levels strictly below ``max_epochs`` (syne-tune's rule for η and r_min)."""
+    levels, level = [], float(grace_period)
+    while round(level) < max_epochs:
+        levels.append(int(round(level)))
+        level *= reduction_factor
+    return levels
+
+
+def _check_geometric(name: str, task: TaskSpec, grace_period: int, reduction_factor: int, min_levels: int) -> None:
+    if reduction_factor < 2:
+        raise ValueError(f"{name}: reduction_factor={reduction_factor} must be at least 2")
+    if not 1 <= grace_period < task.max_epochs:
+        raise ValueError(f"{name}: grace_period={grace_period} must be in [1, {task.max_epochs - 1}] "
+                         f"for {task.name} (max_epochs={task.max_epochs})")
+    levels = rung_levels(grace_period, reduction_factor, task.max_epochs)
+    if len(levels) < min_levels:
+        raise ValueError(
+            f"{name} needs at least {min_levels} rung levels below max_epochs={task.max_epochs} of {task.name}, "
+            f"but grace_period={grace_period}, reduction_factor={reduction_factor} give {levels}: "
+            f"lower grace_period or reduction_factor")
 
 
 def make_asha(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int, grace_period: int):
     from syne_tune.optimizer.baselines import ASHA
 
-    _check_grace(task, grace_period)
+    _check_geometric("asha", task, grace_period, reduction_factor, min_levels=1)
     return ASHA(config_space, type="stopping", reduction_factor=reduction_factor,
-                grace_period=grace_period, **_common(task, seed))
+                grace_period=grace_period, **_multi_fidelity(task, seed))
 
 
-def _check_grace(task: TaskSpec, grace_period: int) -> None:
-    if not 1 <= grace_period < task.max_epochs:
-        raise ValueError(f"grace_period={grace_period} must be in [1, {task.max_epochs - 1}] for {task.name}")
+def make_pasha(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int, grace_period: int):
+    from syne_tune.optimizer.baselines import PASHA
+
+    _check_geometric("pasha", task, grace_period, reduction_factor, min_levels=3)
+    return PASHA(config_space, reduction_factor=reduction_factor, grace_period=grace_period,
+                 **_multi_fidelity(task, seed))
+
+
+def make_hyperband(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int,
+                   grace_period: int, brackets: int):
+    from syne_tune.optimizer.schedulers import HyperbandScheduler
+
+    _check_geometric("hyperband", task, grace_period, reduction_factor, min_levels=1)
+    most = len(rung_levels(grace_period, reduction_factor, task.max_epochs)) + 1
+    if not 1 <= brackets <= most:
+        raise ValueError(f"hyperband: brackets={brackets} must be in [1, {most}] for these rung levels")
+    return HyperbandScheduler(config_space, searcher="random", type="promotion", brackets=brackets,
+                              reduction_factor=reduction_factor, grace_period=grace_period,
+                              **_multi_fidelity(task, seed))
+
+
+def make_mobster(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int, grace_period: int):
+    from syne_tune.optimizer.baselines import MOBSTER
+
+    _check_geometric("mobster", task, grace_period, reduction_factor, min_levels=1)
+    return MOBSTER(config_space, type="stopping", reduction_factor=reduction_factor, grace_period=grace_period,
+                   search_options={"debug_log": False}, **_multi_fidelity(task, seed))
+
+
+def make_dyhpo(task: TaskSpec, config_space: dict, seed: int, *, grace_period: int, rung_increment: int,
+               probability_sh: float):
+    from syne_tune.optimizer.baselines import DyHPO
+
+    if grace_period != rung_increment:
+        raise ValueError(f"dyhpo: grace_period={grace_period} must equal rung_increment={rung_increment} "
+                         "(syne-tune's DyHPO assumes linearly spaced rungs starting at the increment)")
+    if not 1 <= rung_increment < task.max_epochs:
+        raise ValueError(f"dyhpo: rung_increment={rung_increment} must be in [1, {task.max_epochs - 1}]")
+    if not 0.0 <= probability_sh <= 1.0:
+        raise ValueError(f"dyhpo: probability_sh={probability_sh} must be in [0, 1]")
+    return DyHPO(config_space, grace_period=grace_period, rung_increment=rung_increment,
+                 probability_sh=probability_sh, search_options={"debug_log": False},
+                 **_multi_fidelity(task, seed))
+
+
+def make_random_search(task: TaskSpec, config_space: dict, seed: int):
+    """Every trial trains to the task's maximum epochs (config["epochs"] is that maximum)."""
+    from syne_tune.optimizer.baselines import RandomSearch
+
+    return RandomSearch(config_space, **_common(task, seed))
 
 
 register_scheduler(SchedulerSpec(
     "asha", "asynchronous successive halving, stopping type (syne-tune ASHA)",
-    "ohgw_bench.optimizers.syne_tune_schedulers:make_asha",
-    defaults={"reduction_factor": 3, "grace_period": 1}))
+    f"{_MODULE}:make_asha", defaults={"reduction_factor": 3, "grace_period": 1}))
+register_scheduler(SchedulerSpec(
+    "pasha", "progressive ASHA: raises its maximum resource as rankings stabilise (pause/resume)",
+    f"{_MODULE}:make_pasha", defaults={"reduction_factor": 3, "grace_period": 1}, pauses_trials=True))
+register_scheduler(SchedulerSpec(
+    "hyperband", "asynchronous Hyperband, promotion type, several brackets (pause/resume)",
+    f"{_MODULE}:make_hyperband", defaults={"reduction_factor": 3, "grace_period": 1, "brackets": 3},
+    pauses_trials=True))
+register_scheduler(SchedulerSpec(
+    "mobster", "model-based ASHA with a multi-task GP searcher (syne-tune MOBSTER)",
+    f"{_MODULE}:make_mobster", defaults={"reduction_factor": 3, "grace_period": 1}))
+register_scheduler(SchedulerSpec(
+    "dyhpo", "DyHPO-style: GP-based promotion on linear rungs, hybrid with SH (pause/resume)",
+    f"{_MODULE}:make_dyhpo", defaults={"grace_period": 3, "rung_increment": 3, "probability_sh": 0.5},
+    pauses_trials=True))
+register_scheduler(SchedulerSpec(
+    "random-search", "random search at full fidelity (not the 'random' warm start)",
+    f"{_MODULE}:make_random_search", defaults={}))
