@@ -29,7 +29,8 @@ Four parts, each testable on its own:
   an existing scheduler. Each run's trials are subprocesses of the Dask worker process
   (syne-tune's LocalBackend uses ``subprocess.Popen``, which daemonic worker processes are
   allowed to do). A run that raises is recorded (``meta.json`` status ``failed`` by the
-  runner, plus ``<run dir>/sweep-error.txt`` with the traceback); the sweep goes on.
+  runner, plus ``<run dir>/sweep-error.txt`` with the traceback); the sweep goes on. What
+  syne-tune prints on stdout at the end of a run is kept in ``<run dir>/tuner-stdout.txt``.
 
 Every Dask worker must have exactly one thread: a run sets process-wide state
 (``SYNETUNE_FOLDER``), so two runs must never share a process. With a remote scheduler,
@@ -37,9 +38,12 @@ Every Dask worker must have exactly one thread: a run sets process-wide state
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -64,6 +68,7 @@ LOCKS_DIR = "_locks"
 ATTEMPTS_DIR = "_attempts"
 ATTEMPT_META = "attempt-meta.json"
 SWEEP_ERROR = "sweep-error.txt"
+TUNER_STDOUT = "tuner-stdout.txt"
 STALE_AFTER_S = 60.0
 HEARTBEAT_EVERY_S = 10.0
 
@@ -518,6 +523,11 @@ def move_aside(out: Path | str, run: RunKey, reason: str) -> Path:
     return target
 
 
+def _save_stdout(directory: Path, captured: io.StringIO) -> None:
+    if captured.getvalue():
+        (directory / TUNER_STDOUT).write_text(captured.getvalue(), encoding="utf-8")
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
@@ -570,15 +580,20 @@ def run_one(task: str, optimizer: str, seed: int, budget: str, workers: int, out
 
             get_worker().log_event(topic, {"run": dataclasses.asdict(run), "state": RUNNING, "t": time.time()})
         stamps["t_run_start"] = time.time()
+        captured = io.StringIO()
         try:
-            execute_run(plan)
+            # syne-tune print()s a status table when the tuner ends; keep it with the run, not on the terminal.
+            with contextlib.redirect_stdout(captured):
+                execute_run(plan)
         except Exception as err:  # recorded (meta.json + sweep-error.txt) and reported by the sweep
             stamps["t_run_end"] = time.time()
             tb = traceback.format_exc()
             directory.mkdir(parents=True, exist_ok=True)
             (directory / SWEEP_ERROR).write_text(tb, encoding="utf-8")
+            _save_stdout(directory, captured)
             return outcome(FAILED, detail=f"{type(err).__name__}: {err}", traceback=tb, moved_to=moved)
         stamps["t_run_end"] = time.time()
+        _save_stdout(directory, captured)
         note = f"resumed ({reason}; old attempt in {moved})" if moved else ""
         if lock.lost:
             note = (note + "; " if note else "") + "WARNING: lock was lost during the run"
@@ -627,6 +642,8 @@ def run_sweep(spec: SweepSpec, runs: Sequence[RunKey] | None = None, *, schedule
     """Execute the runs (default: the whole grid) as Dask tasks; return every run's outcome."""
     from distributed import Client, LocalCluster
 
+    # syne-tune's import sets the root logger to INFO; Dask's INFO chatter would bury the progress.
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     runs = list(spec.runs() if runs is None else runs)
     started = time.time()
     sweep_id = uuid.uuid4().hex[:10]
