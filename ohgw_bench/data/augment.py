@@ -208,12 +208,13 @@ def _affine_theta(op: torch.Tensor, v: torch.Tensor, height: int, width: int) ->
 
 def _geometric(x: torch.Tensor, op: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     h, w = x.shape[2], x.shape[3]
-    theta = _affine_theta(op, v, h, w).view(-1, 1, 1, 2, 3)
-    # The grid affine_grid would build, by broadcasting (affine_grid's bmm is slow on CPU).
-    gx = ((torch.arange(w, device=x.device, dtype=x.dtype) * 2 + 1) / w - 1).view(1, 1, w, 1)
-    gy = ((torch.arange(h, device=x.device, dtype=x.dtype) * 2 + 1) / h - 1).view(1, h, 1, 1)
-    # Two small broadcast terms, one full-size add: grid [n, H, W, 2].
-    grid = (theta[..., 0] * gx + theta[..., 2]) + theta[..., 1] * gy
+    theta = _affine_theta(op, v, h, w).unsqueeze(-1)                        # [n, 2, 3, 1]
+    # The grid affine_grid would build, by broadcasting: affine_grid's bmm is slow on CPU,
+    # and so is broadcasting into a last dim of 2, so build [n, 2, H, W] and permute.
+    gx = ((torch.arange(w, device=x.device, dtype=x.dtype) * 2 + 1) / w - 1).view(1, 1, 1, w)
+    gy = ((torch.arange(h, device=x.device, dtype=x.dtype) * 2 + 1) / h - 1).view(1, 1, h, 1)
+    grid = (theta[:, :, 0:1] * gx + theta[:, :, 2:3]) + theta[:, :, 1:2] * gy
+    grid = grid.permute(0, 2, 3, 1)                                             # [n, H, W, 2]
     return F.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
 
 
