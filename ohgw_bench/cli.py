@@ -32,6 +32,23 @@ def _parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser("show", help="summarise a run folder")
     show.add_argument("path", type=Path)
+
+    sw = sub.add_parser("sweep", help="run the grid tasks x optimizers x seeds on Dask; resumable",
+                        description="Run every task x optimizer x seed as one Dask task. Flags override the "
+                                    "spec file's keys. Complete runs are skipped; interrupted or failed runs "
+                                    "restart (the old attempt is kept under <out>/_attempts/).")
+    sw.add_argument("spec", nargs="?", default=None, help="TOML spec with keys tasks, opts, seeds, budget, workers, out")
+    sw.add_argument("--tasks", help="comma-separated task names, e.g. digits-cnn")
+    sw.add_argument("--opts", help="comma-separated optimizer names, e.g. 'asha,asha+ohgw(steps=3)'")
+    sw.add_argument("--seeds", help="seeds: ranges and comma lists, e.g. 0-31 or 0,2,5-7")
+    sw.add_argument("--budget", help="per-run budget: 120s, 10m, 3h or 500ep (default 120s)")
+    sw.add_argument("--workers", type=int, help="concurrent trials (processes) per run (default 1)")
+    sw.add_argument("--out", help="results root (default: results/)")
+    sw.add_argument("--scheduler-address", help="use a running Dask scheduler, e.g. tcp://host:8786")
+    sw.add_argument("--n-dask-workers", type=int,
+                    help="local cluster size: runs at a time (default: CPU cores // --workers)")
+    sw.add_argument("--dry-run", action="store_true", help="validate and list the runs; start nothing")
+    sw.add_argument("--quiet", action="store_true", help="no live progress, only the final summary")
     return p
 
 
@@ -96,6 +113,19 @@ def cmd_show(path: Path) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from ohgw_bench.sweep import SweepError, sweep_main
+
+    try:
+        return sweep_main(args.spec, tasks=args.tasks, opts=args.opts, seeds=args.seeds, budget=args.budget,
+                          workers=args.workers, out=args.out, scheduler_address=args.scheduler_address,
+                          n_dask_workers=args.n_dask_workers, dry_run=args.dry_run, quiet=args.quiet)
+    except SweepError as err:
+        return _fail(str(err))
+    except KeyboardInterrupt:
+        return _fail("interrupted; run the same command again to finish the missing runs", EXIT_FAILED)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "list":
@@ -104,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_run(args)
     if args.command == "show":
         return cmd_show(args.path)
+    if args.command == "sweep":
+        return cmd_sweep(args)
     raise AssertionError(f"unhandled command {args.command}")
 
 
