@@ -1,0 +1,228 @@
+"""Sweep engine without Dask: spec files and flags, validation before anything starts,
+per-run locks, and what a re-run does with what it finds in a run folder."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ohgw_bench.cli import main
+from ohgw_bench.sweep import (ATTEMPT_META, RunKey, RunLock, SweepError, build_spec, inspect_run, lock_path,
+                              move_aside, parse_seeds, validate_runs)
+from ohgw_bench.trajectory import run_dir, write_json_atomic
+
+
+def _spec(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sweep.toml"
+    path.write_text(text)
+    return path
+
+
+GOOD = """\
+tasks = ["digits-cnn"]
+opts = ["asha", "asha+ohgw(steps=2)"]
+seeds = "0-2"
+budget = "8s"
+workers = 1
+out = "{out}"
+"""
+
+
+def test_grid_from_file_and_flag_override(tmp_path):
+    spec = build_spec(_spec(tmp_path, GOOD.format(out=tmp_path / "res")))
+    assert spec.tasks == ("digits-cnn",)
+    assert spec.opts == ("asha", "asha+ohgw(steps=2)")
+    assert spec.seeds == (0, 1, 2)
+    assert len(spec.runs()) == 6
+    assert spec.out == (tmp_path / "res").resolve()
+    spec = build_spec(_spec(tmp_path, GOOD.format(out=tmp_path / "res")), seeds="4,7-8", budget="3ep")
+    assert spec.seeds == (4, 7, 8) and spec.budget == "3ep"
+
+
+def test_flags_only_with_parenthesised_opts(tmp_path):
+    spec = build_spec(tasks="digits-cnn", opts="asha(reduction_factor=2)+ohgw(eta=3e-4,steps=2),asha+gauss",
+                      seeds="0", out=str(tmp_path))
+    assert spec.opts == ("asha(reduction_factor=2)+ohgw(eta=0.0003,steps=2)", "asha+gauss")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("0-3", [0, 1, 2, 3]), ("5", [5]), ("0,2,5-6", [0, 2, 5, 6]), (7, [7]), ([1, "3-4"], [1, 3, 4]),
+])
+def test_parse_seeds(text, expected):
+    assert parse_seeds(text) == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ("3-1", "empty seed range"), ("0,0", "listed twice"), ("-1", "bad seed"), ("a", "bad seed"), (True, "seeds"),
+])
+def test_bad_seeds(text, message):
+    with pytest.raises(SweepError, match=message):
+        parse_seeds(text)
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = "0"\nbuget = "8s"\n', 4, "unknown key 'buget'; did you mean 'budget'"),
+    ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = "0"\n[cluster]\nn = 2\n', 4, "unknown key 'cluster'"),
+    ('tasks = ["digits-cnn"]\nopts = [\n  "asha",\n  "ashaa+ohgw",\n]\nseeds = "0"\n', 4,
+     "unknown scheduler 'ashaa'; closest: asha"),
+    ('tasks = ["digits-cnn"]\nopts = ["asha+ohgww"]\nseeds = "0"\n', 2, "unknown warm start 'ohgww'; closest: ohgw"),
+    ('tasks = ["digit-cnn"]\nopts = ["asha"]\nseeds = "0"\n', 1, "unknown task 'digit-cnn'; closest: digits-cnn"),
+    ('tasks = ["digits-cnn"]\nopts = ["asha+ohgw(stpes=2)"]\nseeds = "0"\n', 2, "unknown parameter 'stpes'"),
+    ('tasks = ["digits-cnn"]\nopts = []\nseeds = "0"\n', 2, "opts is empty, so the grid has no runs"),
+    ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = []\n', 3, "seeds is empty"),
+    ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = "0"\nbudget = "8 parsecs"\n', 4, "bad budget"),
+    ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = "0"\nbudget = 8\n', 4, "budget must be a string"),
+    ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = "0"\nworkers = 0\n', 4, "workers .* must be a positive"),
+    ('tasks = ["digits-cnn"]\nopts = ["asha", "asha+none"]\nseeds = "0"\n', 2, "same optimizer"),
+])
+def test_bad_spec_names_the_line(tmp_path, text, line, message):
+    path = _spec(tmp_path, text)
+    with pytest.raises(SweepError, match=message) as info:
+        build_spec(path, out=str(tmp_path / "res"))
+    assert str(info.value).startswith(f"{path}:{line}: ")
+
+
+def test_bad_toml_and_missing_keys(tmp_path):
+    with pytest.raises(SweepError, match="not valid TOML.*line 2"):
+        build_spec(_spec(tmp_path, 'tasks = ["digits-cnn"]\nopts = asha\n'))
+    with pytest.raises(SweepError, match="no seeds given"):
+        build_spec(_spec(tmp_path, 'tasks = ["digits-cnn"]\nopts = ["asha"]\n'))
+    with pytest.raises(SweepError, match="^--opts: opts: unknown scheduler 'nope'"):
+        build_spec(tasks="digits-cnn", opts="asha,nope", seeds="0")
+
+
+def test_every_run_is_prepared(tmp_path):
+    spec = build_spec(tasks="digits-cnn", opts="asha,asha+ohgw", seeds="0-1", budget="3ep", out=str(tmp_path / "r"))
+    runs = validate_runs(spec)
+    assert [r.label for r in runs][:2] == ["digits-cnn / asha / seed 0", "digits-cnn / asha / seed 1"]
+    assert not (tmp_path / "r").exists()  # validation writes nothing
+
+
+def test_cli_bad_spec_exits_2_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "res"
+    path = _spec(tmp_path, f'tasks = ["digits-cnn"]\nopts = ["asha", "ashaa"]\nseeds = "0-3"\nout = "{out}"\n')
+    assert main(["sweep", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:2:" in err and "closest: asha" in err
+    assert not out.exists()
+    assert main(["sweep", "--tasks", "digits-cnn", "--opts", "asha", "--seeds", "", "--out", str(out)]) == 2
+    assert "seeds is empty" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cli_dry_run_lists_the_grid(tmp_path, capsys):
+    assert main(["sweep", "--tasks", "digits-cnn", "--opts", "asha,asha+ohgw", "--seeds", "0-1",
+                 "--budget", "3ep", "--out", str(tmp_path / "r"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "4 runs: 4 to run, 0 already complete" in out
+    assert not (tmp_path / "r").exists()
+
+
+# --------------------------------------------------------------------------- locks
+
+
+def test_fresh_lock_is_exclusive_and_released(tmp_path):
+    path = tmp_path / "locks" / "seed-0.lock"
+    first = RunLock(path, heartbeat_every=0.05)
+    assert first.acquire()
+    data = json.loads(path.read_text())
+    assert data["pid"] == os.getpid() and data["host"] == socket.gethostname()
+    second = RunLock(path)
+    assert not second.acquire()
+    assert second.holder is not None and second.holder.pid == os.getpid()
+    time.sleep(0.2)  # let the heartbeat thread rewrite the lock at least once
+    assert json.loads(path.read_text())["heartbeat"] > data["heartbeat"]
+    assert json.loads(path.read_text())["token"] == data["token"]
+    first.release()
+    assert not path.exists()
+    assert second.acquire()
+    second.release()
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_lock_of_a_dead_process_is_taken_over(tmp_path):
+    path = tmp_path / "seed-0.lock"
+    path.write_text(json.dumps({"pid": _dead_pid(), "host": socket.gethostname(), "heartbeat": time.time(),
+                                "token": "old"}))
+    lock = RunLock(path)
+    assert lock.acquire()
+    assert lock.took_over is not None and lock.took_over.token == "old"
+    assert json.loads(path.read_text())["token"] == lock.token
+    lock.release()
+
+
+def test_lock_with_old_heartbeat_is_taken_over_even_from_another_host(tmp_path):
+    path = tmp_path / "seed-0.lock"
+    path.write_text(json.dumps({"pid": 1, "host": "elsewhere", "heartbeat": time.time() - 120, "token": "old"}))
+    lock = RunLock(path, stale_after=60)
+    assert lock.acquire()
+    lock.release()
+    path.write_text(json.dumps({"pid": 1, "host": "elsewhere", "heartbeat": time.time(), "token": "fresh"}))
+    assert not RunLock(path, stale_after=60).acquire()  # a live-looking lock on another host is respected
+
+
+def test_lock_lost_to_a_takeover_is_noticed(tmp_path):
+    path = tmp_path / "seed-0.lock"
+    lock = RunLock(path, heartbeat_every=0.05)
+    assert lock.acquire()
+    write_json_atomic(path, {"pid": 1, "host": "elsewhere", "heartbeat": time.time(), "token": "thief"})
+    deadline = time.time() + 5
+    while not lock.lost and time.time() < deadline:
+        time.sleep(0.05)
+    assert lock.lost
+    lock.release()
+    assert json.loads(path.read_text())["token"] == "thief"  # not ours: left alone
+
+
+# --------------------------------------------------------------------------- resumption
+
+
+def _fake_run(directory: Path, status: str, truncated: bool = False) -> None:
+    directory.mkdir(parents=True)
+    write_json_atomic(directory / "meta.json", {"schema_version": 1, "status": status, "task": "digits-cnn",
+                                                "optimizer": "asha", "seed": 0})
+    (directory / "trials.jsonl").write_text("")
+    (directory / "events.jsonl").write_text('{"trial_id": 0}\n' + ('{"trial_id"' if truncated else ""))
+
+
+def test_inspect_run_states(tmp_path):
+    assert inspect_run(tmp_path / "none") == "absent"
+    _fake_run(tmp_path / "ok", "complete")
+    assert inspect_run(tmp_path / "ok") is None
+    _fake_run(tmp_path / "cut", "complete", truncated=True)
+    assert "truncated" in inspect_run(tmp_path / "cut")
+    _fake_run(tmp_path / "run", "running")
+    assert "interrupted" in inspect_run(tmp_path / "run")
+    _fake_run(tmp_path / "fail", "failed")
+    assert "failed" in inspect_run(tmp_path / "fail")
+    (tmp_path / "bare").mkdir()
+    assert "no meta.json" in inspect_run(tmp_path / "bare")
+
+
+def test_broken_attempts_move_out_of_the_results_tree(tmp_path):
+    from ohgw_bench.trajectory import find_runs
+
+    run = RunKey("digits-cnn", "asha", 0)
+    for n in (1, 2):
+        _fake_run(run_dir(tmp_path, "digits-cnn", "asha", 0), "running")
+        moved = move_aside(tmp_path, run, "interrupted")
+        assert moved == tmp_path / "_attempts" / "digits-cnn" / "asha" / "seed-0" / f"attempt-{n}"
+        assert (moved / ATTEMPT_META).exists() and (moved / "events.jsonl").exists()
+        assert json.loads((moved / "attempt.json").read_text())["reason"] == "interrupted"
+    assert not run_dir(tmp_path, "digits-cnn", "asha", 0).exists()
+    assert list(find_runs(tmp_path)) == []  # loaders never take an attempt for a run
+
+
+def test_lock_path_layout(tmp_path):
+    assert lock_path(tmp_path, "digits-cnn", "asha+ohgw", 3) == tmp_path / "_locks" / "digits-cnn" / "asha+ohgw" / "seed-3.lock"
