@@ -200,3 +200,13 @@ def test_meta_tensors_give_the_output_shape():
     # The core counts FLOPs by running a training step on meta tensors.
     y = cifar_augment(torch.empty(4, 3, 32, 32, dtype=torch.uint8, device="meta"), 9.0, gen(0))
     assert y.device.type == "meta" and y.shape == (4, 3, 32, 32) and y.dtype == torch.float32
+
+
+def test_cpu_chunking_gives_the_same_result(monkeypatch):
+    import ohgw_bench.data.augment as aug
+
+    x = images(300, seed=6, smooth=True)
+    chunked = cifar_augment(x, 17.0, gen(4))                  # 300 > CPU_CHUNK: three chunks
+    monkeypatch.setattr(aug, "CPU_CHUNK", 10_000)
+    whole = cifar_augment(x, 17.0, gen(4))
+    assert torch.allclose(chunked, whole, atol=1e-6)

@@ -32,7 +32,8 @@ magnitude) change an image.
 Speed: ops are grouped, not looped per sample. For each op slot the batch is permuted so
 that samples with the same op are contiguous, and each op runs once on its slice (the
 five geometric ops share one ``grid_sample`` call); the crop gathers straight into the
-first slot's order, and one gather restores the caller's order at the end. Work is done
+first slot's order, and one gather restores the caller's order at the end. On the CPU a
+batch larger than :data:`CPU_CHUNK` runs in chunks that stay in cache (same output). Work is done
 on the 0..255 float scale and divided by 255 once, at the end.
 
 Randomness: every per-sample parameter is drawn as a tensor from ``generator`` (on the
@@ -42,13 +43,14 @@ switched off, so the same generator state gives the same output.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 
 MAX_MAGNITUDE = 30.0
+CPU_CHUNK = 128   # on the CPU, larger batches run in chunks of this size (cache-friendly)
 # Order matters only for speed: the geometric ops are contiguous (ids 1..5) so that after
 # sorting by op id they form one slice and share one grid_sample call.
 OPS = ("Identity", "ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate",
@@ -301,12 +303,28 @@ def cifar_augment(x: torch.Tensor, magnitude: float, generator: torch.Generator,
     b, c, h, w = x.shape
     m = min(max(float(magnitude), 0.0), MAX_MAGNITUDE)
     p = sample_params(b, h, w, generator, num_ops=num_ops, padding=padding)
-    dev = x.device
     if b == 0:
-        return torch.empty(x.shape, device=dev)
+        return torch.empty(x.shape, device=x.device)
+    if x.device.type != "cpu" or b <= CPU_CHUNK:
+        return _augment(x, m, p, crop, flip, n_slots=num_ops if randaugment else 0,
+                        padding=padding, cutout=cutout, cutout_size=cutout_size)
+    # On the CPU, chunks that stay in cache are faster; every op is per sample and the
+    # draws are made above for the whole batch, so the result is the same.
+    out = torch.empty(x.shape, dtype=torch.float32)
+    for start in range(0, b, CPU_CHUNK):
+        sl = slice(start, start + CPU_CHUNK)
+        part = AugmentParams(*(getattr(p, f.name)[sl] for f in fields(AugmentParams)))
+        out[sl] = _augment(x[sl], m, part, crop, flip, n_slots=num_ops if randaugment else 0,
+                           padding=padding, cutout=cutout, cutout_size=cutout_size)
+    return out
+
+
+def _augment(x: torch.Tensor, m: float, p: AugmentParams, crop: bool, flip: bool, *, n_slots: int,
+             padding: int, cutout: bool, cutout_size: int) -> torch.Tensor:
+    b, c, h, w = x.shape
+    dev = x.device
 
     # Slot-0 order: samples sorted by their first op, so each op acts on a contiguous slice.
-    n_slots = num_ops if randaugment else 0
     order = torch.argsort(p.ops[:, 0], stable=True) if n_slots else torch.arange(b, device=dev)
 
     # Crop + flip as one gather of H×W windows from the zero-padded batch and its mirror

@@ -98,16 +98,24 @@ def test_augment_throughput_batched_vs_torchvision_pil(benchmark, capsys):
         for _ in range(5):                       # 5 calls per round: the batched path is fast
             cifar_augment(x, 9.0, g)
 
+    def batched_128():                           # the same 512 images as 4 training batches
+        for _ in range(5):
+            for chunk in x.split(BATCH):
+                cifar_augment(chunk, 9.0, g)
+
     def pil():
         return torch.stack([tf(Image.fromarray(a)) for a in arrays])
 
     benchmark.group = "augment throughput, 1 thread, 512 images"
-    med = _interleaved(benchmark, {"batched": batched, "pil": pil}, rounds=8)
-    fast, slow = 5 * N_IMAGES / med["batched"], N_IMAGES / med["pil"]
-    benchmark.extra_info.update(batched_images_per_s=fast, pil_images_per_s=slow, ratio=fast / slow)
-    _report(capsys, [f"batched on-device pipeline:         {fast:10,.0f} images/s (median, 1 thread)",
-                     f"torchvision per-image PIL pipeline: {slow:10,.0f} images/s (median, 1 thread)",
-                     f"batched / PIL = {fast / slow:.1f}x (target >= 10x)"])
+    med = _interleaved(benchmark, {"batched": batched, "batched_128": batched_128, "pil": pil}, rounds=8)
+    fast, fast128 = 5 * N_IMAGES / med["batched"], 5 * N_IMAGES / med["batched_128"]
+    slow = N_IMAGES / med["pil"]
+    benchmark.extra_info.update(batched_images_per_s=fast, batched_128_images_per_s=fast128,
+                                pil_images_per_s=slow, ratio=fast / slow, ratio_128=fast128 / slow)
+    _report(capsys, [f"batched on-device pipeline, 1 call of 512:  {fast:10,.0f} images/s (median, 1 thread)",
+                     f"batched on-device pipeline, 4 calls of 128: {fast128:10,.0f} images/s (median, 1 thread)",
+                     f"torchvision per-image PIL pipeline:         {slow:10,.0f} images/s (median, 1 thread)",
+                     f"batched / PIL = {fast / slow:.1f}x at 512, {fast128 / slow:.1f}x at 128 (target >= 10x)"])
 
 
 def _train_setup():
@@ -143,11 +151,22 @@ def test_epoch_pipeline_efficiency(benchmark, capsys):
             x = normalize(cifar_augment(raw[i * BATCH:(i + 1) * BATCH], 9.0, g), MEAN, STD)
             step(x, labels[i * BATCH:(i + 1) * BATCH])
 
+    def augment_only():
+        for i in range(N_BATCHES):
+            normalize(cifar_augment(raw[i * BATCH:(i + 1) * BATCH], 9.0, g), MEAN, STD)
+
     benchmark.group = "epoch pipeline, ResNet-20, batch 128, 1 thread"
-    med = _interleaved(benchmark, {"train": train_only, "full": augment_and_train}, rounds=4)
+    med = _interleaved(benchmark, {"train": train_only, "full": augment_and_train, "augment": augment_only},
+                       rounds=8)
     n = BATCH * N_BATCHES
-    train, full = n / med["train"], n / med["full"]
-    benchmark.extra_info.update(train_images_per_s=train, full_images_per_s=full, efficiency=full / train)
+    train, full, aug = n / med["train"], n / med["full"], n / med["augment"]
+    # The direct ratio carries the step's run-to-run noise (a few % on a shared machine);
+    # the ratio from the separately timed parts isolates the input pipeline's share.
+    parts = med["train"] / (med["train"] + med["augment"])
+    benchmark.extra_info.update(train_images_per_s=train, full_images_per_s=full, augment_images_per_s=aug,
+                                efficiency=full / train, efficiency_from_parts=parts)
     _report(capsys, [f"train step on pre-made batches:   {train:8,.0f} images/s (median, 1 thread)",
                      f"augment + normalize + train step: {full:8,.0f} images/s (median, 1 thread)",
-                     f"pipeline efficiency = {full / train:.3f} (target >= 0.95)"])
+                     f"augment + normalize alone:        {aug:8,.0f} images/s (median, 1 thread)",
+                     f"pipeline efficiency = {full / train:.3f} measured end to end, "
+                     f"{parts:.3f} from the parts (target >= 0.95)"])
