@@ -314,13 +314,13 @@ def cifar_augment(x: torch.Tensor, magnitude: float, generator: torch.Generator,
     for start in range(0, b, CPU_CHUNK):
         sl = slice(start, start + CPU_CHUNK)
         part = AugmentParams(*(getattr(p, f.name)[sl] for f in fields(AugmentParams)))
-        out[sl] = _augment(x[sl], m, part, crop, flip, n_slots=num_ops if randaugment else 0,
-                           padding=padding, cutout=cutout, cutout_size=cutout_size)
+        _augment(x[sl], m, part, crop, flip, n_slots=num_ops if randaugment else 0,
+                 padding=padding, cutout=cutout, cutout_size=cutout_size, out=out[sl])
     return out
 
 
 def _augment(x: torch.Tensor, m: float, p: AugmentParams, crop: bool, flip: bool, *, n_slots: int,
-             padding: int, cutout: bool, cutout_size: int) -> torch.Tensor:
+             padding: int, cutout: bool, cutout_size: int, out: torch.Tensor | None = None) -> torch.Tensor:
     b, c, h, w = x.shape
     dev = x.device
 
@@ -357,7 +357,7 @@ def _augment(x: torch.Tensor, m: float, p: AugmentParams, crop: bool, flip: bool
     # Back to the caller's order, scale to [0, 1], then cutout.
     inverse = torch.empty_like(cur)
     inverse[cur] = torch.arange(b, device=dev)
-    out = y.index_select(0, inverse)
+    out = torch.index_select(y, 0, inverse, out=out) if out is not None else y.index_select(0, inverse)
     if not cutout:
         return out.div_(255.0)
     lo_y = (p.cutout_y - cutout_size // 2).view(-1, 1, 1, 1)
