@@ -29,7 +29,8 @@ Four parts, each testable on its own:
   an existing scheduler. Each run's trials are subprocesses of the Dask worker process
   (syne-tune's LocalBackend uses ``subprocess.Popen``, which daemonic worker processes are
   allowed to do). A run that raises is recorded (``meta.json`` status ``failed`` by the
-  runner, plus ``<run dir>/sweep-error.txt`` with the traceback); the sweep goes on. What
+  runner, plus ``<run dir>/sweep-error.txt`` with the traceback; a run that fails before the
+  runner wrote ``meta.json``, e.g. missing data, gets a minimal one); the sweep goes on. What
   syne-tune prints on stdout at the end of a run is kept in ``<run dir>/tuner-stdout.txt``.
 
 Every Dask worker must have exactly one thread: a run sets process-wide state
@@ -58,7 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from ohgw_bench.trajectory import EVENTS, META, TRIALS, read_jsonl, read_meta, run_dir, write_json_atomic
+from ohgw_bench.trajectory import EVENTS, META, SCHEMA_VERSION, TRIALS, read_jsonl, read_meta, run_dir, write_json_atomic
 
 SPEC_KEYS = ("tasks", "opts", "seeds", "budget", "workers", "out")
 DEFAULT_BUDGET = "120s"
@@ -590,6 +591,11 @@ def run_one(task: str, optimizer: str, seed: int, budget: str, workers: int, out
             tb = traceback.format_exc()
             directory.mkdir(parents=True, exist_ok=True)
             (directory / SWEEP_ERROR).write_text(tb, encoding="utf-8")
+            if not (directory / META).exists():  # it failed before the runner wrote one (e.g. data missing)
+                write_json_atomic(directory / META, {
+                    "schema_version": SCHEMA_VERSION, "task": task, "optimizer": optimizer, "seed": seed,
+                    "budget": budget, "workers": workers, "status": "failed", "started_at": None,
+                    "ended_at": _now(), "error": f"{type(err).__name__}: {err}", "traceback": tb})
             _save_stdout(directory, captured)
             return outcome(FAILED, detail=f"{type(err).__name__}: {err}", traceback=tb, moved_to=moved)
         stamps["t_run_end"] = time.time()
@@ -696,9 +702,10 @@ def run_sweep(spec: SweepSpec, runs: Sequence[RunKey] | None = None, *, schedule
         while pending:
             with lock:
                 news, started_runs[:] = list(started_runs), []
-            for t, run in news:
-                progress.start(run, t)
-            for future in [f for f in pending if f.done()]:
+            # Finished first: a worker starts its next run right after finishing one, and that
+            # start can reach us in the same poll as the finish.
+            finished = [f for f in pending if f.done()]
+            for future in finished:
                 run = pending.pop(future)
                 try:
                     outcome = future.result()
@@ -707,6 +714,8 @@ def run_sweep(spec: SweepSpec, runs: Sequence[RunKey] | None = None, *, schedule
                                          f"{type(err).__name__}: {err}", traceback.format_exc())
                 result.outcomes.append(outcome)
                 progress.finish(outcome)
+            for t, run in news:
+                progress.start(run, t)
             progress.refresh()
             if pending:
                 time.sleep(poll_s)

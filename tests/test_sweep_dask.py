@@ -1,0 +1,181 @@
+"""Sweeps end to end on Dask with real runs (digits-cnn, trials as subprocesses of the Dask
+worker process): a LocalCluster, a separately started scheduler + worker, a failing run,
+and a sweep SIGKILLed mid-run then re-run with the same command.
+
+Budgets are in epochs so that every run reports events however loaded the machine is."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ohgw_bench.sweep import (ATTEMPT_META, DONE, FAILED, SKIPPED, SWEEP_ERROR, SweepProgress, build_spec,
+                              run_sweep, validate_runs)
+from ohgw_bench.trajectory import find_runs, read_jsonl, read_meta
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+OPTS = "asha,asha+ohgw"
+
+
+def _spec(out: Path, budget: str = "1ep", tasks: str = "digits-cnn", seeds: str = "0-1"):
+    return build_spec(tasks=tasks, opts=OPTS, seeds=seeds, budget=budget, workers=1, out=str(out))
+
+
+def _check_complete_run(directory: Path) -> None:
+    meta = read_meta(directory)
+    assert meta["status"] == "complete", (directory, meta.get("error"))
+    events = read_jsonl(directory / "events.jsonl")
+    assert not events.truncated and events.records, directory
+    # One attempt only: the run's running totals start at 1 and never go back.
+    assert [e["epochs_total"] for e in events.records] == list(range(1, len(events.records) + 1)), directory
+    seconds = [e["tuner_seconds"] for e in events.records]
+    assert seconds == sorted(seconds), directory
+    per_trial: dict[int, list[int]] = {}
+    for e in events.records:
+        per_trial.setdefault(e["trial_id"], []).append(e["epoch"])
+    for trial_id, epochs in per_trial.items():  # ASHA stops, never pauses: epochs 1, 2, ... per trial
+        assert epochs == list(range(1, len(epochs) + 1)), (directory, trial_id, epochs)
+    trial_ids = {t["trial_id"] for t in read_jsonl(directory / "trials.jsonl").records}
+    assert set(per_trial) <= trial_ids, directory
+
+
+def _expected_dirs(out: Path) -> set[Path]:
+    return {out / "digits-cnn" / opt / f"seed-{s}" for opt in OPTS.split(",") for s in (0, 1)}
+
+
+def test_local_cluster_sweep_completes_every_run(tmp_path):
+    out = tmp_path / "res"
+    spec = _spec(out)
+    runs = validate_runs(spec)
+    result = run_sweep(spec, runs, n_dask_workers=2, progress=SweepProgress(runs, mode="quiet"))
+    assert [o.state for o in result.outcomes] == [DONE] * 4, [o.detail for o in result.outcomes]
+    assert result.exit_code == 0
+    assert set(find_runs(out)) == _expected_dirs(out)
+    for directory in find_runs(out):
+        _check_complete_run(directory)
+    assert len({o.worker_pid for o in result.outcomes}) == 2  # two Dask worker processes ran them
+    assert list((out / "_locks").rglob("*.lock")) == []  # every lock released
+
+    again = run_sweep(spec, runs, n_dask_workers=1, progress=SweepProgress(runs, mode="quiet"))
+    assert [o.state for o in again.outcomes] == [SKIPPED] * 4  # nothing re-run
+
+
+def test_failing_runs_are_isolated_and_recorded(tmp_path, monkeypatch):
+    monkeypatch.setenv("OHGW_BENCH_DATA", str(tmp_path / "no-data"))  # CIFAR-10 is missing: load fails
+    out = tmp_path / "res"
+    spec = build_spec(tasks="cifar10-resnet20,digits-cnn", opts="asha", seeds="0", budget="1ep", out=str(out))
+    runs = validate_runs(spec)
+    result = run_sweep(spec, runs, n_dask_workers=1, progress=SweepProgress(runs, mode="quiet"))
+    states = {o.run.task: o for o in result.outcomes}
+    assert states["cifar10-resnet20"].state == FAILED
+    assert states["digits-cnn"].state == DONE  # the sweep went on after the failure
+    assert result.exit_code == 1
+    failed_dir = out / "cifar10-resnet20" / "asha" / "seed-0"
+    assert "DataError" in (failed_dir / SWEEP_ERROR).read_text()
+    assert read_meta(failed_dir)["status"] == "failed"
+
+
+def test_sweep_on_a_separately_started_scheduler_and_worker(tmp_path):
+    from distributed import Client
+
+    scheduler_file = tmp_path / "scheduler.json"
+    logs = {name: open(tmp_path / f"{name}.log", "w") for name in ("scheduler", "worker")}
+    procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+                              stdout=logs["scheduler"], stderr=subprocess.STDOUT, cwd=tmp_path)]
+    try:
+        deadline = time.time() + 60
+        while not scheduler_file.exists():
+            assert procs[0].poll() is None, (tmp_path / "scheduler.log").read_text()
+            assert time.time() < deadline, "the scheduler did not write its file"
+            time.sleep(0.1)
+        procs.append(subprocess.Popen([str(BIN / "dask"), "worker", "--scheduler-file", str(scheduler_file),
+                                       "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
+                                      stdout=logs["worker"], stderr=subprocess.STDOUT, cwd=tmp_path))
+        with Client(scheduler_file=str(scheduler_file), timeout="30s") as client:
+            client.wait_for_workers(1, timeout=120)
+            address = client.scheduler.address
+        out = tmp_path / "res"
+        spec = _spec(out)
+        runs = validate_runs(spec)
+        result = run_sweep(spec, runs, scheduler_address=address, progress=SweepProgress(runs, mode="quiet"))
+        assert [o.state for o in result.outcomes] == [DONE] * 4, [o.detail for o in result.outcomes]
+        assert set(find_runs(out)) == _expected_dirs(out)
+        for directory in find_runs(out):
+            _check_complete_run(directory)
+        assert {o.worker_pid for o in result.outcomes} - {p.pid for p in procs}  # ran in the worker's process
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in reversed(procs):
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for fh in logs.values():
+            fh.close()
+
+
+def _statuses(out: Path) -> dict[Path, str]:
+    found = {}
+    for directory in _expected_dirs(out):
+        try:
+            found[directory] = read_meta(directory)["status"]
+        except (FileNotFoundError, json.JSONDecodeError):
+            continue
+    return found
+
+
+def test_killed_sweep_resumes_exactly_the_missing_runs(tmp_path):
+    out = tmp_path / "res"
+    cmd = [str(BIN / "ohgw-bench"), "sweep", "--tasks", "digits-cnn", "--opts", OPTS, "--seeds", "0-1",
+           "--budget", "3ep", "--workers", "1", "--out", str(out), "--n-dask-workers", "1"]
+    with open(tmp_path / "first.log", "w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 240
+        running: Path | None = None
+        try:
+            while True:
+                assert proc.poll() is None, "the sweep ended before it could be killed:\n" + \
+                    (tmp_path / "first.log").read_text()[-3000:]
+                assert time.time() < deadline, "no run completed and another started in time"
+                statuses = _statuses(out)
+                running = next((d for d, s in statuses.items() if s == "running"
+                                and read_jsonl(d / "events.jsonl").records), None)
+                if running is not None and "complete" in statuses.values():
+                    break
+                time.sleep(0.05)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)  # the sweep, its Dask cluster and the trials
+            proc.wait()
+    before = _statuses(out)
+    assert before[running] == "running"
+    completed_before = {d: read_meta(d)["started_at"] for d, s in before.items() if s == "complete"}
+    broken_events = read_jsonl(running / "events.jsonl").records
+
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=400)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert f"{len(completed_before)} skipped" in second.stdout, second.stdout
+    assert "restarted 1 interrupted/failed run" in second.stdout, second.stdout
+
+    assert set(find_runs(out)) == _expected_dirs(out)  # each run once; attempts are not runs
+    for directory in _expected_dirs(out):
+        _check_complete_run(directory)
+    for directory, started_at in completed_before.items():
+        assert read_meta(directory)["started_at"] == started_at  # not re-run
+    relative = running.relative_to(out)
+    attempt = out / "_attempts" / relative / "attempt-1"
+    assert json.loads((attempt / ATTEMPT_META).read_text())["status"] == "running"
+    assert "interrupted" in json.loads((attempt / "attempt.json").read_text())["reason"]
+    assert read_jsonl(attempt / "events.jsonl").records[:len(broken_events)] == broken_events
+    assert not (out / "_attempts" / relative / "attempt-2").exists()
+    assert list((out / "_locks").rglob("*.lock")) == []
