@@ -33,6 +33,29 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="summarise a run folder")
     show.add_argument("path", type=Path)
 
+    data = sub.add_parser("data", help="import, download or inspect datasets (CIFAR-10)")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    imp = data_sub.add_parser("import", help="import the official cifar-10-python.tar.gz or its extracted folder")
+    imp.add_argument("path", type=Path)
+    dl = data_sub.add_parser("download", help="download with torchvision (needs a network)")
+    dl.add_argument("dataset", choices=["cifar10"])
+    data_sub.add_parser("status", help="what is in the data folder")
+    for sp in (imp, dl, data_sub.choices["status"]):
+        sp.add_argument("--data-dir", type=Path, default=None,
+                        help="data folder (default: $OHGW_BENCH_DATA or ~/.cache/ohgw-bench)")
+
+    lb = sub.add_parser("leaderboard", help="paired statistics across seeds, per task x scheduler")
+    lb.add_argument("path", type=Path, help="results root or any folder holding run folders")
+    lb.add_argument("--target", type=float, default=None, help="override each task's tau")
+    lb.add_argument("--format", choices=["md", "csv", "tex"], default="md")
+    lb.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
+    lb.add_argument("--include-incomplete", action="store_true", help="also rank running/truncated runs")
+
+    pl = sub.add_parser("plot", help="figures: anytime curves, paired T@tau, hyperparameter shifts, eta_h")
+    pl.add_argument("path", type=Path)
+    pl.add_argument("--out", type=Path, default=None, help="figure folder (default: PATH/figures)")
+    pl.add_argument("--target", type=float, default=None)
+
     sw = sub.add_parser("sweep", help="run the grid tasks x optimizers x seeds on Dask; resumable",
                         description="Run every task x optimizer x seed as one Dask task. Flags override the "
                                     "spec file's keys. Complete runs are skipped; interrupted or failed runs "
@@ -113,6 +136,65 @@ def cmd_show(path: Path) -> int:
     return 0
 
 
+def cmd_data(args: argparse.Namespace) -> int:
+    from ohgw_bench.data.cifar10 import cifar10_status, download_cifar10, import_cifar10
+    from ohgw_bench.data.errors import DataError
+
+    try:
+        if args.data_command == "import":
+            print(f"imported CIFAR-10 into {import_cifar10(args.path, args.data_dir)}")
+        elif args.data_command == "download":
+            print(f"downloaded and imported CIFAR-10 into {download_cifar10(args.data_dir)}")
+        else:
+            for key, value in cifar10_status(args.data_dir).items():
+                print(f"{key:<14} {value}")
+    except (DataError, FileNotFoundError) as err:
+        return _fail(str(err))
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    import warnings
+
+    from ohgw_bench.leaderboard import leaderboard
+
+    if not args.path.exists():
+        return _fail(f"{args.path} does not exist")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            text = leaderboard(args.path, target=args.target, fmt=args.format,
+                               include_incomplete=args.include_incomplete)
+        except ValueError as err:
+            return _fail(str(err))
+    for w in caught:
+        print(f"ohgw-bench: warning: {w.message}", file=sys.stderr)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        print(f"wrote {args.out}")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    import logging
+
+    from ohgw_bench.plots import plot_all
+
+    if not args.path.exists():
+        return _fail(f"{args.path} does not exist")
+    logging.basicConfig(level=logging.WARNING, format="ohgw-bench: %(message)s")
+    try:
+        written = plot_all(args.path, args.out or args.path / "figures", target=args.target)
+    except ValueError as err:
+        return _fail(str(err))
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from ohgw_bench.sweep import SweepError, sweep_main
 
@@ -134,6 +216,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_run(args)
     if args.command == "show":
         return cmd_show(args.path)
+    if args.command == "data":
+        return cmd_data(args)
+    if args.command == "leaderboard":
+        return cmd_leaderboard(args)
+    if args.command == "plot":
+        return cmd_plot(args)
     if args.command == "sweep":
         return cmd_sweep(args)
     raise AssertionError(f"unhandled command {args.command}")

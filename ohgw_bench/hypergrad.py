@@ -147,6 +147,7 @@ def lookahead_hypergradient(
     augment: AugmentFn | None = None,
     horizon: int = 1,
     fd_step: float = 0.05,
+    magnitude_bounds: tuple[float, float] = (-math.inf, math.inf),
     exact_first_order: bool = True,
 ) -> HyperGradient:
     """Hyper-gradient of the lookahead validation loss for every coordinate in ``config``.
@@ -159,7 +160,9 @@ def lookahead_hypergradient(
         config: search-space coordinates: log10_lr, log10_wd, momentum, label_smoothing and
             optionally aug_magnitude (needs ``augment``).
         horizon: 1 = exact first-order form (momentum structurally zero); ≥ 2 unrolls.
-        fd_step: central finite-difference step on the magnitude, in search-space units.
+        fd_step: finite-difference step on the magnitude, in search-space units.
+        magnitude_bounds: the magnitude's range; the difference turns one-sided at a bound
+            (augmentations clamp their magnitude, so stepping outside would measure nothing).
         exact_first_order: False forces the double-backward formulation at horizon 1
             (the reference used by tests and benchmarks).
 
@@ -197,11 +200,14 @@ def lookahead_hypergradient(
 
         notes: list[str] = []
         if AUG_MAGNITUDE in config and augment is not None:
-            plus = _lookahead_loss(f, prepared(magnitude + fd_step), x2, y2, config)
-            minus = _lookahead_loss(f, prepared(magnitude - fd_step), x2, y2, config)
-            grads[AUG_MAGNITUDE] = (plus - minus) / (2.0 * fd_step)
+            low, high = magnitude_bounds
+            m_plus, m_minus = min(magnitude + fd_step, high), max(magnitude - fd_step, low)
+            plus = _lookahead_loss(f, prepared(m_plus), x2, y2, config)
+            minus = _lookahead_loss(f, prepared(m_minus), x2, y2, config)
+            grads[AUG_MAGNITUDE] = (plus - minus) / (m_plus - m_minus)
             kinds[AUG_MAGNITUDE] = FINITE_DIFFERENCE
-            notes.append(f"aug_magnitude by central finite difference, step {fd_step:g}")
+            sided = "central" if m_plus - magnitude == magnitude - m_minus else "one-sided"
+            notes.append(f"aug_magnitude by {sided} finite difference, step {fd_step:g}")
         elif AUG_MAGNITUDE in config:
             kinds[AUG_MAGNITUDE] = NOT_COMPUTED
             notes.append("aug_magnitude not computed: no augment function given")

@@ -24,6 +24,7 @@ from ohgw_bench.budget import Budget
 from ohgw_bench.names import OptimizerName, parse_optimizer_name
 from ohgw_bench.registry import get_scheduler, get_task
 from ohgw_bench.specs import TaskSpec, resolve
+from ohgw_bench.warmstart import validate_params as validate_warm_start
 from ohgw_bench.trajectory import (EVENTS, META, SCHEMA_VERSION, TRIALS, EventRecord, JsonlAppender,
                                    TrialRecord, read_meta, run_dir, write_json_atomic)
 
@@ -48,6 +49,7 @@ def prepare_run(task: str, optimizer: str, seed: int, budget: str, workers: int,
     _quiet_syne_tune()
     task_spec = get_task(task)
     name = parse_optimizer_name(optimizer)
+    validate_warm_start(name.warm_start, dict(name.warm_start_params))
     parsed_budget = Budget.parse(budget)
     if workers < 1:
         raise RunRefused(f"--workers must be a positive integer, got {workers}")

@@ -3,7 +3,8 @@
 * ``none``   — the config as sampled.
 * ``ohgw``   — ψ ← clip(ψ − η_h·∂L_v/∂ψ), the lookahead hyper-gradient of
   :mod:`ohgw_bench.hypergrad`, repeated ``steps`` times from the same initial weights with
-  fresh batches; ``horizon`` lookahead steps; ``fd_step`` for the magnitude (0 = skip it).
+  fresh batches; ``horizon`` lookahead steps; ``fd_step`` = the magnitude's finite-difference step as a
+  fraction of its range (0 = leave the magnitude alone).
 * ``random`` — the control of equal energy and equal compute: the OHGW step is computed,
   then each dimension moves by the same magnitude with a random sign.
 * ``gauss``  — ψ ← clip(ψ + σ·(high − low)·N(0, 1)): a fixed-σ perturbation, no compute
@@ -111,16 +112,16 @@ def ohgw_steps(config: Mapping[str, float], ctx: WarmStartContext, *, eta: float
     from ohgw_bench.hypergrad import EXACT, FINITE_DIFFERENCE, lookahead_hypergradient
     from ohgw_bench.space import AUG_MAGNITUDE
 
-    if steps < 1 or horizon < 1 or eta < 0 or fd_step < 0:
-        raise ValueError("ohgw needs steps >= 1, horizon >= 1, eta >= 0 and fd_step >= 0")
     psi = {k: float(config[k]) for k in ctx.space.names}
     target, grads, kinds, clipped = dict(psi), {}, {}, {k: False for k in psi}
     notes = []
     for step in range(steps):
         train, val, augment = _warm_start_batches(ctx, step, horizon)
         coords = {k: v for k, v in psi.items() if k != AUG_MAGNITUDE or fd_step > 0}
+        magnitude = ctx.space[AUG_MAGNITUDE]
         hg = lookahead_hypergradient(ctx.model, train, val, coords, augment=augment, horizon=horizon,
-                                     fd_step=fd_step if fd_step > 0 else 0.05)
+                                     fd_step=fd_step * (magnitude.high - magnitude.low) or 1.0,
+                                     magnitude_bounds=(magnitude.low, magnitude.high))
         if not hg.finite:
             notes.append(f"step {step + 1}: non-finite hyper-gradient (lookahead loss {hg.lookahead_loss:g}); "
                          "config left as it was before this step")
@@ -153,6 +154,21 @@ def apply_random(config: Mapping[str, float], ctx: WarmStartContext, **params: A
     used, clipped = ctx.space.clip(moved)
     note = "random signs, OHGW magnitudes" + (f"; {ohgw.note}" if ohgw.note else "")
     return WarmStartOutcome(used, ohgw.hypergrad, ohgw.hypergrad_kind, clipped, note)
+
+
+def validate_params(name: str, params: Mapping[str, Any]) -> None:
+    """Range checks the name grammar cannot do; called before a run starts."""
+    from ohgw_bench.registry import get_warm_start
+
+    full = {**get_warm_start(name).defaults, **dict(params)}
+    checks = {
+        "steps": lambda v: v >= 1, "horizon": lambda v: v >= 1, "eta": lambda v: v >= 0,
+        "fd_step": lambda v: 0 <= v < 0.5, "sigma": lambda v: v >= 0,
+    }
+    rules = {"steps": ">= 1", "horizon": ">= 1", "eta": ">= 0", "fd_step": "in [0, 0.5)", "sigma": ">= 0"}
+    for key, value in full.items():
+        if key in checks and not checks[key](value):
+            raise ValueError(f"warm start {name}: {key}={value} must be {rules[key]}")
 
 
 def apply_warm_start(name: str, params: Mapping[str, Any], config: Mapping[str, float],

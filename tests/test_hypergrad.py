@@ -114,3 +114,15 @@ def test_diverging_lookahead_is_reported_not_finite():
         model[-1].weight.mul_(1e37)  # float32 logits overflow once the lookahead step lands
     hg = lookahead_hypergradient(model, train, val, {**CONFIG, "log10_lr": 2.0}, horizon=1)
     assert not hg.finite
+
+
+def test_magnitude_difference_turns_one_sided_at_a_bound():
+    model = tiny_bn_cnn()
+    train, val = batches()
+    config = {**CONFIG, "aug_magnitude": 0.0}
+    hg = lookahead_hypergradient(model, train, val, config, augment=augment, fd_step=1e-4, magnitude_bounds=(0.0, 1.0))
+    assert any("one-sided" in n for n in hg.notes)
+    f = _Functional(model)
+    def loss(m):
+        return float(_lookahead_loss(f, [(augment(train[0][0], m), train[0][1])], val[0], val[1], config))
+    assert hg.values["aug_magnitude"] == pytest.approx((loss(1e-4) - loss(0.0)) / 1e-4, rel=1e-9)
