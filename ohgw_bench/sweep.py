@@ -845,9 +845,11 @@ class SweepProgress:
         self.refresh()
 
     def _table(self):
+        from rich.console import Group
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=self._status_text(), title_justify="left", expand=False)
+        table = Table(expand=False)
         for column in ("task", "optimizer", "seed", "state", "time", "note"):
             table.add_column(column)
         order = {RUNNING: 0, FAILED: 1, BUSY: 2, QUEUED: 3, DONE: 4, SKIPPED: 5}
@@ -868,7 +870,7 @@ class SweepProgress:
                           took, note)
         if len(rows) > self.MAX_ROWS:
             table.caption = f"... and {len(rows) - self.MAX_ROWS} more"
-        return table
+        return Group(Text(self._status_text()), table)
 
     def refresh(self) -> None:
         if self._live is not None:

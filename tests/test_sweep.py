@@ -226,3 +226,63 @@ def test_broken_attempts_move_out_of_the_results_tree(tmp_path):
 
 def test_lock_path_layout(tmp_path):
     assert lock_path(tmp_path, "digits-cnn", "asha+ohgw", 3) == tmp_path / "_locks" / "digits-cnn" / "asha+ohgw" / "seed-3.lock"
+
+
+# --------------------------------------------------------------------------- run_one without Dask
+
+
+def test_run_one_leaves_a_run_locked_elsewhere_alone(tmp_path):
+    from ohgw_bench.sweep import BUSY, run_one
+
+    _fake_run(run_dir(tmp_path, "digits-cnn", "asha", 0), "running")  # another sweep is writing it
+    held = RunLock(lock_path(tmp_path, "digits-cnn", "asha", 0))
+    assert held.acquire()
+    try:
+        outcome = run_one("digits-cnn", "asha", 0, "1ep", 1, str(tmp_path))
+    finally:
+        held.release()
+    assert outcome.state == BUSY and f"pid {os.getpid()}" in outcome.detail
+    assert (run_dir(tmp_path, "digits-cnn", "asha", 0) / "meta.json").exists()  # not moved aside
+    assert not (tmp_path / "_attempts").exists()
+
+
+def test_run_one_skips_a_complete_run(tmp_path):
+    from ohgw_bench.sweep import SKIPPED, run_one
+
+    _fake_run(run_dir(tmp_path, "digits-cnn", "asha", 0), "complete")
+    outcome = run_one("digits-cnn", "asha", 0, "1ep", 1, str(tmp_path))
+    assert outcome.state == SKIPPED
+    assert not lock_path(tmp_path, "digits-cnn", "asha", 0).exists()  # released
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def test_plain_progress_lines_table_and_summary():
+    import io
+
+    from rich.console import Console
+
+    from ohgw_bench.sweep import FAILED, RunOutcome, SweepProgress, SweepResult, format_summary
+
+    runs = [RunKey("digits-cnn", "asha", s) for s in range(3)]
+    buf = io.StringIO()
+    progress = SweepProgress(runs, mode="plain", budget_seconds=100.0, stream=buf)
+    progress.start(runs[0], time.time())
+    # 2 queued runs of ~budget + the running one, on 1 slot
+    assert "2 queued, 1 running" in buf.getvalue() and "ETA 5m00s" in buf.getvalue()
+    ok = RunOutcome(runs[0], "done", "/r/0", t_enter=0.0, t_run_start=1.0, t_run_end=11.0, t_exit=12.0)
+    bad = RunOutcome(runs[1], FAILED, "/r/1", detail="RuntimeError: boom", t_enter=12.0, t_run_start=12.5,
+                     t_run_end=13.0, t_exit=13.0)
+    progress.finish(ok)
+    progress.finish(bad)
+    lines = buf.getvalue().splitlines()
+    assert lines[1].startswith("[1/3] done") and "in 10s" in lines[1]
+    assert lines[2].startswith("[2/3] failed") and "RuntimeError: boom" in lines[2]
+    console = Console(record=True, width=120)
+    console.print(progress._table())
+    text = console.export_text()
+    assert "1 queued, 0 running, 1 done, 1 failed" in text and "RuntimeError: boom" in text
+    summary = format_summary(SweepResult([ok, bad], seconds=13.0))
+    assert "1 done, 1 failed" in summary and "/r/1/sweep-error.txt" in summary
+    assert SweepResult([ok, bad]).exit_code == 1 and SweepResult([ok]).exit_code == 0

@@ -46,6 +46,8 @@ def test_bench_sweep_scheduling_overhead(benchmark, tmp_path, capsys):
         "engine_gap_max_ms": 1e3 * max(gaps["engine"]),
         "run_seconds_median": statistics.median(run_seconds),
         "sweep_wall_seconds": wall,
+        # cluster start-up, first-run imports, shutdown: paid once per sweep
+        "fixed_cost_seconds": wall - sum(run_seconds) - sum(gaps["engine"]),
     }
     benchmark.extra_info.update(figures)
     with capsys.disabled():
