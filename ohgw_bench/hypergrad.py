@@ -90,20 +90,27 @@ def _dot(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor]) -> torch.Tensor:
     return sum((x * y).sum() for x, y in zip(a, b))
 
 
-def _horizon1(f: _Functional, x1: torch.Tensor, y1: torch.Tensor, x2: torch.Tensor, y2: torch.Tensor,
-              lr: float, wd: float, eps: float, want_eps: bool) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """Exact first-order hyper-gradient at horizon 1 (see module docstring)."""
+def _gradients_at_w0(f: _Functional, x1: torch.Tensor, y1: torch.Tensor, eps: float, want_eps: bool):
+    """g0 and, for ε, ∇U − ∇CE — in their own frame so that B1's graph is freed on return
+    (keeping it alive through the lookahead pass would hold two graphs' activations at once)."""
     w0 = [w.detach().requires_grad_(True) for w in f.w0]
     logp = F.log_softmax(f(w0, x1), dim=1)
     ce = F.nll_loss(logp, y1)
     uniform = -logp.mean(dim=1).mean()
-    if want_eps:
-        g_ce = torch.autograd.grad(ce, w0, retain_graph=True)
-        g_u = torch.autograd.grad(uniform, w0)
-        g0 = [(1.0 - eps) * a + eps * b for a, b in zip(g_ce, g_u)]
-    else:
-        g0 = torch.autograd.grad((1.0 - eps) * ce + eps * uniform, w0)
+    if not want_eps:
+        return torch.autograd.grad((1.0 - eps) * ce + eps * uniform, w0), None
+    g_ce = torch.autograd.grad(ce, w0, retain_graph=True)
+    g_u = torch.autograd.grad(uniform, w0)
+    g0 = [(1.0 - eps) * a + eps * b for a, b in zip(g_ce, g_u)]
+    return g0, [b - a for a, b in zip(g_ce, g_u)]
+
+
+def _horizon1(f: _Functional, x1: torch.Tensor, y1: torch.Tensor, x2: torch.Tensor, y2: torch.Tensor,
+              lr: float, wd: float, eps: float, want_eps: bool) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Exact first-order hyper-gradient at horizon 1 (see module docstring)."""
+    g0, eps_direction = _gradients_at_w0(f, x1, y1, eps, want_eps)
     direction = [g + wd * w for g, w in zip(g0, f.w0)]  # d = g0 + wd·w0; w1 = w0 − lr·d
+    del g0
     w1 = [(w - lr * d).detach().requires_grad_(True) for w, d in zip(f.w0, direction)]
     loss_v = F.cross_entropy(f(w1, x2), y2)
     v = torch.autograd.grad(loss_v, w1)
@@ -112,7 +119,7 @@ def _horizon1(f: _Functional, x1: torch.Tensor, y1: torch.Tensor, x2: torch.Tens
         LOG10_WD: -LN10 * wd * lr * _dot(v, f.w0),
     }
     if want_eps:
-        grads[LABEL_SMOOTHING] = -lr * _dot(v, [b - a for a, b in zip(g_ce, g_u)])
+        grads[LABEL_SMOOTHING] = -lr * _dot(v, eps_direction)
     return grads, loss_v.detach()
 
 

@@ -13,13 +13,12 @@ The figures are printed (and stored in each benchmark's extra_info).
 """
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+
+from benchutil import interleaved, report
 
 from ohgw_bench.data.augment import cifar_augment, normalize
 
@@ -35,13 +34,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def _report(capsys, lines: list[str]) -> None:
-    with capsys.disabled():
-        print()
-        for line in lines:
-            print("    " + line)
 
 
 def _images(n: int) -> torch.Tensor:
@@ -61,29 +53,6 @@ def _pil_pipeline():
 
     return T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(),
                       T.RandAugment(num_ops=2, magnitude=9), T.ToTensor(), cutout])
-
-
-def _interleaved(benchmark, variants: dict, rounds: int, warmup: int = 1) -> dict[str, float]:
-    """Time the variants alternately, in alternating order, so that load from other
-    processes on a shared machine hits them alike; return each one's median seconds.
-    pytest-benchmark times one round = every variant once."""
-    times: dict[str, list[float]] = {name: [] for name in variants}
-    names = list(variants)
-    for _ in range(warmup):
-        for fn in variants.values():
-            fn()
-    state = {"round": 0}
-
-    def one_round():
-        order = names if state["round"] % 2 == 0 else names[::-1]
-        state["round"] += 1
-        for name in order:
-            t0 = time.perf_counter()
-            variants[name]()
-            times[name].append(time.perf_counter() - t0)
-
-    benchmark.pedantic(one_round, rounds=rounds, iterations=1)
-    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def test_augment_throughput_batched_vs_torchvision_pil(benchmark, capsys):
@@ -107,12 +76,12 @@ def test_augment_throughput_batched_vs_torchvision_pil(benchmark, capsys):
         return torch.stack([tf(Image.fromarray(a)) for a in arrays])
 
     benchmark.group = "augment throughput, 1 thread, 512 images"
-    med = _interleaved(benchmark, {"batched": batched, "batched_128": batched_128, "pil": pil}, rounds=8)
+    med = interleaved(benchmark, {"batched": batched, "batched_128": batched_128, "pil": pil}, rounds=8)
     fast, fast128 = 5 * N_IMAGES / med["batched"], 5 * N_IMAGES / med["batched_128"]
     slow = N_IMAGES / med["pil"]
     benchmark.extra_info.update(batched_images_per_s=fast, batched_128_images_per_s=fast128,
                                 pil_images_per_s=slow, ratio=fast / slow, ratio_128=fast128 / slow)
-    _report(capsys, [f"batched on-device pipeline, 1 call of 512:  {fast:10,.0f} images/s (median, 1 thread)",
+    report(capsys, [f"batched on-device pipeline, 1 call of 512:  {fast:10,.0f} images/s (median, 1 thread)",
                      f"batched on-device pipeline, 4 calls of 128: {fast128:10,.0f} images/s (median, 1 thread)",
                      f"torchvision per-image PIL pipeline:         {slow:10,.0f} images/s (median, 1 thread)",
                      f"batched / PIL = {fast / slow:.1f}x at 512, {fast128 / slow:.1f}x at 128 (target >= 10x)"])
@@ -156,7 +125,7 @@ def test_epoch_pipeline_efficiency(benchmark, capsys):
             normalize(cifar_augment(raw[i * BATCH:(i + 1) * BATCH], 9.0, g), MEAN, STD)
 
     benchmark.group = "epoch pipeline, ResNet-20, batch 128, 1 thread"
-    med = _interleaved(benchmark, {"train": train_only, "full": augment_and_train, "augment": augment_only},
+    med = interleaved(benchmark, {"train": train_only, "full": augment_and_train, "augment": augment_only},
                        rounds=8)
     n = BATCH * N_BATCHES
     train, full, aug = n / med["train"], n / med["full"], n / med["augment"]
@@ -165,7 +134,7 @@ def test_epoch_pipeline_efficiency(benchmark, capsys):
     parts = med["train"] / (med["train"] + med["augment"])
     benchmark.extra_info.update(train_images_per_s=train, full_images_per_s=full, augment_images_per_s=aug,
                                 efficiency=full / train, efficiency_from_parts=parts)
-    _report(capsys, [f"train step on pre-made batches:   {train:8,.0f} images/s (median, 1 thread)",
+    report(capsys, [f"train step on pre-made batches:   {train:8,.0f} images/s (median, 1 thread)",
                      f"augment + normalize + train step: {full:8,.0f} images/s (median, 1 thread)",
                      f"augment + normalize alone:        {aug:8,.0f} images/s (median, 1 thread)",
                      f"pipeline efficiency = {full / train:.3f} measured end to end, "

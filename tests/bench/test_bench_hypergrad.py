@@ -1,0 +1,134 @@
+"""OHGW's cost against a normal training step, side by side (quote ratios, not times).
+
+Run:  make bench   (or .venv/bin/python -m pytest tests/bench/test_bench_hypergrad.py --benchmark-only -o addopts="")
+
+ResNet-20 (0.27M parameters), batch 128, CIFAR-shaped inputs, one thread:
+* time: one SGD training step vs one OHGW warm start, exact first-order form (the default,
+  horizon 1), vs the double-backward formulation of the same quantity, vs OHGW with the
+  augmentation magnitude's finite difference (two extra lookaheads). Target ≤ 2.2× a step.
+* peak memory: each measured in a fresh process (VmHWM above the resident size before;
+  see ohgw_bench.accounting). Target ≤ 1.1× a step.
+* share: the warm start's share of compute and FLOPs in a real default digits-cnn ASHA run.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+from benchutil import interleaved, report
+
+from ohgw_bench.hypergrad import lookahead_hypergradient
+
+BATCH = 128
+CONFIG = {"log10_lr": -1.0, "log10_wd": -3.5, "momentum": 0.9, "label_smoothing": 0.1}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _setup():
+    from ohgw_bench.data.augment import cifar_augment, normalize
+    from ohgw_bench.models.resnet_cifar import resnet20
+
+    torch.manual_seed(0)
+    model = resnet20(10)
+    g = torch.Generator().manual_seed(0)
+    raw = torch.randint(0, 256, (BATCH, 3, 32, 32), generator=g, dtype=torch.uint8)
+    x1 = torch.randn(BATCH, 3, 32, 32, generator=g)
+    x2 = torch.randn(BATCH, 3, 32, 32, generator=g)
+    y = torch.randint(0, 10, (BATCH,), generator=g)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=3e-4)
+    mean, std = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+
+    def augment(x_raw, m):
+        return normalize(cifar_augment(x_raw, m, torch.Generator().manual_seed(1)), mean, std)
+
+    def step():
+        loss = F.cross_entropy(model(x1), y, label_smoothing=0.1)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    variants = {
+        "train_step": step,
+        "ohgw": lambda: lookahead_hypergradient(model, [(x1, y)], (x2, y), CONFIG),
+        "ohgw_double_backward": lambda: lookahead_hypergradient(model, [(x1, y)], (x2, y), CONFIG,
+                                                                exact_first_order=False),
+        "ohgw_with_magnitude_fd": lambda: lookahead_hypergradient(
+            model, [(raw, y)], (x2, y), {**CONFIG, "aug_magnitude": 9.0}, augment=augment, fd_step=1.5,
+            magnitude_bounds=(0.0, 30.0)),
+    }
+    return variants
+
+
+def test_warm_start_time_vs_training_step(benchmark, capsys):
+    variants = _setup()
+    benchmark.group = "OHGW vs training step, ResNet-20, batch 128, 1 thread"
+    med = interleaved(benchmark, variants, rounds=6)
+    base = med["train_step"]
+    ratios = {k: v / base for k, v in med.items()}
+    benchmark.extra_info.update({f"{k}_seconds": v for k, v in med.items()})
+    benchmark.extra_info.update({f"{k}_ratio": v for k, v in ratios.items()})
+    report(capsys, [f"{k:<24} {med[k] * 1e3:8.1f} ms  = {ratios[k]:.2f}x a training step" for k in med]
+           + ["target: ohgw <= 2.2x (floor ~2x: two forward/backward passes)"])
+
+
+_PEAK_SCRIPT = r"""
+import json, sys, torch
+sys.path.insert(0, {bench_dir!r})
+torch.set_num_threads(1)
+from test_bench_hypergrad import _setup
+from ohgw_bench.accounting import cpu_peak_measurable, measure
+variants = _setup()
+assert cpu_peak_measurable(), "no /proc/self/clear_refs"
+m = measure(variants[{name!r}], torch.device("cpu"))
+print(json.dumps({{"peak": m.peak_mem_bytes}}))
+"""
+
+
+def _peak_in_fresh_process(name: str) -> int:
+    import pathlib
+
+    script = _PEAK_SCRIPT.format(bench_dir=str(pathlib.Path(__file__).parent), name=name)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
+    return int(json.loads(out.stdout.strip().splitlines()[-1])["peak"])
+
+
+def test_warm_start_peak_memory_vs_training_step(benchmark, capsys):
+    benchmark.group = "peak memory (fresh process each)"
+    peaks = {}
+
+    def measure_all():
+        for name in ("train_step", "ohgw", "ohgw_double_backward", "ohgw_with_magnitude_fd"):
+            peaks[name] = _peak_in_fresh_process(name)
+
+    benchmark.pedantic(measure_all, rounds=1, iterations=1)
+    base = peaks["train_step"]
+    benchmark.extra_info.update({f"{k}_peak_bytes": v for k, v in peaks.items()})
+    report(capsys, [f"{k:<24} {v / 2**20:8.1f} MiB = {v / base:.2f}x a training step" for k, v in peaks.items()]
+           + ["target: ohgw <= 1.1x"])
+
+
+def test_warm_start_share_of_a_default_digits_asha_run(benchmark, capsys, tmp_path):
+    from ohgw_bench.results import summarize_runs
+    from ohgw_bench.runner import execute_run, prepare_run
+
+    benchmark.group = "warm-start share of a digits-cnn asha+ohgw run (120s, 2 workers)"
+    torch.set_num_threads(2)
+    runs = []
+    benchmark.pedantic(lambda: runs.append(execute_run(prepare_run(
+        "digits-cnn", "asha+ohgw", 0, "120s", 2, tmp_path))), rounds=1, iterations=1)
+    row = summarize_runs(runs[0].parent.parent.parent).iloc[0]
+    benchmark.extra_info.update(compute_share=float(row["ws_compute_share"]), flops_share=float(row["ws_flops_share"]))
+    report(capsys, [f"warm-start share of device-seconds: {row['ws_compute_share']:.2%}",
+                    f"warm-start share of FLOPs:          {row['ws_flops_share']:.2%}",
+                    "target: <= 1%"])
