@@ -47,7 +47,7 @@ import json
 import logging
 import os
 import re
-import shutil
+import signal
 import socket
 import sys
 import threading
@@ -505,13 +505,50 @@ def inspect_run(directory: Path) -> str | None:
     return f"status {status!r}"
 
 
+def end_orphan_trials(directory: Path, grace_s: float = 10.0) -> list[int]:
+    """End the trial processes a dead attempt left behind on this host (Linux), and return their pids.
+
+    When a run's process dies without cleanup (a Dask worker killed by its nanny after
+    Ctrl-C, say), trials it had started may live on and keep writing below
+    ``<run dir>/.work/``; after the folder is moved aside, a write by path would land in
+    the *new* attempt's folder. They are recognised by that path in their command line."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    marker = str(Path(directory).resolve() / ".work") + os.sep
+    pids = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if marker in cmdline and _pid_alive(int(entry.name), None):
+            pids.append(int(entry.name))
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + grace_s
+        while time.time() < deadline and any(_pid_alive(pid, None) for pid in pids):
+            time.sleep(0.05)
+        if not any(_pid_alive(pid, None) for pid in pids):
+            break
+    return pids
+
+
 def attempts_dir(out: Path | str, task: str, optimizer: str, seed: int) -> Path:
     return Path(out) / ATTEMPTS_DIR / task / optimizer / f"seed-{seed}"
 
 
 def move_aside(out: Path | str, run: RunKey, reason: str) -> Path:
-    """Move a broken run folder to ``<out>/_attempts/.../attempt-<n>/``; return where it went."""
+    """Move a broken run folder to ``<out>/_attempts/.../attempt-<n>/``; return where it went.
+    Call it holding the run's lock (so no live sweep process owns the folder)."""
     source = run_dir(out, run.task, run.optimizer, run.seed)
+    ended = end_orphan_trials(source)
     parent = attempts_dir(out, run.task, run.optimizer, run.seed)
     parent.mkdir(parents=True, exist_ok=True)
     taken = [int(m.group(1)) for p in parent.iterdir() if (m := re.fullmatch(r"attempt-(\d+)", p.name))]
@@ -520,6 +557,7 @@ def move_aside(out: Path | str, run: RunKey, reason: str) -> Path:
     if (target / META).exists():
         os.rename(target / META, target / ATTEMPT_META)  # loaders take every meta.json as a run
     write_json_atomic(target / "attempt.json", {"run_dir": str(source), "reason": reason, "moved_at": _now(),
+                                               "orphan_trials_ended": ended,
                                                "moved_by": {"pid": os.getpid(), "host": socket.gethostname()}})
     return target
 
@@ -675,6 +713,7 @@ def run_sweep(spec: SweepSpec, runs: Sequence[RunKey] | None = None, *, schedule
         n = n_dask_workers or default_n_dask_workers(spec, len(todo))
         cluster = LocalCluster(n_workers=n, processes=True, threads_per_worker=1, dashboard_address=None)
         client = Client(cluster)
+    pending: dict[Any, RunKey] = {}
     try:
         nthreads = client.nthreads()
         crowded = {w: n for w, n in nthreads.items() if n != 1}
@@ -698,7 +737,7 @@ def run_sweep(spec: SweepSpec, runs: Sequence[RunKey] | None = None, *, schedule
             futures[client.submit(run_one, run.task, run.optimizer, run.seed, spec.budget, spec.workers,
                                   str(spec.out), sweep_id, topic, stale_after, heartbeat_every,
                                   pure=False, key=key, retries=0)] = run
-        pending = dict(futures)
+        pending.update(futures)
         while pending:
             with lock:
                 news, started_runs[:] = list(started_runs), []
@@ -725,6 +764,9 @@ def run_sweep(spec: SweepSpec, runs: Sequence[RunKey] | None = None, *, schedule
         client.close()
         if cluster is not None:
             cluster.close()
+            # Interrupted (Ctrl-C): the workers are gone, but trials they started may not be.
+            for run in pending.values():
+                end_orphan_trials(run_dir(spec.out, run.task, run.optimizer, run.seed))
     result.seconds = time.time() - started
     return result
 

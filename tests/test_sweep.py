@@ -286,3 +286,22 @@ def test_plain_progress_lines_table_and_summary():
     summary = format_summary(SweepResult([ok, bad], seconds=13.0))
     assert "1 done, 1 failed" in summary and "/r/1/sweep-error.txt" in summary
     assert SweepResult([ok, bad]).exit_code == 1 and SweepResult([ok]).exit_code == 0
+
+
+def test_orphan_trials_of_a_dead_attempt_are_ended_before_it_moves(tmp_path):
+    run = RunKey("digits-cnn", "asha", 0)
+    directory = run_dir(tmp_path, "digits-cnn", "asha", 0)
+    _fake_run(directory, "running")
+    config = directory / ".work" / "trials" / "1" / "config.json"
+    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", str(config)])
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", str(tmp_path / "other")])
+    try:
+        moved = move_aside(tmp_path, run, "interrupted")
+        assert orphan.wait(timeout=15) != 0  # terminated, not finished
+        assert json.loads((moved / "attempt.json").read_text())["orphan_trials_ended"] == [orphan.pid]
+        assert bystander.poll() is None
+    finally:
+        for proc in (orphan, bystander):
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
