@@ -707,8 +707,9 @@ def run_sweep(spec: SweepSpec, runs: Sequence[RunKey] | None = None, *, schedule
     if scheduler_address:
         try:
             client = Client(scheduler_address, timeout="20s")
-        except (OSError, TimeoutError) as err:
-            raise SweepError(f"--scheduler-address {scheduler_address}: cannot connect ({err})") from None
+        except (OSError, TimeoutError, ValueError) as err:  # unreachable, or not an address
+            raise SweepError(f"--scheduler-address {scheduler_address}: cannot connect "
+                             f"({type(err).__name__}: {err})") from None
     else:
         n = n_dask_workers or default_n_dask_workers(spec, len(todo))
         cluster = LocalCluster(n_workers=n, processes=True, threads_per_worker=1, dashboard_address=None)
