@@ -1,0 +1,80 @@
+"""Per-trial orchestration overhead: what a trial start or resume costs besides training.
+
+Run:  .venv/bin/python -m pytest tests/bench/test_bench_trial_overhead.py --benchmark-only -o addopts=""
+
+A one-epoch rung of digits-cnn as syne-tune's LocalBackend runs it — a fresh Python process
+running ohgw_bench/trial_entry.py (imports, data load, model build, checkpoint I/O, one
+epoch) — against the same epoch trained in-process. Start = no checkpoint (warm start
+``none``, so only orchestration is measured); resume = continue from the epoch-1 checkpoint.
+The figures are the baseline for a backend that keeps worker processes warm.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from benchutil import interleaved, report
+
+from ohgw_bench.registry import get_task
+from ohgw_bench.runner import _config_space, prepare_run
+from ohgw_bench.space import TrainingHparams
+from ohgw_bench.train import Trainer
+
+ENTRY = Path(__file__).resolve().parents[2] / "ohgw_bench" / "trial_entry.py"
+
+
+def _trial_process(config_path: Path, checkpoint_dir: Path) -> None:
+    subprocess.run([sys.executable, str(ENTRY), "--st_config_json_filename", str(config_path),
+                    "--st_checkpoint_dir", str(checkpoint_dir)], check=True, capture_output=True, timeout=300)
+
+
+def test_trial_start_and_resume_overhead(benchmark, capsys, tmp_path):
+    plan = prepare_run("digits-cnn", "asha", 0, "10s", 1, tmp_path / "unused")
+    config = {k: v for k, v in _config_space(plan).items() if not hasattr(v, "sample")}
+    config.update({"log10_lr": -1.0, "log10_wd": -4.0, "momentum": 0.9, "aug_magnitude": 0.3,
+                   "label_smoothing": 0.1, "ohgw_threads": 1})
+    start_cfg, resume_cfg = tmp_path / "start.json", tmp_path / "resume.json"
+    start_cfg.write_text(json.dumps({**config, "epochs": 1}))
+    resume_cfg.write_text(json.dumps({**config, "epochs": 2}))
+    resume_ckpt = tmp_path / "resume" / "0" / "checkpoints"
+    _trial_process(start_cfg, resume_ckpt)  # the epoch-1 checkpoint every resume starts from
+    saved = resume_ckpt.parent / "saved"
+    shutil.copytree(resume_ckpt, saved)
+
+    task = get_task("digits-cnn")
+    torch.set_num_threads(1)
+    data = task.load_data()
+    hparams = TrainingHparams.from_config(config)
+
+    def in_process_epoch():
+        trainer = Trainer(task.create_model(10), data, hparams, augment=task.augment_fn(),
+                          batch_size=task.batch_size, max_epochs=task.max_epochs, seed=0)
+        trainer.run_epoch()
+
+    counter = {"n": 0}
+
+    def start():
+        counter["n"] += 1
+        _trial_process(start_cfg, tmp_path / "start" / str(counter["n"]) / "checkpoints")
+
+    def resume():
+        shutil.rmtree(resume_ckpt)
+        shutil.copytree(saved, resume_ckpt)
+        _trial_process(resume_cfg, resume_ckpt)
+
+    benchmark.group = "trial orchestration, digits-cnn one-epoch rung, 1 thread"
+    med = interleaved(benchmark, {"epoch": in_process_epoch, "start": start, "resume": resume}, rounds=5)
+    epoch = med["epoch"]
+    lines = [f"in-process epoch (train + val + test eval): {epoch:6.3f} s"]
+    for kind in ("start", "resume"):
+        overhead = med[kind] - epoch
+        benchmark.extra_info[f"{kind}_overhead_seconds"] = overhead
+        lines.append(f"trial {kind:<6} process, one epoch: {med[kind]:6.3f} s  -> overhead {overhead:6.3f} s = "
+                     f"{overhead / med[kind]:.0%} of the rung ({overhead / epoch:.1f}x the epoch itself)")
+    benchmark.extra_info["epoch_seconds"] = epoch
+    report(capsys, lines)
