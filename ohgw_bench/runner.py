@@ -6,6 +6,7 @@ subprocess) and writes the trajectory as results arrive through :class:`Trajecto
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -301,7 +302,9 @@ def execute_run(plan: RunPlan, on_update: Callable[[TrajectoryWriter], None] | N
             trial_backend_path=str(work / "trials"), tuner_name="ohgw",
         )
         writer.start = time.perf_counter()
-        tuner.run()
+        # syne-tune print()s a results table when the tuner ends; our summary replaces it.
+        with open(work / "tuner-stdout.txt", "w") as sink, contextlib.redirect_stdout(sink):
+            tuner.run()
         _keep_failed_trial_logs(writer, work / "trials", directory)
         if writer.failed_trials and not writer.epochs_total:
             raise RuntimeError(f"every trial failed ({len(writer.failed_trials)}); their stderr is kept in "

@@ -30,8 +30,7 @@ Four parts, each testable on its own:
   (syne-tune's LocalBackend uses ``subprocess.Popen``, which daemonic worker processes are
   allowed to do). A run that raises is recorded (``meta.json`` status ``failed`` by the
   runner, plus ``<run dir>/sweep-error.txt`` with the traceback; a run that fails before the
-  runner wrote ``meta.json``, e.g. missing data, gets a minimal one); the sweep goes on. What
-  syne-tune prints on stdout at the end of a run is kept in ``<run dir>/tuner-stdout.txt``.
+  runner wrote ``meta.json``, e.g. missing data, gets a minimal one); the sweep goes on.
 
 Every Dask worker must have exactly one thread: a run sets process-wide state
 (``SYNETUNE_FOLDER``), so two runs must never share a process. With a remote scheduler,
@@ -39,10 +38,8 @@ Every Dask worker must have exactly one thread: a run sets process-wide state
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
-import io
 import json
 import logging
 import os
@@ -69,7 +66,6 @@ LOCKS_DIR = "_locks"
 ATTEMPTS_DIR = "_attempts"
 ATTEMPT_META = "attempt-meta.json"
 SWEEP_ERROR = "sweep-error.txt"
-TUNER_STDOUT = "tuner-stdout.txt"
 STALE_AFTER_S = 60.0
 HEARTBEAT_EVERY_S = 10.0
 
@@ -562,9 +558,6 @@ def move_aside(out: Path | str, run: RunKey, reason: str) -> Path:
     return target
 
 
-def _save_stdout(directory: Path, captured: io.StringIO) -> None:
-    if captured.getvalue():
-        (directory / TUNER_STDOUT).write_text(captured.getvalue(), encoding="utf-8")
 
 
 def _now() -> str:
@@ -619,11 +612,8 @@ def run_one(task: str, optimizer: str, seed: int, budget: str, workers: int, out
 
             get_worker().log_event(topic, {"run": dataclasses.asdict(run), "state": RUNNING, "t": time.time()})
         stamps["t_run_start"] = time.time()
-        captured = io.StringIO()
         try:
-            # syne-tune print()s a status table when the tuner ends; keep it with the run, not on the terminal.
-            with contextlib.redirect_stdout(captured):
-                execute_run(plan)
+            execute_run(plan)
         except Exception as err:  # recorded (meta.json + sweep-error.txt) and reported by the sweep
             stamps["t_run_end"] = time.time()
             tb = traceback.format_exc()
@@ -634,10 +624,8 @@ def run_one(task: str, optimizer: str, seed: int, budget: str, workers: int, out
                     "schema_version": SCHEMA_VERSION, "task": task, "optimizer": optimizer, "seed": seed,
                     "budget": budget, "workers": workers, "status": "failed", "started_at": None,
                     "ended_at": _now(), "error": f"{type(err).__name__}: {err}", "traceback": tb})
-            _save_stdout(directory, captured)
             return outcome(FAILED, detail=f"{type(err).__name__}: {err}", traceback=tb, moved_to=moved)
         stamps["t_run_end"] = time.time()
-        _save_stdout(directory, captured)
         note = f"resumed ({reason}; old attempt in {moved})" if moved else ""
         if lock.lost:
             note = (note + "; " if note else "") + "WARNING: lock was lost during the run"
