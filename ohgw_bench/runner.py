@@ -287,6 +287,7 @@ def execute_run(plan: RunPlan, on_update: Callable[[TrajectoryWriter], None] | N
     write_json_atomic(directory / META, meta)
     writer = TrajectoryWriter(plan)
     work = directory / ".work"
+    work.mkdir()
     previous_folder = os.environ.get("SYNETUNE_FOLDER")
     os.environ["SYNETUNE_FOLDER"] = str(work / "tuner")
     try:
