@@ -7,18 +7,25 @@ from pathlib import Path
 from ohgw_bench.runner import RunPlan, TrajectoryWriter, execute_run
 
 
-def _line(plan: RunPlan, writer: TrajectoryWriter) -> str:
-    budget = plan.budget
-    used = writer.elapsed() if budget.clock == "tuner_seconds" else writer.epochs_total
-    unit = "s" if budget.clock == "tuner_seconds" else "ep"
-    best = "-" if writer.best_val_acc != writer.best_val_acc else f"{writer.best_val_acc:.4f}"
+def _used(plan: RunPlan, writer: TrajectoryWriter | None) -> float:
+    if writer is None:
+        return 0.0
+    return writer.elapsed() if plan.budget.clock == "tuner_seconds" else float(writer.epochs_total)
+
+
+def _line(plan: RunPlan, writer: TrajectoryWriter | None) -> str:
+    started = len(writer.records) if writer else 0
+    finished = writer.finished_trials if writer else 0
+    best = writer.best_val_acc if writer else float("nan")
+    unit = "s" if plan.budget.clock == "tuner_seconds" else "ep"
     return (f"{plan.task.name} {plan.optimizer.canonical} seed {plan.seed} | "
-            f"trials {len(writer.records)} started, {writer.finished_trials} finished | "
-            f"best val_acc {best} (tau {plan.task.target}) | {used:.0f}/{budget.amount:.0f}{unit}")
+            f"trials {started} started, {finished} finished | "
+            f"best val_acc {'-' if best != best else f'{best:.4f}'} (tau {plan.task.target}) | "
+            f"{_used(plan, writer):.0f}/{plan.budget.amount:.0f}{unit}")
 
 
 def run_with_progress(plan: RunPlan, quiet: bool = False) -> Path:
-    """Execute the run with a live status line (a plain line per update when not a TTY)."""
+    """Execute the run with a live status line (a plain line per change when not a TTY)."""
     if quiet:
         return execute_run(plan)
     from rich.console import Console
@@ -30,30 +37,17 @@ def run_with_progress(plan: RunPlan, quiet: bool = False) -> Path:
 
         def plain(writer: TrajectoryWriter) -> None:
             text = _line(plan, writer)
-            if text.split("|")[:3] != last[0].split("|")[:3]:  # print when trials/best change
+            if text.split("|")[:3] != last[0].split("|")[:3]:  # print when trials or best change
                 print(text, file=sys.stderr, flush=True)
                 last[0] = text
 
         return execute_run(plan, on_update=plain)
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                  console=console, transient=False) as progress:
-        bar = progress.add_task(_line(plan, _Empty()), total=plan.budget.amount)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as progress:
+        bar = progress.add_task(_line(plan, None), total=plan.budget.amount)
 
         def update(writer: TrajectoryWriter) -> None:
-            used = writer.elapsed() if plan.budget.clock == "tuner_seconds" else writer.epochs_total
-            progress.update(bar, completed=min(used, plan.budget.amount), description=_line(plan, writer))
+            progress.update(bar, completed=min(_used(plan, writer), plan.budget.amount),
+                            description=_line(plan, writer))
 
         return execute_run(plan, on_update=update)
-
-
-class _Empty:
-    """Stand-in writer for the first line, before the tuner starts."""
-
-    records: dict = {}
-    finished_trials = 0
-    best_val_acc = float("nan")
-    epochs_total = 0
-
-    def elapsed(self) -> float:
-        return 0.0

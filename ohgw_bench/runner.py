@@ -25,9 +25,9 @@ from ohgw_bench.budget import Budget
 from ohgw_bench.names import OptimizerName, parse_optimizer_name
 from ohgw_bench.registry import get_scheduler, get_task
 from ohgw_bench.specs import TaskSpec, resolve
-from ohgw_bench.warmstart import validate_params as validate_warm_start
 from ohgw_bench.trajectory import (EVENTS, META, SCHEMA_VERSION, TRIALS, EventRecord, JsonlAppender,
                                    TrialRecord, read_meta, run_dir, write_json_atomic)
+from ohgw_bench.warmstart import validate_params as validate_warm_start
 
 
 class RunRefused(ValueError):
