@@ -2,12 +2,12 @@
 
 Four parts, each testable on its own:
 
-* **Spec** (:func:`build_spec`): a TOML file (keys ``tasks``, ``opts``, ``seeds``, ``budget``,
+* **Spec** (:func:`ohgw_bench.sweep_spec.build_spec`): a TOML file (keys ``tasks``, ``opts``, ``seeds``, ``budget``,
   ``workers``, ``out`` and nothing else) and/or command-line flags (a flag overrides the
   file's key). Every run of the grid is validated with :func:`ohgw_bench.runner.prepare_run`
   before anything starts; a bad value is a :class:`SweepError` naming the file and line
   (or the flag) and, for an unknown name, the closest registered names.
-* **Locks** (:class:`RunLock`): one lock file per run, ``<out>/_locks/<task>/<optimizer>/seed-<k>.lock``,
+* **Locks** (:class:`ohgw_bench.runlock.RunLock`): one lock file per run, ``<out>/_locks/<task>/<optimizer>/seed-<k>.lock``,
   created with ``O_CREAT|O_EXCL`` and holding pid, hostname, the process start time and a
   heartbeat that a thread refreshes while the run executes. A lock is *stale* when its
   heartbeat is older than ``stale_after`` seconds, or when it was taken on this host by a
@@ -49,431 +49,45 @@ import socket
 import sys
 import threading
 import time
-import tomllib
 import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
-from ohgw_bench.trajectory import EVENTS, META, SCHEMA_VERSION, TRIALS, read_jsonl, read_meta, run_dir, write_json_atomic
+from ohgw_bench.runlock import (
+    HEARTBEAT_EVERY_S,
+    STALE_AFTER_S,
+    RunLock,
+    lock_path,
+    pid_alive,
+)
+from ohgw_bench.sweep_spec import (
+    RunKey,
+    SweepError,
+    SweepSpec,
+    Where,
+    build_spec,
+    read_spec_file,
+    validate_runs,
+)
+from ohgw_bench.trajectory import (
+    EVENTS,
+    META,
+    SCHEMA_VERSION,
+    TRIALS,
+    read_jsonl,
+    read_meta,
+    run_dir,
+    write_json_atomic,
+)
 
-SPEC_KEYS = ("tasks", "opts", "seeds", "budget", "workers", "out")
-DEFAULT_BUDGET = "120s"
-DEFAULT_WORKERS = 1
-DEFAULT_OUT = "results"
-LOCKS_DIR = "_locks"
 ATTEMPTS_DIR = "_attempts"
 ATTEMPT_META = "attempt-meta.json"
 SWEEP_ERROR = "sweep-error.txt"
-STALE_AFTER_S = 60.0
-HEARTBEAT_EVERY_S = 10.0
 
 #: Final states of a run in a sweep, and the live ones before them.
 QUEUED, RUNNING, DONE, FAILED, SKIPPED, BUSY = "queued", "running", "done", "failed", "skipped", "busy"
-
-
-class SweepError(ValueError):
-    """Bad sweep input (spec file, flags, cluster); raised before anything is written."""
-
-
-# =========================================================================== spec
-
-
-@dataclass(frozen=True)
-class RunKey:
-    task: str
-    optimizer: str  # canonical composed name
-    seed: int
-
-    @property
-    def label(self) -> str:
-        return f"{self.task} / {self.optimizer} / seed {self.seed}"
-
-
-@dataclass(frozen=True)
-class SweepSpec:
-    tasks: tuple[str, ...]
-    opts: tuple[str, ...]  # canonical names
-    seeds: tuple[int, ...]
-    budget: str
-    workers: int
-    out: Path  # absolute
-
-    def runs(self) -> list[RunKey]:
-        """The grid, tasks × opts × seeds, in that nesting order."""
-        return [RunKey(t, o, s) for t in self.tasks for o in self.opts for s in self.seeds]
-
-
-class _Where:
-    """Where each value came from, for error messages: ``spec.toml:3`` or ``--seeds``."""
-
-    def __init__(self, path: Path | None = None, text: str = "") -> None:
-        self.path = path
-        self.lines = text.splitlines()
-        self.flags: set[str] = set()
-
-    def key_line(self, key: str) -> int | None:
-        pattern = re.compile(rf"""^\s*(?:\[+\s*)?(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*[=.\]]""")
-        for number, line in enumerate(self.lines, start=1):
-            if pattern.match(line):
-                return number
-        return None
-
-    def __call__(self, key: str, item: Any = None) -> str:
-        if key in self.flags or self.path is None:
-            return f"--{key}"
-        line = self.key_line(key)
-        if line is not None and isinstance(item, str):
-            quoted = (f'"{item}"', f"'{item}'")
-            for number in range(line, len(self.lines) + 1):
-                if any(q in self.lines[number - 1] for q in quoted):
-                    line = number
-                    break
-        return f"{self.path}:{line}" if line is not None else f"{self.path}"
-
-
-def parse_seeds(text: str | int | Sequence[Any], where: str = "--seeds") -> list[int]:
-    """``"0-31"``, ``"0,2,5-7"``, ``7`` or ``[0, 1, "4-6"]`` → a list of distinct seeds, in order."""
-    items: list[Any]
-    if isinstance(text, bool):
-        raise SweepError(f"{where}: seeds must be integers or ranges like 0-31, got {text!r}")
-    if isinstance(text, int):
-        items = [text]
-    elif isinstance(text, str):
-        items = [part.strip() for part in text.split(",")] if text.strip() else []
-    elif isinstance(text, (list, tuple)):
-        items = list(text)
-    else:
-        raise SweepError(f"{where}: seeds must be a list, a range like 0-31 or an integer, got {text!r}")
-    seeds: list[int] = []
-    for item in items:
-        if isinstance(item, bool) or not isinstance(item, (int, str)):
-            raise SweepError(f"{where}: bad seed {item!r}: use integers or ranges like 0-31")
-        if isinstance(item, int):
-            values = [item]
-        else:
-            match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", item)
-            if not match:
-                raise SweepError(f"{where}: bad seed {item!r}: use non-negative integers or ranges like 0-31")
-            lo = int(match.group(1))
-            hi = int(match.group(2)) if match.group(2) is not None else lo
-            if hi < lo:
-                raise SweepError(f"{where}: empty seed range {item!r} (end before start)")
-            values = list(range(lo, hi + 1))
-        for value in values:
-            if value < 0:
-                raise SweepError(f"{where}: seeds must be non-negative, got {value}")
-            if value in seeds:
-                raise SweepError(f"{where}: seed {value} is listed twice")
-            seeds.append(value)
-    return seeds
-
-
-def _names(value: Any, key: str, where: _Where, split: Callable[[str], list[str]]) -> list[str]:
-    if isinstance(value, str):
-        return [v for v in split(value) if v] if value.strip() else []
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return [v.strip() for v in value]
-    raise SweepError(f"{where(key)}: {key} must be a list of strings (or one comma-separated string), "
-                     f"got {value!r}")
-
-
-def read_spec_file(path: Path | str) -> tuple[dict[str, Any], _Where]:
-    """Parse a sweep spec (TOML); unknown keys are an error naming the key and its line."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise SweepError(f"cannot read sweep spec {path}: {err.strerror or err}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise SweepError(f"{path}: not valid TOML: {err}") from None
-    where = _Where(path, text)
-    for key in data:
-        if key not in SPEC_KEYS:
-            import difflib
-
-            close = difflib.get_close_matches(key, SPEC_KEYS, n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise SweepError(f"{where(key)}: unknown key {key!r}{hint} (allowed: {', '.join(SPEC_KEYS)})")
-    return data, where
-
-
-def build_spec(spec_path: Path | str | None = None, *, tasks: str | None = None, opts: str | None = None,
-               seeds: str | None = None, budget: str | None = None, workers: int | None = None,
-               out: Path | str | None = None) -> SweepSpec:
-    """Combine a spec file and flags (a flag overrides the file's key); validate names and values."""
-    from ohgw_bench.budget import Budget
-    from ohgw_bench.names import OptimizerNameError, parse_optimizer_name, split_top_level
-    from ohgw_bench.registry import UnknownNameError, get_task
-
-    data, where = read_spec_file(spec_path) if spec_path is not None else ({}, _Where())
-    flags = {"tasks": tasks, "opts": opts, "seeds": seeds, "budget": budget, "workers": workers, "out": out}
-    for key, value in flags.items():
-        if value is not None:
-            data[key] = value
-            where.flags.add(key)
-    for key in ("tasks", "opts", "seeds"):
-        if key not in data:
-            source = f" (in {spec_path} or as --{key})" if spec_path is not None else f" (--{key})"
-            raise SweepError(f"no {key} given{source}")
-
-    task_names: list[str] = []
-    for name in _names(data["tasks"], "tasks", where, lambda s: [p.strip() for p in s.split(",")]):
-        try:
-            canonical = get_task(name).name
-        except UnknownNameError as err:
-            raise SweepError(f"{where('tasks', name)}: tasks: {err}") from None
-        if canonical in task_names:
-            raise SweepError(f"{where('tasks', name)}: task {name!r} is listed twice")
-        task_names.append(canonical)
-
-    opt_names: list[str] = []
-    try:
-        raw_opts = _names(data["opts"], "opts", where, split_top_level)
-    except OptimizerNameError as err:
-        raise SweepError(f"{where('opts')}: opts: {err}") from None
-    for name in raw_opts:
-        try:
-            canonical = parse_optimizer_name(name).canonical
-        except (UnknownNameError, OptimizerNameError) as err:
-            raise SweepError(f"{where('opts', name)}: opts: {err}") from None
-        if canonical in opt_names:
-            raise SweepError(f"{where('opts', name)}: opts: {name!r} names the same optimizer as an earlier "
-                             f"entry ({canonical!r})")
-        opt_names.append(canonical)
-
-    seed_list = parse_seeds(data["seeds"], where("seeds"))
-
-    budget_text = data.get("budget", DEFAULT_BUDGET)
-    if not isinstance(budget_text, str):
-        raise SweepError(f"{where('budget')}: budget must be a string with a unit (e.g. \"120s\", \"500ep\"), "
-                         f"got {budget_text!r}")
-    try:
-        Budget.parse(budget_text)
-    except ValueError as err:
-        raise SweepError(f"{where('budget')}: {err}") from None
-
-    n_workers = data.get("workers", DEFAULT_WORKERS)
-    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-        raise SweepError(f"{where('workers')}: workers (concurrent trials per run) must be a positive integer, "
-                         f"got {n_workers!r}")
-
-    out_value = data.get("out", DEFAULT_OUT)
-    if not isinstance(out_value, (str, Path)) or not str(out_value).strip():
-        raise SweepError(f"{where('out')}: out must be a folder path, got {out_value!r}")
-    out_path = Path(out_value).expanduser().resolve()
-    if out_path.exists() and not out_path.is_dir():
-        raise SweepError(f"{where('out')}: out {out_path} exists and is not a folder")
-
-    for key, values in (("tasks", task_names), ("opts", opt_names), ("seeds", seed_list)):
-        if not values:
-            raise SweepError(f"{where(key)}: {key} is empty, so the grid has no runs")
-    return SweepSpec(tuple(task_names), tuple(opt_names), tuple(seed_list), budget_text, n_workers, out_path)
-
-
-def validate_runs(spec: SweepSpec, where: Callable[[str, Any], str] | None = None) -> list[RunKey]:
-    """prepare_run every run of the grid (names, budget, workers, scheduler settings); write nothing."""
-    from ohgw_bench.names import OptimizerNameError
-    from ohgw_bench.registry import UnknownNameError
-    from ohgw_bench.runner import prepare_run
-
-    runs = spec.runs()
-    for run in runs:
-        try:
-            # overwrite=True: an existing folder is the sweep's business (skip or resume), not an error.
-            prepare_run(run.task, run.optimizer, run.seed, spec.budget, spec.workers, spec.out, overwrite=True)
-        except (UnknownNameError, OptimizerNameError, ValueError) as err:
-            place = f"{where('opts', run.optimizer)}: " if where else ""
-            raise SweepError(f"{place}run {run.label} is invalid: {err}") from None
-    return runs
-
-
-# =========================================================================== locks
-
-
-def lock_path(out: Path | str, task: str, optimizer: str, seed: int) -> Path:
-    return Path(out) / LOCKS_DIR / task / optimizer / f"seed-{seed}.lock"
-
-
-def _proc_start_time(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (Linux), to tell a live process from a reused pid."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            stat = fh.read()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(")") + 2:].split()
-    return fields[19] if len(fields) > 19 else None  # field 22 of stat(5); fields[0] is field 3
-
-
-def _pid_alive(pid: int, start_time: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            stat = fh.read()
-    except OSError:
-        return True  # no /proc (not Linux): os.kill said it exists
-    state = stat[stat.rfind(")") + 2:].split()[0]
-    if state in ("Z", "X"):
-        return False  # killed, not yet reaped
-    return start_time is None or _proc_start_time(pid) == start_time
-
-
-@dataclass(frozen=True)
-class LockHolder:
-    pid: int | None
-    host: str | None
-    heartbeat: float | None
-    token: str | None
-    sweep: str | None = None
-
-    def describe(self) -> str:
-        age = "" if self.heartbeat is None else f", heartbeat {time.time() - self.heartbeat:.0f}s ago"
-        return f"pid {self.pid} on {self.host}{age}"
-
-
-class RunLock:
-    """An exclusive, heartbeat-refreshed lock file for one run folder.
-
-    ``acquire()`` returns False (and sets ``holder``) when a fresh lock is held elsewhere;
-    a stale lock is taken over. While held, a daemon thread rewrites the heartbeat every
-    ``heartbeat_every`` seconds; if it finds the lock no longer ours (taken over after a
-    stall longer than ``stale_after``) it sets ``lost``.
-    """
-
-    def __init__(self, path: Path, stale_after: float = STALE_AFTER_S, heartbeat_every: float = HEARTBEAT_EVERY_S,
-                 sweep_id: str | None = None) -> None:
-        self.path = Path(path)
-        self.stale_after = stale_after
-        self.heartbeat_every = heartbeat_every
-        self.sweep_id = sweep_id
-        self.token = uuid.uuid4().hex
-        self.holder: LockHolder | None = None
-        self.took_over: LockHolder | None = None
-        self.lost = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    # -- content
-    def _payload(self) -> dict[str, Any]:
-        pid = os.getpid()
-        return {"pid": pid, "host": socket.gethostname(), "pid_start": _proc_start_time(pid),
-                "heartbeat": time.time(), "token": self.token, "sweep": self.sweep_id}
-
-    def read(self) -> tuple[LockHolder | None, dict[str, Any] | None]:
-        """The lock's holder, or (None, None) when there is no lock file."""
-        try:
-            raw = self.path.read_text(encoding="utf-8")
-            mtime = self.path.stat().st_mtime
-        except FileNotFoundError:
-            return None, None
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError:
-            data = {}  # being written right now, or torn: judged by the file's age below
-        holder = LockHolder(pid=data.get("pid"), host=data.get("host"),
-                            heartbeat=data.get("heartbeat", mtime), token=data.get("token"),
-                            sweep=data.get("sweep"))
-        return holder, data
-
-    def is_stale(self, holder: LockHolder, data: dict[str, Any]) -> str | None:
-        """Why the lock is stale, or None when it is fresh."""
-        age = time.time() - (holder.heartbeat or 0.0)
-        if age > self.stale_after:
-            return f"heartbeat {age:.0f}s old (> {self.stale_after:.0f}s)"
-        if holder.host == socket.gethostname() and isinstance(holder.pid, int):
-            if not _pid_alive(holder.pid, data.get("pid_start")):
-                return f"pid {holder.pid} on this host is gone"
-        return None
-
-    # -- acquire / release
-    def acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(5):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder, data = self.read()
-                if holder is None:
-                    continue  # released between our open and our read: try again
-                reason = self.is_stale(holder, data or {})
-                if reason is None:
-                    self.holder = holder
-                    return False
-                if self._remove_if_unchanged(holder.token, reason):
-                    self.took_over = holder
-                continue
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self._payload(), fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            self._start_heartbeat()
-            return True
-        holder, _ = self.read()
-        self.holder = holder
-        return False
-
-    def _remove_if_unchanged(self, token: str | None, reason: str) -> bool:
-        """Remove a stale lock, guarded so that two processes never both take it over."""
-        guard = self.path.with_name(self.path.name + ".takeover")
-        try:
-            fd = os.open(guard, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                if time.time() - guard.stat().st_mtime > self.stale_after:
-                    guard.unlink()  # a taker-over died mid-takeover; the next attempt retries
-            except FileNotFoundError:
-                pass
-            time.sleep(0.05)
-            return False
-        os.close(fd)
-        try:
-            holder, data = self.read()
-            if holder is None or holder.token != token or self.is_stale(holder, data or {}) is None:
-                return False
-            self.path.unlink()
-            return True
-        finally:
-            guard.unlink()
-
-    def _start_heartbeat(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._beat, name=f"heartbeat {self.path.name}", daemon=True)
-        self._thread.start()
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self.heartbeat_every):
-            holder, _ = self.read()
-            if holder is None or holder.token != self.token:
-                self.lost = True
-                return
-            write_json_atomic(self.path, self._payload())
-
-    def release(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        holder, _ = self.read()
-        if holder is not None and holder.token == self.token:
-            self.path.unlink()
-
-    def __enter__(self) -> "RunLock":
-        if not self.acquire():
-            raise RuntimeError(f"{self.path} is held by {self.holder.describe() if self.holder else 'another process'}")
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.release()
-
 
 # =========================================================================== resumption
 
@@ -520,7 +134,7 @@ def end_orphan_trials(directory: Path, grace_s: float = 10.0) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
         except OSError:  # gone meanwhile, or not ours to read
             continue
-        if marker in cmdline and _pid_alive(int(entry.name), None):
+        if marker in cmdline and pid_alive(int(entry.name), None):
             pids.append(int(entry.name))
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:
@@ -529,9 +143,9 @@ def end_orphan_trials(directory: Path, grace_s: float = 10.0) -> list[int]:
             except ProcessLookupError:
                 pass
         deadline = time.time() + grace_s
-        while time.time() < deadline and any(_pid_alive(pid, None) for pid in pids):
+        while time.time() < deadline and any(pid_alive(pid, None) for pid in pids):
             time.sleep(0.05)
-        if not any(_pid_alive(pid, None) for pid in pids):
+        if not any(pid_alive(pid, None) for pid in pids):
             break
     return pids
 
@@ -947,7 +561,7 @@ def sweep_main(spec_path: str | None, *, tasks: str | None, opts: str | None, se
     if n_dask_workers is not None and scheduler_address:
         raise SweepError("--n-dask-workers sizes a local cluster; it cannot be used with --scheduler-address")
     spec = build_spec(spec_path, tasks=tasks, opts=opts, seeds=seeds, budget=budget, workers=workers, out=out)
-    where = read_spec_file(spec_path)[1] if spec_path is not None else _Where()
+    where = read_spec_file(spec_path)[1] if spec_path is not None else Where()
     for key, value in (("tasks", tasks), ("opts", opts), ("seeds", seeds)):
         if value is not None:
             where.flags.add(key)

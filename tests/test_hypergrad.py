@@ -1,7 +1,6 @@
 """The hyper-gradient against central finite differences in float64, and its guarantees."""
 from __future__ import annotations
 
-import math
 
 import pytest
 import torch

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from ohgw_bench.cli import main
-from ohgw_bench.sweep import (ATTEMPT_META, RunKey, RunLock, SweepError, build_spec, inspect_run, lock_path,
-                              move_aside, parse_seeds, validate_runs)
+from ohgw_bench.runlock import RunLock, lock_path
+from ohgw_bench.sweep import ATTEMPT_META, inspect_run, move_aside
+from ohgw_bench.sweep_spec import RunKey, SweepError, build_spec, parse_seeds, validate_runs
 from ohgw_bench.trajectory import run_dir, write_json_atomic
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ohgw_bench.sweep import (ATTEMPT_META, DONE, FAILED, SKIPPED, SWEEP_ERROR, SweepProgress, build_spec,
-                              run_sweep, validate_runs)
+from ohgw_bench.sweep import ATTEMPT_META, DONE, FAILED, SKIPPED, SWEEP_ERROR, SweepProgress, run_sweep
+from ohgw_bench.sweep_spec import build_spec, validate_runs
 from ohgw_bench.trajectory import find_runs, read_jsonl, read_meta
 
 pytestmark = pytest.mark.slow

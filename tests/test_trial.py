@@ -1,7 +1,6 @@
 """A trial end to end in-process: warm start once, checkpoint, resume without re-warm-starting."""
 from __future__ import annotations
 
-import pytest
 import torch
 
 import ohgw_bench.trial as trial_module
