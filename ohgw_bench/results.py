@@ -261,7 +261,7 @@ def _trial_stats(trials: Iterable[dict[str, Any]]) -> dict[str, Any]:
         n += 1
         ws = trial.get("warm_start") or {}
         peak, train_peak = ws.get("peak_mem_bytes"), ws.get("train_step_peak_mem_bytes")
-        if peak is not None and train_peak:
+        if peak is not None and train_peak and ws.get("flops"):  # a warm start that computed nothing has no ratio
             ratios.append(float(peak) / float(train_peak))
         sampled, used = trial.get("config_sampled") or {}, trial.get("config_used") or {}
         for dim, value in sampled.items():

@@ -78,14 +78,15 @@ def write_run(
 
 
 def trial(trial_id: int, sampled: dict[str, float] | None = None, used: dict[str, float] | None = None,
-          peak: int = 0, train_peak: int = 0, name: str = "none") -> dict[str, Any]:
+          peak: int = 0, train_peak: int = 0, name: str = "none", flops: float | None = None) -> dict[str, Any]:
     sampled = dict(sampled or {"lr": -2.0, "wd": -4.0})
     used = dict(used or sampled)
     return {
         "trial_id": trial_id, "config_sampled": sampled, "config_used": used,
         "hypergrad": {k: 0.0 for k in sampled}, "hypergrad_kind": {k: "exact" for k in sampled},
         "clipped": {k: False for k in sampled},
-        "warm_start": {"name": name, "params": {}, "seconds": 0.0, "flops": 0.0, "peak_mem_bytes": peak,
+        "warm_start": {"name": name, "params": {}, "seconds": 0.0,
+                       "flops": (1e6 if peak else 0.0) if flops is None else flops, "peak_mem_bytes": peak,
                        "train_step_peak_mem_bytes": train_peak, "note": ""},
         "status": "completed",
     }

@@ -33,7 +33,8 @@ def one_run(tmp_path: Path) -> Path:
               for ev, (ws_s, ws_f, flops) in zip(EVENTS, totals)]
     trials = [trial(0, {"lr": -2.0, "wd": -4.0}, {"lr": -1.5, "wd": -4.0}, peak=300, train_peak=100),
               trial(1, {"lr": -2.0, "wd": -4.0}, {"lr": -2.5, "wd": -3.0}, peak=500, train_peak=200),
-              trial(2, {"lr": -3.0, "wd": -5.0}, {"lr": -3.0, "wd": -5.0}, peak=0, train_peak=0)]
+              trial(2, {"lr": -3.0, "wd": -5.0}, {"lr": -3.0, "wd": -5.0}, peak=0, train_peak=0),
+              trial(3, peak=900, train_peak=100, flops=0.0)]  # no compute (none/gauss): no ratio
     write_run(tmp_path, "digits-cnn", "asha+ohgw", 0, events, trials=trials, workers=2, target=0.9,
               budget=(100.0, "tuner_seconds"))
     return tmp_path
@@ -86,10 +87,10 @@ def test_summary_accuracies_overheads_memory_and_dpsi(one_run: Path) -> None:
     assert s["auc"] == pytest.approx((0.5 * 15 + 0.91 * 15 + 0.95 * 10) / 50)
     assert s["ws_compute_share"] == pytest.approx(5.0 / (50.0 * 2))
     assert s["ws_flops_share"] == pytest.approx(5e8 / 1e10)
-    assert s["peak_mem_ratio"] == pytest.approx(3.0)  # max(300/100, 500/200); 0/0 skipped
-    assert s["mean_abs_dpsi_lr"] == pytest.approx((0.5 + 0.5 + 0.0) / 3)
-    assert s["mean_abs_dpsi_wd"] == pytest.approx((0.0 + 1.0 + 0.0) / 3)
-    assert s["n_trials"] == 3 and s["n_events"] == 5
+    assert s["peak_mem_ratio"] == pytest.approx(3.0)  # max(300/100, 500/200); 0/0 and no-compute skipped
+    assert s["mean_abs_dpsi_lr"] == pytest.approx((0.5 + 0.5 + 0.0 + 0.0) / 4)
+    assert s["mean_abs_dpsi_wd"] == pytest.approx((0.0 + 1.0 + 0.0 + 0.0) / 4)
+    assert s["n_trials"] == 4 and s["n_events"] == 5
 
 
 def test_summary_from_dataframe_matches_summary_from_path(one_run: Path) -> None:

@@ -32,14 +32,16 @@ def _write_run(tmp_path):
 
 
 def test_round_trip(tmp_path):
-    _write_run(tmp_path)
-    traj = Trajectory.read(tmp_path)
+    run = tmp_path / "task" / "opt" / "seed-0"
+    run.mkdir(parents=True)
+    _write_run(run)
+    traj = Trajectory.read(run)
     assert traj.meta["status"] == "complete"
     assert [t["status"] for t in traj.trials] == ["completed"]  # last line of a trial wins
     assert traj.trials[0]["config_used"] == {"log10_lr": -1.01}
     assert [e["val_acc"] for e in traj.events] == [0.5, 0.7]
     assert not traj.truncated
-    assert list(find_runs(tmp_path.parent)) == [tmp_path]
+    assert list(find_runs(tmp_path)) == [run]
 
 
 def test_lines_are_visible_before_close(tmp_path):
