@@ -24,7 +24,6 @@ from ohgw_bench.space import SearchSpace
 from ohgw_bench.specs import WarmStartSpec
 
 if TYPE_CHECKING:
-    import torch
     from torch import nn
 
     from ohgw_bench.data.splits import DataSplits
