@@ -76,7 +76,8 @@ def _save(fig: Any, out_dir: Path, name: str) -> list[Path]:
     fig.tight_layout()
     for fmt in FORMATS:
         path = out_dir / f"{name}.{fmt}"
-        fig.savefig(path, dpi=150)
+        # No creation date in the PDF: regenerating the same figure gives the same bytes.
+        fig.savefig(path, dpi=150, metadata={"CreationDate": None} if fmt == "pdf" else None)
         paths.append(path)
     plt.close(fig)
     return paths
