@@ -14,7 +14,6 @@ The figures are printed (and stored in each benchmark's extra_info).
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 import torch.nn.functional as F
 
@@ -26,14 +25,6 @@ N_IMAGES = 512
 BATCH = 128
 N_BATCHES = 3
 MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _images(n: int) -> torch.Tensor:

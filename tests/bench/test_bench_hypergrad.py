@@ -16,7 +16,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 import torch
 import torch.nn.functional as F
 from benchutil import interleaved, report
@@ -25,14 +24,6 @@ from ohgw_bench.hypergrad import lookahead_hypergradient
 
 BATCH = 128
 CONFIG = {"log10_lr": -1.0, "log10_wd": -3.5, "momentum": 0.9, "label_smoothing": 0.1}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _setup():
