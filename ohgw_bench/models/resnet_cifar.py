@@ -57,7 +57,15 @@ class BasicBlock(nn.Module):
         return F.relu(out + self.shortcut(x))
 
 
-class ResNetCifar(nn.Module):
+class _StemLayersHead(nn.Module):
+    """Shared forward of the CIFAR ResNets: 3×3 stem, residual stages, global pool, linear head."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.layers(F.relu(self.bn1(self.conv1(x))))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(out, 1), 1))
+
+
+class ResNetCifar(_StemLayersHead):
     """The He et al. CIFAR ResNet family (6n+2 layers); n=3 is ResNet-20."""
 
     def __init__(self, n: int = 3, num_classes: int = 10, widths: tuple[int, int, int] = (16, 32, 64)):
@@ -73,10 +81,6 @@ class ResNetCifar(nn.Module):
         self.layers = nn.Sequential(*layers)
         self.fc = nn.Linear(in_planes, num_classes)
         _init(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.layers(F.relu(self.bn1(self.conv1(x))))
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(out, 1), 1))
 
 
 class Bottleneck(nn.Module):
@@ -103,7 +107,7 @@ class Bottleneck(nn.Module):
         return F.relu(out + self.shortcut(x))
 
 
-class ResNetBottleneckCifar(nn.Module):
+class ResNetBottleneckCifar(_StemLayersHead):
     def __init__(self, blocks: tuple[int, ...] = (3, 4, 6, 3), num_classes: int = 10):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)   # CIFAR stem: 3×3, stride 1, no max-pool
@@ -117,10 +121,6 @@ class ResNetBottleneckCifar(nn.Module):
         self.layers = nn.Sequential(*layers)
         self.fc = nn.Linear(in_planes, num_classes)
         _init(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.layers(F.relu(self.bn1(self.conv1(x))))
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(out, 1), 1))
 
 
 def resnet20(num_classes: int = 10) -> nn.Module:
