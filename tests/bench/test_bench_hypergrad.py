@@ -12,6 +12,7 @@ ResNet-20 (0.27M parameters), batch 128, CIFAR-shaped inputs, one thread:
 """
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -26,31 +27,41 @@ BATCH = 128
 CONFIG = {"log10_lr": -1.0, "log10_wd": -3.5, "momentum": 0.9, "label_smoothing": 0.1}
 
 
-def _setup():
-    from ohgw_bench.data.augment import cifar_augment, normalize
-    from ohgw_bench.models.resnet_cifar import resnet20
-
-    torch.manual_seed(0)
-    model = resnet20(10)
-    g = torch.Generator().manual_seed(0)
-    raw = torch.randint(0, 256, (BATCH, 3, 32, 32), generator=g, dtype=torch.uint8)
-    x1 = torch.randn(BATCH, 3, 32, 32, generator=g)
-    x2 = torch.randn(BATCH, 3, 32, 32, generator=g)
-    y = torch.randint(0, 10, (BATCH,), generator=g)
+def _step_fn(model, x, y, bf16: bool = False):
+    """One SGD step; ``bf16`` makes it the Trainer's CUDA step (autocast, channels_last)."""
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=3e-4)
-    mean, std = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
-
-    def augment(x_raw, m):
-        return normalize(cifar_augment(x_raw, m, torch.Generator().manual_seed(1)), mean, std)
+    if bf16:
+        model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
 
     def step():
-        loss = F.cross_entropy(model(x1), y, label_smoothing=0.1)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
+    return step
+
+
+def _setup(device: str = "cpu"):
+    """The variants on ``device``; on CUDA also the bf16 step (the hyper-gradient is float32)."""
+    from ohgw_bench.data.augment import cifar_augment, normalize
+    from ohgw_bench.models.resnet_cifar import resnet20
+
+    torch.manual_seed(0)
+    model = resnet20(10).to(device)
+    g = torch.Generator().manual_seed(0)
+    raw = torch.randint(0, 256, (BATCH, 3, 32, 32), generator=g, dtype=torch.uint8).to(device)
+    x1 = torch.randn(BATCH, 3, 32, 32, generator=g).to(device)
+    x2 = torch.randn(BATCH, 3, 32, 32, generator=g).to(device)
+    y = torch.randint(0, 10, (BATCH,), generator=g).to(device)
+    mean, std = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+
+    def augment(x_raw, m):
+        return normalize(cifar_augment(x_raw, m, torch.Generator(device=device).manual_seed(1)), mean, std)
+
     variants = {
-        "train_step": step,
+        "train_step": _step_fn(copy.deepcopy(model), x1, y),
         "ohgw": lambda: lookahead_hypergradient(model, [(x1, y)], (x2, y), CONFIG),
         "ohgw_double_backward": lambda: lookahead_hypergradient(model, [(x1, y)], (x2, y), CONFIG,
                                                                 exact_first_order=False),
@@ -58,6 +69,8 @@ def _setup():
             model, [(raw, y)], (x2, y), {**CONFIG, "aug_magnitude": 9.0}, augment=augment, fd_step=1.5,
             magnitude_bounds=(0.0, 30.0)),
     }
+    if torch.device(device).type == "cuda":
+        variants["train_step_bf16"] = _step_fn(copy.deepcopy(model), x1, y, bf16=True)
     return variants
 
 
