@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--task", required=True, help="task name, e.g. digits-cnn")
     run.add_argument("--opt", required=True, help="<scheduler>[(k=v,...)][+<warmstart>[(k=v,...)]], e.g. asha+ohgw")
     run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--budget", default="120s", help="tuner wall clock (120s, 10m, 3h) or epochs (500ep)")
+    run.add_argument("--budget", default="120s", help="tuner wall clock (120s, 10m, 3h), device time = wall x workers (8dev-h) "
+                     "or epochs summed over trials (500ep)")
     run.add_argument("--workers", type=int, default=1, help="concurrent trials (processes)")
     run.add_argument("--out", type=Path, default=Path("results"), help="results root (default: results/)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing run of the same key")
@@ -64,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--tasks", help="comma-separated task names, e.g. digits-cnn")
     sw.add_argument("--opts", help="comma-separated optimizer names, e.g. 'asha,asha+ohgw(steps=3)'")
     sw.add_argument("--seeds", help="seeds: ranges and comma lists, e.g. 0-31 or 0,2,5-7")
-    sw.add_argument("--budget", help="per-run budget: 120s, 10m, 3h or 500ep (default 120s)")
+    sw.add_argument("--budget", help="per-run budget: 120s, 10m, 3h, 8dev-h or 500ep (default 120s)")
     sw.add_argument("--workers", type=int, help="concurrent trials (processes) per run (default 1)")
     sw.add_argument("--out", help="results root (default: results/)")
     sw.add_argument("--scheduler-address", help="use a running Dask scheduler, e.g. tcp://host:8786")

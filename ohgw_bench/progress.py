@@ -10,18 +10,17 @@ from ohgw_bench.runner import RunPlan, TrajectoryWriter, execute_run
 def _used(plan: RunPlan, writer: TrajectoryWriter | None) -> float:
     if writer is None:
         return 0.0
-    return writer.elapsed() if plan.budget.clock == "tuner_seconds" else float(writer.epochs_total)
+    return plan.budget.used(writer.elapsed(), writer.epochs_total, plan.workers)
 
 
 def _line(plan: RunPlan, writer: TrajectoryWriter | None) -> str:
     started = len(writer.records) if writer else 0
     finished = writer.finished_trials if writer else 0
     best = writer.best_val_acc if writer else float("nan")
-    unit = "s" if plan.budget.clock == "tuner_seconds" else "ep"
     return (f"{plan.task.name} {plan.optimizer.canonical} seed {plan.seed} | "
             f"trials {started} started, {finished} finished | "
             f"best val_acc {'-' if best != best else f'{best:.4f}'} (tau {plan.task.target}) | "
-            f"{_used(plan, writer):.0f}/{plan.budget.amount:.0f}{unit}")
+            f"{_used(plan, writer):.0f}/{plan.budget.amount:.0f}{plan.budget.unit}")
 
 
 def run_with_progress(plan: RunPlan, quiet: bool = False) -> Path:

@@ -333,6 +333,8 @@ def _budget_in_clock(run: dict[str, Any], clock: str) -> float:
         return float(amount)
     if budget_clock == "tuner_seconds" and clock == "device_seconds":
         return float(amount) * float(run.get("workers", 1))
+    if budget_clock == "device_seconds" and clock == "tuner_seconds":
+        return float(amount) / float(run.get("workers", 1))
     return 0.0
 
 

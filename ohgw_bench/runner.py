@@ -146,7 +146,7 @@ class TrajectoryWriter:
         return time.perf_counter() - self.start
 
     def budget_exhausted(self) -> bool:
-        return self.plan.budget.exhausted(self.elapsed(), self.epochs_total)
+        return self.plan.budget.exhausted(self.elapsed(), self.epochs_total, self.plan.workers)
 
     def on_result(self, trial_id: int, config: dict[str, Any], result: dict[str, Any]) -> None:
         if trial_id not in self.records:

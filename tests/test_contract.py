@@ -2,6 +2,7 @@
 short real run on digits-cnn (subprocess trials) and writes a valid trajectory."""
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,16 @@ def test_every_scheduler_and_arm_writes_a_valid_trajectory(matrix_runs, schedule
             assert trial["warm_start"]["flops"] == 0
         else:
             assert trial["warm_start"]["flops"] > 0
+
+
+@pytest.mark.parametrize("scheduler", list_schedulers())
+def test_every_scheduler_stops_on_a_device_time_budget(tmp_path, scheduler):
+    plan = prepare_run("digits-cnn", scheduler, seed=0, budget="6dev-s", workers=2, out=tmp_path)
+    traj = Trajectory.read(execute_run(plan))
+    assert traj.meta["status"] == "complete"
+    assert traj.meta["budget"] == {"amount": 6.0, "clock": "device_seconds"}
+    wall = datetime.fromisoformat(traj.meta["ended_at"]) - datetime.fromisoformat(traj.meta["started_at"])
+    assert wall.total_seconds() * 2 >= 6.0  # the tuner stops only once wall clock × workers reaches it
 
 
 @pytest.mark.parametrize("scheduler", CRN_SCHEDULERS)

@@ -70,20 +70,28 @@ def test_split_top_level_keeps_commas_inside_parentheses():
 
 @pytest.mark.parametrize("text, amount, clock", [
     ("120s", 120, "tuner_seconds"), ("10m", 600, "tuner_seconds"), ("3h", 10800, "tuner_seconds"),
-    ("1.5h", 5400, "tuner_seconds"), ("500ep", 500, "epochs"),
+    ("1.5h", 5400, "tuner_seconds"), ("500ep", 500, "epochs"), ("600dev-s", 600, "device_seconds"),
+    ("30dev-m", 1800, "device_seconds"), ("0.5dev-h", 1800, "device_seconds"),
 ])
 def test_budget_parse(text, amount, clock):
     b = Budget.parse(text)
     assert (b.amount, b.clock) == (amount, clock)
 
 
-@pytest.mark.parametrize("text", ["", "10", "10x", "-5s", "0s", "s", "ep5"])
+@pytest.mark.parametrize("text", ["", "10", "10x", "-5s", "0s", "s", "ep5", "10dev", "10dev-ep", "0dev-h"])
 def test_bad_budget(text):
     with pytest.raises(ValueError, match="bad budget"):
         Budget.parse(text)
 
 
 def test_budget_exhausted_uses_its_own_clock():
-    assert Budget.parse("10s").exhausted(tuner_seconds=10.0, epochs_total=0)
-    assert not Budget.parse("10ep").exhausted(tuner_seconds=1e9, epochs_total=9)
-    assert Budget.parse("10ep").exhausted(tuner_seconds=0.0, epochs_total=10)
+    assert Budget.parse("10s").exhausted(tuner_seconds=10.0, epochs_total=0, workers=4)
+    assert not Budget.parse("10ep").exhausted(tuner_seconds=1e9, epochs_total=9, workers=1)
+    assert Budget.parse("10ep").exhausted(tuner_seconds=0.0, epochs_total=10, workers=1)
+    # Device time is wall clock × workers: 10 device-seconds with 4 workers last 2.5 s of wall clock.
+    device = Budget.parse("10dev-s")
+    assert not device.exhausted(tuner_seconds=2.4, epochs_total=0, workers=4)
+    assert device.exhausted(tuner_seconds=2.5, epochs_total=0, workers=4)
+    assert (device.wall_seconds(4), Budget.parse("10s").wall_seconds(4), Budget.parse("10ep").wall_seconds(4)) \
+        == (2.5, 10.0, None)
+    assert [str(Budget.parse(t)) for t in ("2m", "1dev-m", "7ep")] == ["120s", "60dev-s", "7ep"]

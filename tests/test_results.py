@@ -78,6 +78,14 @@ def test_never_reached_is_censored_at_the_budget_used(one_run: Path) -> None:
     assert math.isnan(s["test_acc_at_tau"])
 
 
+def test_device_time_budget_censors_in_both_time_clocks(tmp_path: Path) -> None:
+    # 300 device-seconds with 2 workers = 150 s of tuner wall clock; the epoch clock has no budget.
+    write_run(tmp_path, "digits-cnn", "asha", 0, EVENTS, workers=2, target=0.99, budget=(300.0, "device_seconds"))
+    s = summarize_runs(tmp_path).iloc[0]
+    assert bool(s["reached"]) is False
+    assert (s["T_tuner_seconds_cens"], s["T_device_seconds_cens"], s["T_epochs_cens"]) == (150.0, 300.0, 8.0)
+
+
 def test_summary_accuracies_overheads_memory_and_dpsi(one_run: Path) -> None:
     s = summarize_runs(one_run).iloc[0]
     assert s["best_val_acc"] == 0.95
