@@ -137,8 +137,10 @@ def test_fresh_lock_is_exclusive_and_released(tmp_path):
     second = RunLock(path)
     assert not second.acquire()
     assert second.holder is not None and second.holder.pid == os.getpid()
-    time.sleep(0.2)  # let the heartbeat thread rewrite the lock at least once
-    assert json.loads(path.read_text())["heartbeat"] > data["heartbeat"]
+    deadline = time.time() + 30  # wait for the heartbeat thread to rewrite the lock once
+    while json.loads(path.read_text())["heartbeat"] <= data["heartbeat"]:
+        assert time.time() < deadline, "the heartbeat never rewrote the lock"
+        time.sleep(0.01)
     assert json.loads(path.read_text())["token"] == data["token"]
     first.release()
     assert not path.exists()
