@@ -24,8 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--task", required=True, help="task name, e.g. digits-cnn")
     run.add_argument("--opt", required=True, help="<scheduler>[(k=v,...)][+<warmstart>[(k=v,...)]], e.g. asha+ohgw")
     run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--budget", default="120s", help="tuner wall clock (120s, 10m, 3h), device time = wall x workers (8dev-h) "
-                     "or epochs summed over trials (500ep)")
+    run.add_argument("--budget", default="120s",
+                     help="tuner wall clock (120s, 10m, 3h), device time = wall x workers (8dev-h) "
+                          "or epochs summed over trials (500ep)")
     run.add_argument("--workers", type=int, default=1, help="concurrent trials (processes)")
     run.add_argument("--out", type=Path, default=Path("results"), help="results root (default: results/)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing run of the same key")

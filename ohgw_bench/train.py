@@ -10,7 +10,7 @@ Why it looks like this:
   epoch r has exactly the prefix of a full run's curve: schedulers compare like with like.
 * On CUDA: bf16 autocast and channels_last; on the CPU: plain float32.
 * On CUDA the augmentation runs on chunks of many batches: it makes a few host syncs
-  and many small kernels per call, which per batch of 128 cost about a third of an
+  and many small kernels per call, which per batch of 128 cost about 40% of an
   H200's epoch (README, Performance). Per-sample draws make the chunk size a matter of
   speed only; every arm of a run uses the same one.
 """

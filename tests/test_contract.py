@@ -96,12 +96,12 @@ def test_pasha_raises_its_maximum_resource_and_resumes_from_checkpoints(tmp_path
     # Resumed trials continue where they paused: each epoch reported once, in order.
     for trial_epochs in epochs.values():
         assert trial_epochs == list(range(1, len(trial_epochs) + 1))
-    lines = [l for l in _trial_lines(traj.directory)]
-    paused = {l["trial_id"] for l in lines if l["status"] == "paused"}
+    lines = _trial_lines(traj.directory)
+    paused = {line["trial_id"] for line in lines if line["status"] == "paused"}
     resumed = [t for t in paused if len(epochs.get(t, [])) > 1]
     assert resumed, "no trial was paused and resumed"
     for trial_id in resumed:
-        used = {str(l["config_used"]) for l in lines if l["trial_id"] == trial_id}
+        used = {str(line["config_used"]) for line in lines if line["trial_id"] == trial_id}
         assert len(used) == 1  # the warm-started config survives every pause/resume
 
 
