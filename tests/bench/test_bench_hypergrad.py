@@ -61,7 +61,7 @@ def _setup(device: str = "cpu"):
         return normalize(cifar_augment(x_raw, m, torch.Generator(device=device).manual_seed(1)), mean, std)
 
     variants = {
-        "train_step": _step_fn(copy.deepcopy(model), x1, y),
+        "train_step": _step_fn(model, x1, y),
         "ohgw": lambda: lookahead_hypergradient(model, [(x1, y)], (x2, y), CONFIG),
         "ohgw_double_backward": lambda: lookahead_hypergradient(model, [(x1, y)], (x2, y), CONFIG,
                                                                 exact_first_order=False),
