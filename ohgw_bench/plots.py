@@ -277,7 +277,8 @@ def _plot_eta(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
         y = points["speedup"].to_numpy(float)
         ax.scatter(10 ** x, y, marker="o", facecolors="white", edgecolors="0.3", label="per seed", zorder=3)
         medians = points.groupby("eta")["speedup"].median()
-        ax.plot(medians.index, medians.to_numpy(), linestyle="none", marker="D", color="black", label="median")
+        ax.plot(medians.index, medians.to_numpy(), linestyle="none", marker="D", color="black", label="median",
+                zorder=4)  # above the open per-seed circles
         if points["eta"].nunique() >= 3:
             fit = lowess(y, x, frac=0.8, return_sorted=True)
             ax.plot(10 ** fit[:, 0], fit[:, 1], color="black", linestyle="--", label="LOWESS")
