@@ -263,11 +263,12 @@ def execute_run(plan: RunPlan, on_update: Callable[[TrajectoryWriter], None] | N
     """Run the tuner until the budget is spent; return the run folder. Re-raises failures
     after marking the run failed (with its traceback in meta.json)."""
     _quiet_syne_tune()
-    import torch
     from syne_tune import Tuner
-    from syne_tune.backend import LocalBackend
+
+    from ohgw_bench.gpus import make_local_backend, visible_gpus
 
     data = plan.task.load_data()  # fail here, clearly, before any trial starts (e.g. CIFAR missing)
+    gpus = visible_gpus()
     directory = plan.directory
     if directory.exists():
         shutil.rmtree(directory)  # only reached with --overwrite or for a failed run
@@ -282,7 +283,8 @@ def execute_run(plan: RunPlan, on_update: Callable[[TrajectoryWriter], None] | N
         "budget": {"amount": plan.budget.amount, "clock": plan.budget.clock},
         "workers": plan.workers, "target": plan.task.target, "max_epochs": plan.task.max_epochs,
         "metric": plan.task.metric, "status": "running", "versions": _versions(), "git_sha": _git_sha(),
-        "device": _device(), "data_info": data.info, "started_at": _now(), "ended_at": None,
+        "device": _device(), "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "gpus_rotated": gpus, "data_info": data.info, "started_at": _now(), "ended_at": None,
     }
     write_json_atomic(directory / META, meta)
     writer = TrajectoryWriter(plan)
@@ -291,10 +293,8 @@ def execute_run(plan: RunPlan, on_update: Callable[[TrajectoryWriter], None] | N
     previous_folder = os.environ.get("SYNETUNE_FOLDER")
     os.environ["SYNETUNE_FOLDER"] = str(work / "tuner")
     try:
-        entry = Path(__file__).with_name("trial_entry.py")
         tuner = Tuner(
-            trial_backend=LocalBackend(entry_point=str(entry), pass_args_as_json=True,
-                                       rotate_gpus=torch.cuda.is_available()),
+            trial_backend=make_local_backend(Path(__file__).with_name("trial_entry.py"), gpus),
             scheduler=make_scheduler(plan, _config_space(plan)),
             stop_criterion=lambda status: writer.budget_exhausted(),
             n_workers=plan.workers, sleep_time=0.2, results_update_interval=60.0,

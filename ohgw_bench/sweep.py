@@ -316,6 +316,11 @@ def run_sweep(spec: SweepSpec, runs: Sequence[RunKey] | None = None, *, schedule
         n = n_dask_workers or default_n_dask_workers(spec, len(todo))
         cluster = LocalCluster(n_workers=n, processes=True, threads_per_worker=1, dashboard_address=None)
         client = Client(cluster)
+        from ohgw_bench.gpus import PinWorkersToGpus, visible_gpus
+
+        gpus = visible_gpus()
+        if gpus is not None:  # several GPUs: each local worker (and so each of its runs) gets its share
+            client.register_plugin(PinWorkersToGpus(gpus, n))
     pending: dict[Any, RunKey] = {}
     try:
         nthreads = client.nthreads()
