@@ -7,8 +7,8 @@ every run's first trial would land on the same card. Here:
 
 * a run rotates over the GPUs visible to it (``gpus_to_use``), or over none when it sees a
   single GPU or GPUs named by UUID/MIG id (its trials then inherit the visible set);
-* the sweep's LocalCluster workers split the GPUs between them (:class:`PinWorkersToGpus`)
-  before they run anything.
+* the sweep's LocalCluster workers split the GPUs between them (:func:`gpus_for_worker`,
+  applied by :class:`ohgw_bench.sweep.PinWorkersToGpus`) before they run anything.
 
 syne-tune counts GPUs by running ``nvidia-smi`` with its output sent to a ``std.out`` file
 in the current folder; :func:`make_local_backend` passes the count in, so nothing is written.
@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Mapping
-
-from distributed.diagnostics.plugin import WorkerPlugin
+from typing import Mapping
 
 VISIBLE = "CUDA_VISIBLE_DEVICES"
 
@@ -61,17 +59,3 @@ def make_local_backend(entry_point: Path, gpus: list[int] | None):
         # syne-tune indexes the machine's GPUs; given a count, it skips its nvidia-smi probe.
         backend._prepare_for_schedule(num_gpus=max(gpus) + 1)
     return backend
-
-
-class PinWorkersToGpus(WorkerPlugin):
-    """Dask worker plugin: set each local worker's ``CUDA_VISIBLE_DEVICES`` to its share of
-    the GPUs at start-up, before any task touches CUDA. LocalCluster names workers 0, 1, …"""
-
-    name = "ohgw-pin-gpus"
-
-    def __init__(self, gpus: list[int], n_workers: int) -> None:
-        self.gpus, self.n_workers = list(gpus), n_workers
-
-    def setup(self, worker: Any) -> None:
-        share = gpus_for_worker(int(worker.name), self.n_workers, self.gpus)
-        os.environ[VISIBLE] = ",".join(str(g) for g in share)

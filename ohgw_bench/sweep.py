@@ -55,6 +55,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from ohgw_bench.gpus import VISIBLE, gpus_for_worker
+
 from ohgw_bench.runlock import (
     HEARTBEAT_EVERY_S,
     STALE_AFTER_S,
@@ -268,6 +272,20 @@ class SweepResult:
         return 1 if self.failed else 0
 
 
+class PinWorkersToGpus(WorkerPlugin):
+    """Set each local worker's ``CUDA_VISIBLE_DEVICES`` to its share of the GPUs when it starts
+    (and again if it restarts), before any run touches CUDA. LocalCluster names workers 0, 1, …"""
+
+    name = "ohgw-pin-gpus"
+
+    def __init__(self, gpus: list[int], n_workers: int) -> None:
+        self.gpus, self.n_workers = list(gpus), n_workers
+
+    def setup(self, worker: Any) -> None:
+        share = gpus_for_worker(int(worker.name), self.n_workers, self.gpus)
+        os.environ[VISIBLE] = ",".join(str(g) for g in share)
+
+
 def default_n_dask_workers(spec: SweepSpec, n_runs: int) -> int:
     """One Dask worker per ``workers`` cores (each run spawns ``workers`` trial processes)."""
     return max(1, min(n_runs, (os.cpu_count() or 1) // spec.workers))
@@ -316,7 +334,7 @@ def run_sweep(spec: SweepSpec, runs: Sequence[RunKey] | None = None, *, schedule
         n = n_dask_workers or default_n_dask_workers(spec, len(todo))
         cluster = LocalCluster(n_workers=n, processes=True, threads_per_worker=1, dashboard_address=None)
         client = Client(cluster)
-        from ohgw_bench.gpus import PinWorkersToGpus, visible_gpus
+        from ohgw_bench.gpus import visible_gpus
 
         gpus = visible_gpus()
         if gpus is not None:  # several GPUs: each local worker (and so each of its runs) gets its share

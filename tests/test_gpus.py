@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ohgw_bench.gpus import VISIBLE, PinWorkersToGpus, gpus_for_worker, gpus_to_rotate, make_local_backend
+from ohgw_bench.gpus import VISIBLE, gpus_for_worker, gpus_to_rotate, make_local_backend
+from ohgw_bench.sweep import PinWorkersToGpus
 
 ENTRY = Path(__file__).resolve().parents[1] / "ohgw_bench" / "trial_entry.py"
 
