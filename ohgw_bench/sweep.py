@@ -57,8 +57,7 @@ from typing import Any, Iterable, Sequence
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from ohgw_bench.gpus import VISIBLE, gpus_for_worker
-
+from ohgw_bench.gpus import VISIBLE, gpus_for_worker, visible_gpus
 from ohgw_bench.runlock import (
     HEARTBEAT_EVERY_S,
     STALE_AFTER_S,
@@ -334,8 +333,6 @@ def run_sweep(spec: SweepSpec, runs: Sequence[RunKey] | None = None, *, schedule
         n = n_dask_workers or default_n_dask_workers(spec, len(todo))
         cluster = LocalCluster(n_workers=n, processes=True, threads_per_worker=1, dashboard_address=None)
         client = Client(cluster)
-        from ohgw_bench.gpus import visible_gpus
-
         gpus = visible_gpus()
         if gpus is not None:  # several GPUs: each local worker (and so each of its runs) gets its share
             client.register_plugin(PinWorkersToGpus(gpus, n))
