@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import json
 import logging
 import os
@@ -244,7 +245,18 @@ def _syne_tune_callback(writer: TrajectoryWriter, on_update: Callable[[Trajector
 
 def _quiet_syne_tune() -> None:
     """syne-tune logs every scheduling decision and a full status table at INFO; our own
-    progress line replaces that. Its warnings (e.g. about scheduler settings) still show."""
+    progress line replaces that. Its warnings (e.g. about scheduler settings) still show.
+    When first imported it also prints notices about optional extras this project does not
+    use (AWS, multi-objective): the first import happens here, with them muted."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            import syne_tune.backend  # noqa: F401
+            import syne_tune.optimizer.baselines  # noqa: F401
+    finally:
+        root.setLevel(level)
     logging.getLogger("syne_tune").setLevel(logging.WARNING)
     # We write our own trajectory instead of syne-tune's results.csv.zip on purpose.
     logging.getLogger("syne_tune.tuner").setLevel(logging.ERROR)

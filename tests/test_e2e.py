@@ -25,6 +25,7 @@ def ohgw_run(tmp_path_factory) -> Path:
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "T@tau" in proc.stdout
+    assert "syne-tune[" not in proc.stdout + proc.stderr  # syne-tune's notices about extras are muted
     return out / "digits-cnn" / "asha+ohgw(eta=0.01)" / "seed-0"
 
 
