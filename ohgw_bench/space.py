@@ -7,17 +7,15 @@ used for clipping are exactly the scheduler's bounds.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Mapping
 
-# The five coordinates of the study, in a fixed order used by vectors and records.
+# The five coordinates of the study.
 LOG10_LR = "log10_lr"
 LOG10_WD = "log10_wd"
 MOMENTUM = "momentum"
 AUG_MAGNITUDE = "aug_magnitude"
 LABEL_SMOOTHING = "label_smoothing"
-STUDY_COORDINATES = (LOG10_LR, LOG10_WD, MOMENTUM, AUG_MAGNITUDE, LABEL_SMOOTHING)
 
 
 @dataclass(frozen=True)
@@ -58,15 +56,6 @@ class SearchSpace:
         for h in self.hyperparameters:
             values[h.name], flags[h.name] = h.clip(float(config[h.name]))
         return values, flags
-
-    def validate(self, config: Mapping[str, float]) -> None:
-        missing = [n for n in self.names if n not in config]
-        if missing:
-            raise ValueError(f"config lacks hyperparameters {missing}")
-        for h in self.hyperparameters:
-            v = float(config[h.name])
-            if not (math.isfinite(v) and h.low <= v <= h.high):
-                raise ValueError(f"{h.name}={v} is outside [{h.low}, {h.high}]")
 
     def to_syne_tune(self) -> dict:
         """Syne Tune domains: uniform in search-space coordinates (log scale is built in)."""

@@ -26,14 +26,6 @@ EVENTS = "events.jsonl"
 
 
 @dataclass(frozen=True)
-class WarmStartCost:
-    seconds: float = 0.0
-    flops: float = 0.0
-    peak_mem_bytes: int = 0
-    train_step_peak_mem_bytes: int = 0  # the same measure for one normal training step
-
-
-@dataclass(frozen=True)
 class TrialRecord:
     trial_id: int
     config_sampled: dict[str, float]
@@ -41,7 +33,9 @@ class TrialRecord:
     hypergrad: dict[str, float | None]
     hypergrad_kind: dict[str, str]  # exact | finite_difference | structurally_zero | not_computed
     clipped: dict[str, bool]
-    warm_start: dict[str, Any]  # name, params, note and the WarmStartCost fields
+    # name, params, note, seconds, flops, peak_mem_bytes and train_step_peak_mem_bytes (the same
+    # memory measure for the trial's first training epoch)
+    warm_start: dict[str, Any]
     status: str  # running | completed | stopped | paused | failed
     seed: int = 0
 
