@@ -27,6 +27,7 @@ training mode, i.e. batch statistics, as in the first training steps).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
@@ -65,10 +66,14 @@ class HyperGradient:
         return all(math.isfinite(v) for v in self.values.values()) and math.isfinite(self.lookahead_loss)
 
 
-def _smoothed_ce(logits: torch.Tensor, y: torch.Tensor, eps) -> torch.Tensor:
+def _ce_and_uniform(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy CE and the uniform-target loss U; label smoothing ε trains on (1−ε)·CE + ε·U."""
     logp = F.log_softmax(logits.float() if logits.dtype == torch.bfloat16 else logits, dim=1)
-    ce = F.nll_loss(logp, y)
-    uniform = -logp.mean(dim=1).mean()
+    return F.nll_loss(logp, y), -logp.mean(dim=1).mean()
+
+
+def _smoothed_ce(logits: torch.Tensor, y: torch.Tensor, eps) -> torch.Tensor:
+    ce, uniform = _ce_and_uniform(logits, y)
     return (1.0 - eps) * ce + eps * uniform
 
 
@@ -94,9 +99,7 @@ def _gradients_at_w0(f: _Functional, x1: torch.Tensor, y1: torch.Tensor, eps: fl
     """g0 and, for ε, ∇U − ∇CE — in their own frame so that B1's graph is freed on return
     (keeping it alive through the lookahead pass would hold two graphs' activations at once)."""
     w0 = [w.detach().requires_grad_(True) for w in f.w0]
-    logp = F.log_softmax(f(w0, x1), dim=1)
-    ce = F.nll_loss(logp, y1)
-    uniform = -logp.mean(dim=1).mean()
+    ce, uniform = _ce_and_uniform(f(w0, x1), y1)
     if not want_eps:
         return torch.autograd.grad((1.0 - eps) * ce + eps * uniform, w0), None
     g_ce = torch.autograd.grad(ce, w0, retain_graph=True)
@@ -132,13 +135,7 @@ def _unrolled(f: _Functional, train_inputs: Sequence[Batch], x2: torch.Tensor, y
     wd = 10.0 ** coords[LOG10_WD]
     mom = coords[MOMENTUM]
     eps = coords[LABEL_SMOOTHING]
-    w = [w.detach().requires_grad_(True) for w in f.w0]
-    buf = None
-    for x, y in train_inputs:
-        g = torch.autograd.grad(_smoothed_ce(f(w, x), y, eps), w, create_graph=True)
-        d = [gi + wd * wi for gi, wi in zip(g, w)]
-        buf = d if buf is None else [mom * b + di for b, di in zip(buf, d)]
-        w = [wi - lr * bi for wi, bi in zip(w, buf)]
+    w = _sgd_lookahead(f, train_inputs, lr, wd, mom, eps, differentiable=True)
     loss_v = F.cross_entropy(f(w, x2), y2)
     names = [LOG10_LR, LOG10_WD, MOMENTUM, LABEL_SMOOTHING]
     grads = torch.autograd.grad(loss_v, [coords[n] for n in names], allow_unused=True)
@@ -231,15 +228,27 @@ def _lookahead_loss(f: _Functional, batches: Sequence[Batch], x2: torch.Tensor, 
     """L_v after the same SGD-with-momentum lookahead steps (used for finite differences)."""
     lr, wd = 10.0 ** float(config[LOG10_LR]), 10.0 ** float(config[LOG10_WD])
     mom, eps = float(config.get(MOMENTUM, 0.0)), float(config.get(LABEL_SMOOTHING, 0.0))
-    w, buf = [w.detach() for w in f.w0], None
-    for x, y in batches:
-        w = [wi.requires_grad_(True) for wi in w]
-        g = torch.autograd.grad(_smoothed_ce(f(w, x), y, eps), w)
-        d = [gi + wd * wi.detach() for gi, wi in zip(g, w)]
-        buf = d if buf is None else [mom * b + di for b, di in zip(buf, d)]
-        w = [(wi.detach() - lr * bi) for wi, bi in zip(w, buf)]
+    w = _sgd_lookahead(f, batches, lr, wd, mom, eps, differentiable=False)
     with torch.no_grad():
         return F.cross_entropy(f(w, x2), y2)
+
+
+def _sgd_lookahead(f: _Functional, batches: Sequence[Batch], lr, wd, mom, eps,
+                   differentiable: bool) -> list[torch.Tensor]:
+    """The weights after SGD-with-momentum steps from w0 (momentum buffer starting at 0), one
+    per batch. ``differentiable`` keeps the graph through the steps (double backward), so the
+    result can be differentiated w.r.t. tensor-valued hyperparameters; otherwise each step
+    keeps no graph."""
+    w, buf = [w.detach().requires_grad_(True) for w in f.w0], None
+    for x, y in batches:
+        g = torch.autograd.grad(_smoothed_ce(f(w, x), y, eps), w, create_graph=differentiable)
+        with contextlib.nullcontext() if differentiable else torch.no_grad():
+            d = [gi + wd * wi for gi, wi in zip(g, w)]
+            buf = d if buf is None else [mom * b + di for b, di in zip(buf, d)]
+            w = [wi - lr * bi for wi, bi in zip(w, buf)]
+        if not differentiable:
+            w = [wi.requires_grad_(True) for wi in w]
+    return w
 
 
 def _to_float(t: torch.Tensor) -> float:
