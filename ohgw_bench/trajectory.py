@@ -14,10 +14,11 @@ but not damage anywhere else.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
+
+from ohgw_bench.atomic import atomic_write
 
 SCHEMA_VERSION = 1
 META = "meta.json"
@@ -62,13 +63,8 @@ def run_dir(out: Path | str, task: str, optimizer: str, seed: int) -> Path:
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     """Replace ``path`` so that readers see either the old or the new file, never half."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as fh:
-        json.dump(payload, fh, indent=2, sort_keys=True, default=_json_default)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    text = json.dumps(payload, indent=2, sort_keys=True, default=_json_default) + "\n"
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
 def _json_default(value: Any) -> Any:

@@ -8,7 +8,6 @@ and then send the ORIGINAL config) reads x′ back and never warm-starts twice.
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Callable, Mapping
 import torch
 
 from ohgw_bench.accounting import count_flops, measure
+from ohgw_bench.atomic import atomic_write
 from ohgw_bench.space import TrainingHparams
 from ohgw_bench.specs import TaskSpec
 from ohgw_bench.train import Trainer, normalizer
@@ -40,9 +40,7 @@ def trial_seed(run_seed: int, trial_id: int) -> int:
 
 
 def _save_atomic(state: dict, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: torch.save(state, f), durable=False)
 
 
 _FLOPS_CACHE: dict[tuple, tuple[float, float]] = {}

@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from ohgw_bench.data.store import DataError, atomic_write, default_data_dir, md5_bytes, md5_file
+from ohgw_bench.atomic import atomic_write
+from ohgw_bench.data.store import DataError, default_data_dir, md5_bytes, md5_file
 
 __all__ = [
     "CIFAR10_MEAN", "CIFAR10_STD", "DataError", "SPLIT_SEED", "NOISE_SEED",

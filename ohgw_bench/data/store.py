@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
-from typing import Callable, IO
 
 from ohgw_bench.data.errors import DataError  # noqa: F401  (the one error type; re-exported)
 
@@ -32,24 +30,3 @@ def md5_file(path: Path, chunk_size: int = 1 << 20) -> str:
 
 def md5_bytes(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
-
-
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
-    """Write ``path`` through a temp file in the same folder, then rename over it.
-
-    A failure (or a kill) mid-write leaves at most a stray ``*.tmp`` file that is removed
-    on error, never a half-written ``path``; an existing ``path`` stays intact.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
