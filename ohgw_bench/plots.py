@@ -176,6 +176,7 @@ def _plot_t_at_tau(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
 
 
 def _dpsi_frame(summary: pd.DataFrame) -> pd.DataFrame:
+    from ohgw_bench.results import trial_dpsi
     from ohgw_bench.trajectory import Trajectory
 
     rows = []
@@ -186,13 +187,7 @@ def _dpsi_frame(summary: pd.DataFrame) -> pd.DataFrame:
             continue
         arm = f"{run['task']}: {run['warm_start_label']}" if multi_task else str(run["warm_start_label"])
         for trial in Trajectory.read(directory).trials:
-            sampled, used = trial.get("config_sampled") or {}, trial.get("config_used") or {}
-            for dim, value in sampled.items():
-                other = used.get(dim)
-                if isinstance(value, bool) or isinstance(other, bool):
-                    continue
-                if isinstance(value, (int, float)) and isinstance(other, (int, float)):
-                    rows.append({"arm": arm, "dim": dim, "dpsi": float(other) - float(value)})
+            rows += [{"arm": arm, "dim": dim, "dpsi": delta} for dim, delta in trial_dpsi(trial).items()]
     return pd.DataFrame(rows, columns=["arm", "dim", "dpsi"])
 
 

@@ -253,6 +253,19 @@ def _auc(events: pd.DataFrame) -> float:
     return float(np.sum(y[:-1] * np.diff(t)) / span)
 
 
+def trial_dpsi(trial: dict[str, Any]) -> dict[str, float]:
+    """Δψ = config_used − config_sampled of one trial record, per numeric dimension."""
+    sampled, used = trial.get("config_sampled") or {}, trial.get("config_used") or {}
+    dpsi = {}
+    for dim, value in sampled.items():
+        other = used.get(dim)
+        if isinstance(value, bool) or isinstance(other, bool):
+            continue
+        if isinstance(value, (int, float)) and isinstance(other, (int, float)):
+            dpsi[dim] = float(other) - float(value)
+    return dpsi
+
+
 def _trial_stats(trials: Iterable[dict[str, Any]]) -> dict[str, Any]:
     ratios = []
     deltas: dict[str, list[float]] = {}
@@ -263,12 +276,8 @@ def _trial_stats(trials: Iterable[dict[str, Any]]) -> dict[str, Any]:
         peak, train_peak = ws.get("peak_mem_bytes"), ws.get("train_step_peak_mem_bytes")
         if peak is not None and train_peak and ws.get("flops"):  # a warm start that computed nothing has no ratio
             ratios.append(float(peak) / float(train_peak))
-        sampled, used = trial.get("config_sampled") or {}, trial.get("config_used") or {}
-        for dim, value in sampled.items():
-            if dim not in used or isinstance(value, bool) or isinstance(used[dim], bool):
-                continue
-            if isinstance(value, (int, float)) and isinstance(used[dim], (int, float)):
-                deltas.setdefault(dim, []).append(float(used[dim]) - float(value))
+        for dim, delta in trial_dpsi(trial).items():
+            deltas.setdefault(dim, []).append(delta)
     stats: dict[str, Any] = {"n_trials": n, "peak_mem_ratio": max(ratios) if ratios else math.nan}
     for dim in sorted(deltas):
         stats[f"mean_abs_dpsi_{dim}"] = float(np.mean(np.abs(deltas[dim])))
