@@ -41,9 +41,15 @@ class Budget:
     def exhausted(self, tuner_seconds: float, epochs_total: float, workers: int) -> bool:
         return self.used(tuner_seconds, epochs_total, workers) >= self.amount
 
-    def wall_seconds(self, workers: int) -> float | None:
-        """The tuner wall clock this budget allows, where it is a time budget."""
-        return {"tuner_seconds": self.amount, "device_seconds": self.amount / workers}.get(self.clock)
+    def in_clock(self, clock: str, workers: int) -> float | None:
+        """This budget in ``clock``: the two time clocks convert through the number of workers;
+        None where it does not bound that clock (a time budget in epochs, or the reverse)."""
+        if clock == self.clock:
+            return self.amount
+        per_wall_second = {"tuner_seconds": 1.0, "device_seconds": float(workers)}
+        if clock in per_wall_second and self.clock in per_wall_second:
+            return self.amount / per_wall_second[self.clock] * per_wall_second[clock]
+        return None
 
     @property
     def unit(self) -> str:

@@ -335,16 +335,13 @@ def summarize_trajectory(run: dict[str, Any], events: pd.DataFrame, trials: list
 
 
 def _budget_in_clock(run: dict[str, Any], clock: str) -> float:
+    """The run's budget in ``clock`` (see :meth:`Budget.in_clock`); 0 where it has none there."""
+    from ohgw_bench.budget import Budget
+
     amount, budget_clock = run.get("budget_amount", math.nan), run.get("budget_clock")
-    if amount is None or (isinstance(amount, float) and math.isnan(amount)):
+    if amount is None or (isinstance(amount, float) and math.isnan(amount)) or budget_clock is None:
         return 0.0
-    if budget_clock == clock:
-        return float(amount)
-    if budget_clock == "tuner_seconds" and clock == "device_seconds":
-        return float(amount) * float(run.get("workers", 1))
-    if budget_clock == "device_seconds" and clock == "tuner_seconds":
-        return float(amount) / float(run.get("workers", 1))
-    return 0.0
+    return Budget(float(amount), budget_clock).in_clock(clock, int(run.get("workers", 1))) or 0.0
 
 
 def summarize_runs(df_or_path: pd.DataFrame | Path | str, target: float | None = None,

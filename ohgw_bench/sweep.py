@@ -595,7 +595,7 @@ def sweep_main(spec_path: str | None, *, tasks: str | None, opts: str | None, se
         return 0
     parsed = Budget.parse(spec.budget)
     progress = SweepProgress(runs, mode="quiet" if quiet else "auto",
-                             budget_seconds=parsed.wall_seconds(spec.workers))
+                             budget_seconds=parsed.in_clock("tuner_seconds", spec.workers))
     result = run_sweep(spec, runs, scheduler_address=scheduler_address, n_dask_workers=n_dask_workers,
                        progress=progress)
     print(format_summary(result))

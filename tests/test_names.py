@@ -92,6 +92,7 @@ def test_budget_exhausted_uses_its_own_clock():
     device = Budget.parse("10dev-s")
     assert not device.exhausted(tuner_seconds=2.4, epochs_total=0, workers=4)
     assert device.exhausted(tuner_seconds=2.5, epochs_total=0, workers=4)
-    assert (device.wall_seconds(4), Budget.parse("10s").wall_seconds(4), Budget.parse("10ep").wall_seconds(4)) \
-        == (2.5, 10.0, None)
+    assert (device.in_clock("tuner_seconds", 4), Budget.parse("10s").in_clock("tuner_seconds", 4),
+            Budget.parse("10ep").in_clock("tuner_seconds", 4)) == (2.5, 10.0, None)
+    assert (Budget.parse("10s").in_clock("device_seconds", 4), device.in_clock("epochs", 4)) == (40.0, None)
     assert [str(Budget.parse(t)) for t in ("2m", "1dev-m", "7ep")] == ["120s", "60dev-s", "7ep"]
