@@ -69,9 +69,7 @@ from ohgw_bench.sweep_spec import (
     RunKey,
     SweepError,
     SweepSpec,
-    Where,
-    build_spec,
-    read_spec_file,
+    spec_and_where,
     validate_runs,
 )
 from ohgw_bench.trajectory import (
@@ -580,11 +578,8 @@ def sweep_main(spec_path: str | None, *, tasks: str | None, opts: str | None, se
         raise SweepError(f"--n-dask-workers must be a positive integer, got {n_dask_workers}")
     if n_dask_workers is not None and scheduler_address:
         raise SweepError("--n-dask-workers sizes a local cluster; it cannot be used with --scheduler-address")
-    spec = build_spec(spec_path, tasks=tasks, opts=opts, seeds=seeds, budget=budget, workers=workers, out=out)
-    where = read_spec_file(spec_path)[1] if spec_path is not None else Where()
-    for key, value in (("tasks", tasks), ("opts", opts), ("seeds", seeds)):
-        if value is not None:
-            where.flags.add(key)
+    spec, where = spec_and_where(spec_path, tasks=tasks, opts=opts, seeds=seeds, budget=budget, workers=workers,
+                                 out=out)
     runs = validate_runs(spec, where)
     if dry_run:
         todo, complete = precheck(spec, runs)

@@ -145,10 +145,15 @@ def read_spec_file(path: Path | str) -> tuple[dict[str, Any], Where]:
     return data, where
 
 
-def build_spec(spec_path: Path | str | None = None, *, tasks: str | None = None, opts: str | None = None,
-               seeds: str | None = None, budget: str | None = None, workers: int | None = None,
-               out: Path | str | None = None) -> SweepSpec:
+def build_spec(spec_path: Path | str | None = None, **flags: Any) -> SweepSpec:
     """Combine a spec file and flags (a flag overrides the file's key); validate names and values."""
+    return spec_and_where(spec_path, **flags)[0]
+
+
+def spec_and_where(spec_path: Path | str | None = None, *, tasks: str | None = None, opts: str | None = None,
+                   seeds: str | None = None, budget: str | None = None, workers: int | None = None,
+                   out: Path | str | None = None) -> tuple[SweepSpec, Where]:
+    """:func:`build_spec`, and where each value came from (for the messages of later checks)."""
     from ohgw_bench.budget import Budget
     from ohgw_bench.names import (
         OptimizerNameError,
@@ -219,7 +224,7 @@ def build_spec(spec_path: Path | str | None = None, *, tasks: str | None = None,
     for key, values in (("tasks", task_names), ("opts", opt_names), ("seeds", seed_list)):
         if not values:
             raise SweepError(f"{where(key)}: {key} is empty, so the grid has no runs")
-    return SweepSpec(tuple(task_names), tuple(opt_names), tuple(seed_list), budget_text, n_workers, out_path)
+    return SweepSpec(tuple(task_names), tuple(opt_names), tuple(seed_list), budget_text, n_workers, out_path), where
 
 
 def validate_runs(spec: SweepSpec, where: Callable[[str, Any], str] | None = None) -> list[RunKey]:
