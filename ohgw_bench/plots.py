@@ -69,6 +69,24 @@ def _grid_panels(n: int, width: float = 4.6, height: float = 3.4):
     return fig, list(axes.flat[:n])
 
 
+def _scheduler_panels(frame: pd.DataFrame, figure: str, why_empty: str) -> tuple[Any, list] | None:
+    """A figure with one panel per task × scheduler: (fig, [(ax, ((task, scheduler), group))]);
+    None, with a warning, when ``frame`` is empty."""
+    if frame.empty:
+        log.warning("skipping figure '%s': %s", figure, why_empty)
+        return None
+    groups = list(frame.groupby(["task", "scheduler_key"], sort=True))
+    fig, axes = _grid_panels(len(groups))
+    return fig, list(zip(axes, groups))
+
+
+def _style_boxes(parts: dict[str, Any], first_style: int = 0) -> None:
+    for i, box in enumerate(parts["boxes"]):
+        style = _style(first_style + i)
+        box.set_facecolor((*style["color"][:3], 0.25))
+        box.set_hatch(style["hatch"])
+
+
 def _save(fig: Any, out_dir: Path, name: str) -> list[Path]:
     import matplotlib.pyplot as plt
 
@@ -106,13 +124,11 @@ def _step_on_grid(times: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np
 
 
 def _plot_anytime(df: pd.DataFrame, out_dir: Path, target: float | None = None) -> list[Path]:
-    if df.empty:
-        log.warning("skipping figure 'anytime': no events")
+    if (panels := _scheduler_panels(df, "anytime", "no events")) is None:
         return []
-    groups = list(df.groupby(["task", "scheduler_key"], sort=True))
-    fig, axes = _grid_panels(len(groups))
+    fig, panels = panels
     unit, unit_name = _time_unit(float(df["tuner_seconds"].max()))
-    for ax, ((task, scheduler), group) in zip(axes, groups):
+    for ax, ((task, scheduler), group) in panels:
         grid = np.linspace(0.0, float(group["tuner_seconds"].max()), _GRID_POINTS)
         for i, label in enumerate(_arm_order(group["warm_start_label"])):
             style = _style(i)
@@ -138,22 +154,17 @@ def _plot_anytime(df: pd.DataFrame, out_dir: Path, target: float | None = None) 
 
 
 def _plot_t_at_tau(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
-    if summary.empty:
-        log.warning("skipping figure 't_at_tau': no run with events")
+    if (panels := _scheduler_panels(summary, "t_at_tau", "no run with events")) is None:
         return []
-    groups = list(summary.groupby(["task", "scheduler_key"], sort=True))
-    fig, axes = _grid_panels(len(groups))
+    fig, panels = panels
     unit, unit_name = _time_unit(float(summary["T_tuner_seconds_cens"].max()))
-    for ax, ((task, scheduler), group) in zip(axes, groups):
+    for ax, ((task, scheduler), group) in panels:
         arms = _arm_order(group["warm_start_label"])
         boxes = [group.loc[group["warm_start_label"] == a, "T_tuner_seconds_cens"].to_numpy(float) / unit
                  for a in arms]
         parts = ax.boxplot(boxes, positions=range(len(arms)), widths=0.5, patch_artist=True, showfliers=False,
                            medianprops={"color": "black", "linewidth": 1.5})
-        for i, box in enumerate(parts["boxes"]):
-            style = _style(i)
-            box.set_facecolor((*style["color"][:3], 0.25))
-            box.set_hatch(style["hatch"])
+        _style_boxes(parts)
         by_seed = group.pivot_table(index="seed", columns="warm_start_label", values="T_tuner_seconds_cens",
                                     aggfunc="first").reindex(columns=arms)
         for _, values in by_seed.iterrows():
@@ -207,10 +218,7 @@ def _plot_dpsi(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
         parts = ax.boxplot([sub.loc[sub["arm"] == a, "dpsi"].to_numpy(float) for a in arms],
                            positions=range(len(arms)), widths=0.55, patch_artist=True,
                            medianprops={"color": "black", "linewidth": 1.5})
-        for i, box in enumerate(parts["boxes"]):
-            style = _style(i + 1)  # index 0 is the none arm's style elsewhere
-            box.set_facecolor((*style["color"][:3], 0.25))
-            box.set_hatch(style["hatch"])
+        _style_boxes(parts, first_style=1)  # style 0 is the none arm's elsewhere
         ax.axhline(0.0, color="black", linewidth=0.6)
         ax.set_xticks(range(len(arms)), arms, rotation=20, ha="right")
         ax.set_title(f"Δψ: {dim}")
