@@ -177,16 +177,15 @@ def _ratios(t_none: np.ndarray, t_arm: np.ndarray, reached_none: np.ndarray, rea
     return ratio
 
 
-def _median(values: Any) -> float:
-    values = np.asarray(values, float)
-    values = values[~np.isnan(values)]
-    return float(np.median(values)) if values.size else math.nan
-
-
 def _quantile(values: Any, q: float) -> float:
+    """The q-th percentile ignoring NaN; NaN when nothing is left."""
     values = np.asarray(values, float)
     values = values[~np.isnan(values)]
     return float(np.percentile(values, q)) if values.size else math.nan
+
+
+def _median(values: Any) -> float:
+    return _quantile(values, 50)
 
 
 def _clock_stats(row: dict[str, Any], values: Any, name: str, scale: float) -> None:

@@ -173,8 +173,6 @@ def move_aside(out: Path | str, run: RunKey, reason: str) -> Path:
     return target
 
 
-
-
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
@@ -464,11 +462,10 @@ class SweepProgress:
         run = outcome.run
         self.state[run] = outcome.state
         self.outcomes[run] = outcome
+        took = ""
         if outcome.t_run_start is not None and outcome.t_run_end is not None:
             self.started.setdefault(run, outcome.t_run_start)
             self.durations.append(outcome.t_exit - outcome.t_enter)
-        took = ""
-        if outcome.t_run_start is not None and outcome.t_run_end is not None:
             took = f" in {_fmt_seconds(outcome.t_run_end - outcome.t_run_start)}"
         self._line(run, outcome.state, (took + (f" — {outcome.detail}" if outcome.detail else "")).strip())
 
