@@ -27,7 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--budget", default="120s",
                      help="tuner wall clock (120s, 10m, 3h), device time = wall x workers (8dev-h) "
                           "or epochs summed over trials (500ep)")
-    run.add_argument("--workers", type=int, default=1, help="concurrent trials (processes)")
+    run.add_argument("--workers", type=int, default=1, help="concurrent trials (warm worker processes)")
+    run.add_argument("--backend", choices=["workers", "subprocess"], default="workers",
+                     help="workers: warm worker processes for the whole run (default); "
+                          "subprocess: syne-tune's LocalBackend, a new process per trial start/resume")
     run.add_argument("--out", type=Path, default=Path("results"), help="results root (default: results/)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing run of the same key")
     run.add_argument("--quiet", action="store_true", help="no live progress")
@@ -101,29 +104,46 @@ def cmd_list(kind: str | None) -> int:
     return 0
 
 
+class Terminated(BaseException):
+    """SIGTERM, handled like Ctrl-C: the run is marked failed with this reason and its workers end."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated("received SIGTERM")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    import signal
+
     from ohgw_bench.names import OptimizerNameError
     from ohgw_bench.registry import UnknownNameError
-    from ohgw_bench.runner import RunRefused, prepare_run
+    from ohgw_bench.runner import RunRefused, lock_run, prepare_run
 
     try:
-        plan = prepare_run(args.task, args.opt, args.seed, args.budget, args.workers, args.out, args.overwrite)
+        plan = prepare_run(args.task, args.opt, args.seed, args.budget, args.workers, args.out, args.overwrite,
+                           backend=args.backend)
+        lock = lock_run(plan, args.overwrite)
     except (UnknownNameError, OptimizerNameError, RunRefused, ValueError) as err:
         return _fail(str(err))
 
     from ohgw_bench.progress import run_with_progress
     from ohgw_bench.summary import format_summary, summarize_run
 
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         directory = run_with_progress(plan, quiet=args.quiet)
-    except KeyboardInterrupt:
-        return _fail("interrupted; the run is marked failed", EXIT_FAILED)
+    except (KeyboardInterrupt, Terminated) as err:
+        reason = "interrupted" if isinstance(err, KeyboardInterrupt) else str(err)
+        return _fail(f"{reason}; the run is marked failed ({plan.directory}/meta.json)", EXIT_FAILED)
     except Exception as err:  # reported, recorded in meta.json by the runner, and re-signalled by the exit code
         from ohgw_bench.data.errors import DataError
 
         if isinstance(err, DataError):
             return _fail(str(err))
         return _fail(f"run failed: {type(err).__name__}: {err} (see {plan.directory}/meta.json)", EXIT_FAILED)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        lock.release()
     print(format_summary(summarize_run(directory)))
     return 0
 

@@ -1,8 +1,12 @@
 """One run (replicate): task × scheduler × warm start × seed × budget, executed by syne-tune.
 
 ``prepare_run`` checks everything a user can get wrong *before* anything is written;
-``execute_run`` drives syne-tune's Tuner with a LocalBackend (each trial a real
-subprocess) and writes the trajectory as results arrive through :class:`TrajectoryWriter`.
+``execute_run`` drives syne-tune's Tuner and writes the trajectory as results arrive
+through :class:`TrajectoryWriter`. Trials run on one of two backends:
+
+* ``workers`` (default): the run's ``--workers`` warm worker processes
+  (:mod:`ohgw_bench.execution`), started before the clock and ended with the run;
+* ``subprocess``: syne-tune's LocalBackend, a new Python process per trial start and resume.
 """
 from __future__ import annotations
 
@@ -31,8 +35,11 @@ from ohgw_bench.trajectory import (EVENTS, META, SCHEMA_VERSION, TRIALS, EventRe
 from ohgw_bench.warmstart import validate_params as validate_warm_start
 
 
+BACKENDS = ("workers", "subprocess")
+
+
 class RunRefused(ValueError):
-    """The run cannot start as asked (bad input or an existing complete run)."""
+    """The run cannot start as asked (bad input, an existing complete run, a run holding the key)."""
 
 
 @dataclass(frozen=True)
@@ -43,12 +50,16 @@ class RunPlan:
     budget: Budget
     workers: int
     directory: Path
+    out: Path
+    backend: str = "workers"
 
 
 def prepare_run(task: str, optimizer: str, seed: int, budget: str, workers: int, out: Path | str,
-                overwrite: bool = False) -> RunPlan:
+                overwrite: bool = False, backend: str = "workers") -> RunPlan:
     """Validate every input; raise RunRefused/ValueError with a clear message, write nothing."""
     _quiet_syne_tune()
+    if backend not in BACKENDS:
+        raise RunRefused(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     task_spec = get_task(task)
     name = parse_optimizer_name(optimizer)
     validate_warm_start(name.warm_start, dict(name.warm_start_params))
@@ -58,23 +69,57 @@ def prepare_run(task: str, optimizer: str, seed: int, budget: str, workers: int,
     if seed < 0:
         raise RunRefused(f"--seed must be non-negative, got {seed}")
     directory = run_dir(out, task_spec.name, name.canonical, seed)
+    if backend == "subprocess":
+        _check_command_line_paths(directory)
+    refuse_existing(directory, overwrite)
+    plan = RunPlan(task_spec, name, seed, parsed_budget, workers, directory, Path(out), backend)
+    make_scheduler(plan, config_space={})  # scheduler settings are checked at start-up, not mid-run
+    return plan
+
+
+def refuse_existing(directory: Path, overwrite: bool) -> None:
+    """Refuse to replace a run folder unless ``overwrite``; call it again once the run's lock is held."""
     if (directory / META).exists() and not overwrite:
         status = read_meta(directory).get("status")
         if status == "complete":
             raise RunRefused(f"{directory} already holds a complete run; pass --overwrite to replace it")
         if status == "running":
-            raise RunRefused(f"{directory} holds a run marked running (another process, or a crash); "
+            raise RunRefused(f"{directory} holds a run marked running that no live process owns (interrupted); "
                              "pass --overwrite to replace it")
-    plan = RunPlan(task_spec, name, seed, parsed_budget, workers, directory)
-    make_scheduler(plan, config_space={})  # scheduler settings are checked at start-up, not mid-run
-    return plan
+
+
+def _check_command_line_paths(directory: Path) -> None:
+    """syne-tune's LocalBackend builds each trial's command line by splitting on spaces."""
+    import sys
+
+    for what, path in (("python", sys.executable), ("the trial script", str(Path(__file__).parent)),
+                       ("the run folder", str(directory.resolve()))):
+        if any(c.isspace() for c in path):
+            raise RunRefused(f"--backend subprocess cannot run with {what} at {path!r}: syne-tune splits its "
+                             "trial command line on spaces; use the default --backend workers")
+
+
+def lock_run(plan: RunPlan, overwrite: bool):
+    """Take the run's lock (the one sweeps take) and re-check the folder under it; RunRefused when a
+    live process holds the key. Returns the held :class:`~ohgw_bench.runlock.RunLock`."""
+    from ohgw_bench.runlock import RunLock, lock_path
+
+    lock = RunLock(lock_path(plan.out, plan.task.name, plan.optimizer.canonical, plan.seed))
+    if not lock.acquire():
+        holder = lock.holder.describe() if lock.holder else "another process"
+        raise RunRefused(f"{plan.directory} is being run by {holder} (lock {lock.path}); nothing was written")
+    try:
+        refuse_existing(plan.directory, overwrite)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 def _config_space(plan: RunPlan) -> dict[str, Any]:
     from ohgw_bench.optimizers.syne_tune_schedulers import MAX_RESOURCE_ATTR
     from ohgw_bench.trial_entry import SEED_KEY, TASK_KEY, THREADS_KEY, WARM_START_KEY, WARM_START_PARAMS_KEY
 
-    threads = max(1, (os.cpu_count() or 1) // plan.workers)
     return {
         **plan.task.space.to_syne_tune(),
         MAX_RESOURCE_ATTR: plan.task.max_epochs,
@@ -82,8 +127,13 @@ def _config_space(plan: RunPlan) -> dict[str, Any]:
         WARM_START_KEY: plan.optimizer.warm_start,
         WARM_START_PARAMS_KEY: json.dumps(dict(plan.optimizer.warm_start_params), sort_keys=True),
         SEED_KEY: plan.seed,
-        THREADS_KEY: threads,
+        THREADS_KEY: _threads(plan),
     }
+
+
+def _threads(plan: RunPlan) -> int:
+    """CPU threads per trial: the cores shared evenly among concurrent trials."""
+    return max(1, (os.cpu_count() or 1) // plan.workers)
 
 
 def make_scheduler(plan: RunPlan, config_space: dict[str, Any]):
@@ -262,27 +312,80 @@ def _quiet_syne_tune() -> None:
     logging.getLogger("syne_tune.tuner").setLevel(logging.ERROR)
 
 
-def _keep_failed_trial_logs(writer: TrajectoryWriter, trials_dir: Path, directory: Path) -> None:
-    """Copy a failed trial's stderr next to the trajectory: the work folder is removed later."""
+def _keep_failed_trial_logs(writer: TrajectoryWriter, backend: Any, directory: Path) -> None:
+    """Keep a failed trial's stderr next to the trajectory: the work folder is removed later."""
     for trial_id in sorted(writer.failed_trials):
-        log = trials_dir / str(trial_id) / "std.err"
-        if log.exists():
-            shutil.copyfile(log, directory / f"trial-{trial_id}.stderr.txt")
+        lines = backend.stderr(trial_id)
+        if lines:
+            (directory / f"trial-{trial_id}.stderr.txt").write_text("".join(lines), encoding="utf-8")
+
+
+def _worker_spec(plan: RunPlan):
+    from ohgw_bench.execution.messages import WorkerSpec
+
+    return WorkerSpec(task=plan.task.name, threads=_threads(plan), warm_start=plan.optimizer.warm_start,
+                      warm_start_params=dict(plan.optimizer.warm_start_params))
+
+
+@contextlib.contextmanager
+def _trial_backend(plan: RunPlan, work: Path, gpus: list[int] | None, meta: dict[str, Any]):
+    """The run's syne-tune backend and the tuner's polling interval; workers end when this exits."""
+    if plan.backend == "subprocess":
+        from ohgw_bench.gpus import make_local_backend
+        from ohgw_bench.trial_entry import RUN_PID_ENV
+
+        previous = os.environ.get(RUN_PID_ENV)
+        os.environ[RUN_PID_ENV] = str(os.getpid())  # LocalBackend's trials inherit it and follow the run
+        try:
+            yield make_local_backend(Path(__file__).with_name("trial_entry.py"), gpus), 0.2
+        finally:
+            if previous is None:
+                os.environ.pop(RUN_PID_ENV, None)
+            else:
+                os.environ[RUN_PID_ENV] = previous
+        return
+    from ohgw_bench.execution.backend import WarmWorkerBackend
+    from ohgw_bench.execution.pool import WorkerPool
+
+    pool = WorkerPool(plan.workers, _worker_spec(plan), work / "workers", gpus)
+    try:
+        started = time.perf_counter()
+        pool.start()
+        meta["backend_info"] = {"worker_start_seconds": round(time.perf_counter() - started, 3),
+                                "worker_warmup_seconds": [round(s, 3) for s in pool.startup_seconds]}
+        yield WarmWorkerBackend(pool, work / "trials"), 0.0
+    finally:
+        pool.close()
+        if "backend_info" in meta:
+            meta["backend_info"].update(workers_replaced=pool.replaced, decision_wait_seconds=_quantiles(
+                pool.decision_waits))
+
+
+def _quantiles(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 6)  # noqa: E731
+    return {"n": len(ordered), "median": pick(0.5), "p95": pick(0.95), "max": round(ordered[-1], 6)}
 
 
 def execute_run(plan: RunPlan, on_update: Callable[[TrajectoryWriter], None] | None = None,
                 keep_work: bool = False) -> Path:
     """Run the tuner until the budget is spent; return the run folder. Re-raises failures
-    after marking the run failed (with its traceback in meta.json)."""
+    after marking the run failed (with its traceback in meta.json). Nothing the run started
+    is alive when this returns or raises."""
     _quiet_syne_tune()
     from syne_tune import Tuner
 
-    from ohgw_bench.gpus import make_local_backend, visible_gpus
+    from ohgw_bench.gpus import visible_gpus
 
     data = plan.task.load_data()  # fail here, clearly, before any trial starts (e.g. CIFAR missing)
     gpus = visible_gpus()
     directory = plan.directory
     if directory.exists():
+        from ohgw_bench.execution.lifeline import end_orphan_trials
+
+        end_orphan_trials(directory)  # trials of an interrupted subprocess-backend run, if any
         shutil.rmtree(directory)  # only reached with --overwrite or for a failed run
     directory.mkdir(parents=True)
     meta: dict[str, Any] = {
@@ -293,7 +396,8 @@ def execute_run(plan: RunPlan, on_update: Callable[[TrajectoryWriter], None] | N
         "seed": plan.seed, "seeds": {"scheduler": plan.seed, "trial": "trial_seed(seed, trial_id)",
                                      "data_split": "fixed per task"},
         "budget": {"amount": plan.budget.amount, "clock": plan.budget.clock},
-        "workers": plan.workers, "target": plan.task.target, "max_epochs": plan.task.max_epochs,
+        "workers": plan.workers, "backend": plan.backend, "target": plan.task.target,
+        "max_epochs": plan.task.max_epochs,
         "metric": plan.task.metric, "status": "running", "versions": _versions(), "git_sha": _git_sha(),
         "device": _device(), "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "gpus_rotated": gpus, "data_info": data.info, "started_at": _now(), "ended_at": None,
@@ -305,20 +409,21 @@ def execute_run(plan: RunPlan, on_update: Callable[[TrajectoryWriter], None] | N
     previous_folder = os.environ.get("SYNETUNE_FOLDER")
     os.environ["SYNETUNE_FOLDER"] = str(work / "tuner")
     try:
-        tuner = Tuner(
-            trial_backend=make_local_backend(Path(__file__).with_name("trial_entry.py"), gpus),
-            scheduler=make_scheduler(plan, _config_space(plan)),
-            stop_criterion=lambda status: writer.budget_exhausted(),
-            n_workers=plan.workers, sleep_time=0.2, results_update_interval=60.0,
-            print_update_interval=3600.0, max_failures=10**6, save_tuner=False,
-            callbacks=[_syne_tune_callback(writer, on_update)],
-            trial_backend_path=str(work / "trials"), tuner_name="ohgw",
-        )
-        writer.start = time.perf_counter()
-        # syne-tune print()s a results table when the tuner ends; our summary replaces it.
-        with open(work / "tuner-stdout.txt", "w") as sink, contextlib.redirect_stdout(sink):
-            tuner.run()
-        _keep_failed_trial_logs(writer, work / "trials", directory)
+        with _trial_backend(plan, work, gpus, meta) as (backend, sleep_time):
+            tuner = Tuner(
+                trial_backend=backend,
+                scheduler=make_scheduler(plan, _config_space(plan)),
+                stop_criterion=lambda status: writer.budget_exhausted(),
+                n_workers=plan.workers, sleep_time=sleep_time, results_update_interval=60.0,
+                print_update_interval=3600.0, max_failures=10**6, save_tuner=False,
+                callbacks=[_syne_tune_callback(writer, on_update)],
+                trial_backend_path=str(work / "trials"), tuner_name="ohgw",
+            )
+            writer.start = time.perf_counter()  # the clock starts once the workers are warm
+            # syne-tune print()s a results table when the tuner ends; our summary replaces it.
+            with open(work / "tuner-stdout.txt", "w") as sink, contextlib.redirect_stdout(sink):
+                tuner.run()
+            _keep_failed_trial_logs(writer, backend, directory)
         if writer.failed_trials and not writer.epochs_total:
             raise RuntimeError(f"every trial failed ({len(writer.failed_trials)}); their stderr is kept in "
                                f"{directory}/trial-*.stderr.txt")

@@ -44,7 +44,6 @@ import json
 import logging
 import os
 import re
-import signal
 import socket
 import sys
 import threading
@@ -57,13 +56,13 @@ from typing import Any, Iterable, Sequence
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from ohgw_bench.execution.lifeline import end_orphan_trials
 from ohgw_bench.gpus import VISIBLE, gpus_for_worker, visible_gpus
 from ohgw_bench.runlock import (
     HEARTBEAT_EVERY_S,
     STALE_AFTER_S,
     RunLock,
     lock_path,
-    pid_alive,
 )
 from ohgw_bench.sweep_spec import (
     RunKey,
@@ -114,41 +113,6 @@ def inspect_run(directory: Path) -> str | None:
     if status == "running":
         return "interrupted (status running, no live process holds its lock)"
     return f"status {status!r}"
-
-
-def end_orphan_trials(directory: Path, grace_s: float = 10.0) -> list[int]:
-    """End the trial processes a dead attempt left behind on this host (Linux), and return their pids.
-
-    When a run's process dies without cleanup (a Dask worker killed by its nanny after
-    Ctrl-C, say), trials it had started may live on and keep writing below
-    ``<run dir>/.work/``; after the folder is moved aside, a write by path would land in
-    the *new* attempt's folder. They are recognised by that path in their command line."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return []
-    marker = str(Path(directory).resolve() / ".work") + os.sep
-    pids = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-        if marker in cmdline and pid_alive(int(entry.name), None):
-            pids.append(int(entry.name))
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.time() + grace_s
-        while time.time() < deadline and any(pid_alive(pid, None) for pid in pids):
-            time.sleep(0.05)
-        if not any(pid_alive(pid, None) for pid in pids):
-            break
-    return pids
 
 
 def attempts_dir(out: Path | str, task: str, optimizer: str, seed: int) -> Path:

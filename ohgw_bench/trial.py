@@ -60,49 +60,86 @@ def _model_flops(task: TaskSpec, num_classes: int, in_shape: tuple[int, ...]) ->
     return _FLOPS_CACHE[key]
 
 
+_WARM_START_FLOPS_CACHE: dict[tuple, float] = {}
+
+
 def warm_start_flops(task: TaskSpec, num_classes: int, in_shape: tuple[int, ...], space, name: str,
                      params: Mapping[str, Any]) -> float:
-    """FLOPs of one warm start, counted on meta tensors (the same code path, no compute)."""
+    """FLOPs of one warm start, counted on meta tensors (the same code path, no compute), once
+    per process and (task, warm start, parameters, shape): a warm worker counts them before its
+    first trial, off every trial's clock."""
+    import json
+
     from ohgw_bench.data.splits import DataSplits
     from ohgw_bench.registry import get_warm_start
 
     if name in ("none", "gauss"):
         return 0.0
-    n = task.batch_size
-    meta_x = torch.empty((n, *in_shape), dtype=torch.uint8, device="meta")
-    meta_y = torch.zeros(n, dtype=torch.long, device="meta")
-    data = DataSplits(meta_x, meta_y, meta_x, meta_y, meta_x, meta_y, num_classes, (0.0,), (1.0,))
-    ctx = WarmStartContext(task.create_model(num_classes).to("meta"), data, space,
-                           augment=lambda x, m, g: x.float(), normalize=lambda x: x,
-                           batch_size=n, seed=0, device=torch.device("meta"))
-    full = {**get_warm_start(name).defaults, **dict(params)}
-    config = {h.name: (h.low + h.high) / 2 for h in space.hyperparameters}
-    return count_flops(lambda: apply_warm_start(name, full, config, ctx))
+    key = (task.name, num_classes, in_shape, name, json.dumps(dict(params), sort_keys=True))
+    if key not in _WARM_START_FLOPS_CACHE:
+        n = task.batch_size
+        meta_x = torch.empty((n, *in_shape), dtype=torch.uint8, device="meta")
+        meta_y = torch.zeros(n, dtype=torch.long, device="meta")
+        data = DataSplits(meta_x, meta_y, meta_x, meta_y, meta_x, meta_y, num_classes, (0.0,), (1.0,))
+        ctx = WarmStartContext(task.create_model(num_classes).to("meta"), data, space,
+                               augment=lambda x, m, g: x.float(), normalize=lambda x: x,
+                               batch_size=n, seed=0, device=torch.device("meta"))
+        full = {**get_warm_start(name).defaults, **dict(params)}
+        config = {h.name: (h.low + h.high) / 2 for h in space.hyperparameters}
+        _WARM_START_FLOPS_CACHE[key] = count_flops(lambda: apply_warm_start(name, full, config, ctx))
+    return _WARM_START_FLOPS_CACHE[key]
 
 
-def _first_cuda_use(model: torch.nn.Module, data, norm: Callable, batch_size: int) -> None:
-    """One throwaway float32 forward/backward on a copy of the model. The first CUDA work of a
-    process pays for cuBLAS/cuDNN set-up and kernel choice (1.7 s against 28 ms for the
-    warm start itself on an H200); that is the trial's cost, not the warm start's."""
+_DEVICE_WARM = False
+
+
+def _first_device_use(model: torch.nn.Module, data, norm: Callable, batch_size: int) -> None:
+    """One throwaway float32 forward/backward on a copy of the model, once per process. The first
+    CUDA work of a process pays for cuBLAS/cuDNN set-up and kernel choice (1.7 s against 28 ms for
+    the warm start itself on an H200), and the CPU's first convolutions pay for their kernels'
+    set-up too; that is the process's cost, never the warm start's or an epoch's."""
     import copy
 
     import torch.nn.functional as F
 
+    global _DEVICE_WARM
+    if _DEVICE_WARM:
+        return
     scratch = copy.deepcopy(model)
     x = norm(data.val_x[:batch_size].float() / 255.0)
     F.cross_entropy(scratch(x), data.val_y[:batch_size]).backward()
-    torch.cuda.synchronize()
+    if x.device.type == "cuda":
+        torch.cuda.synchronize()
+    _DEVICE_WARM = True
+
+
+def prepare_process(task: TaskSpec, device: torch.device, warm_start: str,
+                    warm_start_params: Mapping[str, Any]):
+    """What a warm worker pays once instead of per trial: the task's data on the device, the first
+    device work, the model's and the warm start's FLOP counts. Returns the data for :func:`run_trial`."""
+    data = task.load_data().to(device)
+    model = task.create_model(data.num_classes).to(device)
+    _first_device_use(model, data, normalizer(data, device), task.batch_size)
+    in_shape = tuple(data.train_x.shape[1:])
+    _model_flops(task, data.num_classes, in_shape)
+    warm_start_flops(task, data.num_classes, in_shape, task.space, warm_start, warm_start_params)
+    return data
 
 
 def run_trial(task: TaskSpec, config: Mapping[str, float], setup: TrialSetup, checkpoint_dir: Path,
-              report: Callable[..., None], device: torch.device | None = None) -> None:
-    """Warm-start (first start only), train to ``setup.max_epoch`` and report every epoch."""
+              report: Callable[..., None], device: torch.device | None = None, data=None) -> None:
+    """Warm-start (first start only), train to ``setup.max_epoch`` and report every epoch.
+
+    ``data``: the task's splits already on ``device`` (a warm worker loads them once).
+    ``trial_seconds`` counts the trial's own work: time spent inside ``report`` (a warm
+    worker waits there for the scheduler's decision) is left out."""
     started = time.perf_counter()
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     checkpoint_dir = Path(checkpoint_dir)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = checkpoint_dir / CHECKPOINT
-    data = task.load_data().to(device)
+    if data is None:
+        data = task.load_data().to(device)
     in_shape = tuple(data.train_x.shape[1:])
     step_flops, fwd_flops = _model_flops(task, data.num_classes, in_shape)
     torch.manual_seed(setup.seed)
@@ -115,7 +152,7 @@ def run_trial(task: TaskSpec, config: Mapping[str, float], setup: TrialSetup, ch
         model.to(device)
         norm = normalizer(data, device)
         if device.type == "cuda":
-            _first_cuda_use(model, data, norm, task.batch_size)
+            _first_device_use(model, data, norm, task.batch_size)
         ctx = WarmStartContext(model, data, task.space, task.augment_fn(), norm,
                                task.batch_size, setup.seed, device)
         measured = measure(lambda: apply_warm_start(setup.warm_start, setup.warm_start_params, config, ctx), device)
@@ -143,6 +180,7 @@ def run_trial(task: TaskSpec, config: Mapping[str, float], setup: TrialSetup, ch
 
     fields = _flat_record(record)
     session_start = time.perf_counter()
+    reporting = 0.0  # seconds spent inside report(), not the trial's work
     while trainer.epoch < setup.max_epoch:
         if trainer.epoch == 0 and not record["warm_start"]["train_step_peak_mem_bytes"]:
             epoch = measure(trainer.run_epoch, device)
@@ -152,11 +190,13 @@ def run_trial(task: TaskSpec, config: Mapping[str, float], setup: TrialSetup, ch
         else:
             result = trainer.run_epoch()
         state["trial_flops"] += epoch_flops
-        trial_seconds = seconds_before + (time.perf_counter() - session_start)
+        trial_seconds = seconds_before + (time.perf_counter() - session_start - reporting)
         _save_atomic({**state, "trainer": trainer.state_dict(), "trial_seconds": trial_seconds}, ckpt_path)
+        before_report = time.perf_counter()
         report(epoch=result.epoch, val_acc=result.val_acc, val_loss=result.val_loss,
                test_acc=result.test_acc, test_loss=result.test_loss, train_loss=result.train_loss,
                trial_seconds=trial_seconds, trial_flops=state["trial_flops"], **fields)
+        reporting += time.perf_counter() - before_report
 
 
 def _flat_record(record: dict) -> dict[str, Any]:

@@ -1,13 +1,17 @@
-"""Script that syne-tune's LocalBackend runs for each trial start or resume.
+"""Script that syne-tune's LocalBackend (``--backend subprocess``) runs for each trial start or resume.
 
 syne-tune passes ``--st_config_json_filename`` (the config, our constants included) and
-``--st_checkpoint_dir`` (``<backend path>/<trial_id>/checkpoints``).
+``--st_checkpoint_dir`` (``<backend path>/<trial_id>/checkpoints``). The trial follows the
+run's process (``RUN_PID_ENV``) and ends itself when the run is gone, so a killed run
+leaves no trial behind to write into a later run's folder.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
+from typing import Any, Mapping
 
 # Keys the runner adds to every config as constants.
 TASK_KEY = "ohgw_task"
@@ -15,9 +19,25 @@ WARM_START_KEY = "ohgw_warm_start"
 WARM_START_PARAMS_KEY = "ohgw_warm_start_params"
 SEED_KEY = "ohgw_seed"
 THREADS_KEY = "ohgw_threads"
+#: environment variable holding the pid of the run that started the trial
+RUN_PID_ENV = "OHGW_BENCH_RUN_PID"
+
+
+def trial_setup(config: Mapping[str, Any], trial_id: int):
+    """The :class:`~ohgw_bench.trial.TrialSetup` encoded in a scheduler's config (both backends)."""
+    from ohgw_bench.optimizers.syne_tune_schedulers import MAX_RESOURCE_ATTR
+    from ohgw_bench.trial import TrialSetup, trial_seed
+
+    return TrialSetup(warm_start=config[WARM_START_KEY], warm_start_params=json.loads(config[WARM_START_PARAMS_KEY]),
+                      seed=trial_seed(int(config[SEED_KEY]), trial_id), max_epoch=int(config[MAX_RESOURCE_ATTR]))
 
 
 def main() -> None:
+    from ohgw_bench.execution.lifeline import exit_when_gone, kill_me_with_parent
+
+    kill_me_with_parent()
+    if RUN_PID_ENV in os.environ:
+        exit_when_gone(int(os.environ[RUN_PID_ENV]))
     parser = argparse.ArgumentParser()
     parser.add_argument("--st_config_json_filename", required=True)
     parser.add_argument("--st_checkpoint_dir", required=True)
@@ -27,17 +47,13 @@ def main() -> None:
     import torch
     from syne_tune import Reporter
 
-    from ohgw_bench.optimizers.syne_tune_schedulers import MAX_RESOURCE_ATTR
     from ohgw_bench.registry import get_task
-    from ohgw_bench.trial import TrialSetup, run_trial, trial_seed
+    from ohgw_bench.trial import run_trial
 
     torch.set_num_threads(int(config.get(THREADS_KEY, 1)))
-    task = get_task(config[TASK_KEY])
     checkpoint_dir = Path(args.st_checkpoint_dir)
-    trial_id = int(checkpoint_dir.parent.name)
-    setup = TrialSetup(warm_start=config[WARM_START_KEY], warm_start_params=json.loads(config[WARM_START_PARAMS_KEY]),
-                       seed=trial_seed(int(config[SEED_KEY]), trial_id), max_epoch=int(config[MAX_RESOURCE_ATTR]))
-    run_trial(task, config, setup, checkpoint_dir, Reporter())
+    setup = trial_setup(config, int(checkpoint_dir.parent.name))
+    run_trial(get_task(config[TASK_KEY]), config, setup, checkpoint_dir, Reporter())
 
 
 if __name__ == "__main__":

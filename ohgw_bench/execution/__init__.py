@@ -1,0 +1,1 @@
+"""How trials execute: warm worker processes owned by their run (the default backend)."""

@@ -1,0 +1,66 @@
+"""What a run and its warm workers say to each other over a pipe (pickled, torch-free).
+
+The protocol is a strict conversation per trial: the run sends :class:`StartTrial`; the
+worker answers every :class:`Report` by *waiting* for a :class:`Decision`, so a pause or
+stop takes effect before the next epoch starts; a trial ends with :class:`TrialEnded`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Action = Literal["continue", "pause", "stop"]
+EndStatus = Literal["completed", "paused", "stopped", "failed"]
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker needs before its first trial: which data to load, how many CPU threads,
+    which GPU (None: inherit the visible set), and which warm start to count FLOPs for up front."""
+
+    task: str
+    threads: int
+    warm_start: str
+    warm_start_params: dict[str, Any]
+    gpu: int | None = None
+
+
+@dataclass(frozen=True)
+class Ready:
+    pid: int
+    startup_seconds: float
+
+
+@dataclass(frozen=True)
+class StartTrial:
+    """Start or resume (the checkpoint decides which) ``trial_id`` with syne-tune's ``config``."""
+
+    trial_id: int
+    config: dict[str, Any]
+    checkpoint_dir: str
+
+
+@dataclass(frozen=True)
+class Report:
+    trial_id: int
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Decision:
+    trial_id: int
+    action: Action
+
+
+@dataclass(frozen=True)
+class TrialEnded:
+    trial_id: int
+    status: EndStatus
+    error: str = ""
+    #: seconds each report waited for its decision (report-to-decision latency, seen by the trial)
+    decision_waits: tuple[float, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    pass
