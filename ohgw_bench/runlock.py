@@ -92,6 +92,7 @@ class RunLock:
         self.lost = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._made_dirs: list[Path] = []  # folders acquire() created, removed again if left empty
 
     # -- content
     def _payload(self) -> dict[str, Any]:
@@ -127,10 +128,15 @@ class RunLock:
 
     # -- acquire / release
     def acquire(self) -> bool:
+        missing = [d for d in [self.path.parent, *self.path.parent.parents] if not d.exists()]
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._made_dirs = missing  # deepest first
         for _ in range(5):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileNotFoundError:  # another lock's release removed the then-empty folder
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                continue
             except FileExistsError:
                 holder, data = self.read()
                 if holder is None:
@@ -196,6 +202,11 @@ class RunLock:
         holder, _ = self.read()
         if holder is not None and holder.token == self.token:
             self.path.unlink()
+        for folder in self._made_dirs:  # a run refused or failed early leaves no empty folders behind
+            try:
+                folder.rmdir()
+            except OSError:
+                break  # not empty (another lock, or the run's results): keep it and its parents
 
     def __enter__(self) -> "RunLock":
         if not self.acquire():
