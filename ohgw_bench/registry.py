@@ -1,18 +1,23 @@
-"""Registries of tasks, schedulers and warm starts (timm style: register / list / create).
+"""Registries of tasks, schedulers and warm starts (timm style: register / list / get).
 
-Names are leaderboard keys, so registering a name twice is an error and an unknown
-name is an error that lists the closest registered names.
+Plugins register themselves with a decorator on the thing itself, in one file each under
+``ohgw_bench/tasks/``, ``ohgw_bench/schedulers/`` and ``ohgw_bench/warmstarts/``. Every module
+of those folders is imported on first use (modules whose name starts with ``_`` are helpers,
+not plugins); there is no list to keep. Names are leaderboard keys, so registering a name
+twice is an error and an unknown name is an error that lists the closest registered names.
 """
 from __future__ import annotations
 
 import difflib
 import fnmatch
 import importlib
-from typing import Generic, TypeVar
+import pkgutil
+from typing import Any, Callable, Generic, TypeVar
 
-from ohgw_bench.specs import SchedulerSpec, TaskSpec, WarmStartSpec
+from ohgw_bench.specs import SchedulerSpec, TaskSpec, WarmStartSpec, keyword_defaults
 
 S = TypeVar("S", TaskSpec, SchedulerSpec, WarmStartSpec)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class UnknownNameError(KeyError):
@@ -23,28 +28,35 @@ class UnknownNameError(KeyError):
 
 
 class Registry(Generic[S]):
-    """Name → spec. ``populate_from`` is imported on first use so that listing is lazy."""
+    """Name → spec, filled by importing every public module of ``package`` on first use."""
 
-    def __init__(self, kind: str, populate_from: str) -> None:
+    def __init__(self, kind: str, package: str) -> None:
         self.kind = kind
-        self._populate_from = populate_from
+        self.package = package
         self._specs: dict[str, S] = {}
+        self._discovered = False
 
-    def register(self, spec: S) -> S:
+    def add(self, spec: S) -> S:
         if spec.name in self._specs:
             raise ValueError(f"{self.kind} {spec.name!r} is already registered")
         self._specs[spec.name] = spec
         return spec
 
-    def _ensure_populated(self) -> None:
-        importlib.import_module(self._populate_from)
+    def _discover(self) -> None:
+        if self._discovered:
+            return
+        package = importlib.import_module(self.package)
+        for module in pkgutil.iter_modules(package.__path__):
+            if not module.name.startswith("_"):
+                importlib.import_module(f"{self.package}.{module.name}")
+        self._discovered = True
 
     def names(self, pattern: str = "*") -> list[str]:
-        self._ensure_populated()
+        self._discover()
         return sorted(n for n in self._specs if fnmatch.fnmatch(n, pattern))
 
     def get(self, name: str) -> S:
-        self._ensure_populated()
+        self._discover()
         try:
             return self._specs[name]
         except KeyError:
@@ -56,12 +68,31 @@ class Registry(Generic[S]):
 
 
 TASKS: Registry[TaskSpec] = Registry("task", "ohgw_bench.tasks")
-SCHEDULERS: Registry[SchedulerSpec] = Registry("scheduler", "ohgw_bench.optimizers")
-WARM_STARTS: Registry[WarmStartSpec] = Registry("warm start", "ohgw_bench.warmstart")
+SCHEDULERS: Registry[SchedulerSpec] = Registry("scheduler", "ohgw_bench.schedulers")
+WARM_STARTS: Registry[WarmStartSpec] = Registry("warm start", "ohgw_bench.warmstarts")
 
-register_task = TASKS.register
-register_scheduler = SCHEDULERS.register
-register_warm_start = WARM_STARTS.register
+
+def register_task(factory: Callable[[], TaskSpec]) -> Callable[[], TaskSpec]:
+    """Decorate a zero-argument function that returns a :class:`TaskSpec` (cheap: no data, no torch)."""
+    TASKS.add(factory())
+    return factory
+
+
+def register_scheduler(name: str, description: str, *, engine: str = "syne-tune",
+                       pauses_trials: bool = False) -> Callable[[F], F]:
+    """Decorate a scheduler factory; its keyword-only parameters are the settings and their defaults."""
+    def decorate(factory: F) -> F:
+        SCHEDULERS.add(SchedulerSpec(name, description, factory, keyword_defaults(factory), engine, pauses_trials))
+        return factory
+    return decorate
+
+
+def register_warm_start(name: str, description: str, *, computes: bool = True) -> Callable[[F], F]:
+    """Decorate a warm start; its keyword-only parameters are its parameters and their defaults."""
+    def decorate(factory: F) -> F:
+        WARM_STARTS.add(WarmStartSpec(name, description, factory, keyword_defaults(factory), computes))
+        return factory
+    return decorate
 
 
 def list_tasks(pattern: str = "*") -> list[str]:

@@ -29,10 +29,10 @@ from ohgw_bench import __version__
 from ohgw_bench.budget import Budget
 from ohgw_bench.names import OptimizerName, parse_optimizer_name
 from ohgw_bench.registry import get_scheduler, get_task
-from ohgw_bench.specs import TaskSpec, resolve
+from ohgw_bench.specs import TaskSpec
 from ohgw_bench.trajectory import (EVENTS, META, SCHEMA_VERSION, TRIALS, EventRecord, JsonlAppender,
                                    TrialRecord, read_meta, run_dir, write_json_atomic)
-from ohgw_bench.warmstart import validate_params as validate_warm_start
+from ohgw_bench.warmstarts import validate_params as validate_warm_start
 
 
 BACKENDS = ("workers", "subprocess")
@@ -117,7 +117,7 @@ def lock_run(plan: RunPlan, overwrite: bool):
 
 
 def _config_space(plan: RunPlan) -> dict[str, Any]:
-    from ohgw_bench.optimizers.syne_tune_schedulers import MAX_RESOURCE_ATTR
+    from ohgw_bench.specs import MAX_RESOURCE_ATTR
     from ohgw_bench.trial_entry import SEED_KEY, TASK_KEY, THREADS_KEY, WARM_START_KEY, WARM_START_PARAMS_KEY
 
     return {
@@ -140,7 +140,7 @@ def make_scheduler(plan: RunPlan, config_space: dict[str, Any]):
     spec = get_scheduler(plan.optimizer.scheduler)
     settings = {**spec.defaults, **dict(plan.optimizer.scheduler_params)}
     space = config_space or _config_space(plan)
-    return resolve(spec.factory)(plan.task, space, plan.seed, **settings)
+    return spec.factory(plan.task, space, plan.seed, **settings)
 
 
 def _git_sha() -> str | None:

@@ -1,32 +1,44 @@
-"""Frozen specs of the three registered kinds: tasks, schedulers and warm starts.
+"""The contracts of the three plugin kinds — tasks, schedulers, warm starts — as frozen records.
 
-Specs hold only names, numbers and ``"module:attr"`` strings, so listing them never
-imports torch or a scheduler library; :func:`resolve` imports the heavy part on use.
+Building a spec never imports torch or a scheduler library: a task's heavy parts are methods
+that import inside their bodies, and a factory's defaults are read from its signature, so
+``ohgw-bench list`` stays light.
 """
 from __future__ import annotations
 
-import importlib
+import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ohgw_bench.space import SearchSpace
 
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
-def resolve(target: str) -> Any:
-    """Import ``"package.module:attribute"`` lazily."""
-    module_name, _, attr = target.partition(":")
-    if not attr:
-        raise ValueError(f"expected 'module:attr', got {target!r}")
-    return getattr(importlib.import_module(module_name), attr)
+    from ohgw_bench.data.splits import DataSplits
+
+#: The scheduler contract: results carry the epoch as ``RESOURCE_ATTR``; a trial trains up to the
+#: epoch in its config's ``MAX_RESOURCE_ATTR`` (pause/resume schedulers rewrite it on each resume).
+RESOURCE_ATTR = "epoch"
+MAX_RESOURCE_ATTR = "epochs"
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """Dataset + model + search space + fidelity + target τ (on validation accuracy).
+    """A task: data, how a batch becomes model input, the model, the space, the fidelity and τ.
 
-    ``dataset`` resolves to ``f(**dataset_kwargs) -> DataSplits``; ``model`` to
-    ``f(num_classes) -> nn.Module``; ``augment`` to the batched, on-device
-    ``f(x_uint8, magnitude, generator) -> float images in [0, 1]``.
+    Subclass it in one file under ``ohgw_bench/tasks/`` and register a factory with
+    :func:`ohgw_bench.registry.register_task`. The training hot path, the hyper-gradient and
+    the warm starts only ever see tensors that these four methods produce:
+
+    * ``load_data()`` → :class:`~ohgw_bench.data.splits.DataSplits` (any input tensor type;
+      provenance in ``info``, recorded in meta.json);
+    * ``train_inputs(x, magnitude, generator)`` → a float batch ready for the model: the raw
+      batch ``x`` augmented at magnitude ``magnitude`` (draws from ``generator`` only) and
+      normalised, on ``x``'s device;
+    * ``eval_inputs(x)`` → the same without augmentation;
+    * ``create_model(num_classes)`` → an ``nn.Module``.
     """
 
     name: str
@@ -34,36 +46,56 @@ class TaskSpec:
     space: SearchSpace
     max_epochs: int
     target: float
-    dataset: str
-    model: str
-    augment: str
     batch_size: int = 128
     eval_batch_size: int = 1024
-    dataset_kwargs: tuple[tuple[str, Any], ...] = ()
     metric: str = "val_acc"
 
-    def load_data(self):
-        return resolve(self.dataset)(**dict(self.dataset_kwargs))
+    def load_data(self) -> "DataSplits":
+        raise NotImplementedError(f"task {self.name} does not define load_data")
 
-    def create_model(self, num_classes: int):
-        return resolve(self.model)(num_classes)
+    def create_model(self, num_classes: int) -> "nn.Module":
+        raise NotImplementedError(f"task {self.name} does not define create_model")
 
-    def augment_fn(self) -> Callable:
-        return resolve(self.augment)
+    def train_inputs(self, x: "torch.Tensor", magnitude: float, generator: "torch.Generator") -> "torch.Tensor":
+        raise NotImplementedError(f"task {self.name} does not define train_inputs")
+
+    def eval_inputs(self, x: "torch.Tensor") -> "torch.Tensor":
+        raise NotImplementedError(f"task {self.name} does not define eval_inputs")
+
+    def objective_function(self, config: Mapping[str, float], epochs: int, seed: int = 0,
+                           warm_start: str = "none", warm_start_params: Mapping[str, Any] | None = None,
+                           device: Any = None):
+        """Train ``config`` for ``epochs`` in this process, HPOBench-style, without syne-tune:
+        see :func:`ohgw_bench.objective.objective_function`."""
+        from ohgw_bench.objective import objective_function
+
+        return objective_function(self, config, epochs, seed=seed, warm_start=warm_start,
+                                  warm_start_params=warm_start_params, device=device)
+
+
+def keyword_defaults(factory: Callable[..., Any]) -> dict[str, Any]:
+    """The keyword-only parameters of ``factory`` and their defaults: a plugin's settings, written once."""
+    found = {}
+    for p in inspect.signature(factory).parameters.values():
+        if p.kind is inspect.Parameter.KEYWORD_ONLY:
+            if p.default is inspect.Parameter.empty:
+                raise TypeError(f"{factory.__qualname__}: setting {p.name!r} needs a default")
+            found[p.name] = p.default
+    return found
 
 
 @dataclass(frozen=True)
 class SchedulerSpec:
     """A multi-fidelity scheduler from a real library.
 
-    ``factory`` resolves to ``f(task, settings, seed, ...)`` documented in
-    :mod:`ohgw_bench.optimizers`; ``defaults`` are the settings a plain name gets,
+    ``factory(task, config_space, seed, *, setting=default, ...)`` returns a syne-tune
+    ``TrialScheduler``; its keyword-only defaults are the settings a plain name gets,
     overridable through the composed name, e.g. ``asha(reduction_factor=2)``.
     """
 
     name: str
     description: str
-    factory: str
+    factory: Callable[..., Any]
     defaults: Mapping[str, Any] = field(default_factory=dict)
     engine: str = "syne-tune"
     pauses_trials: bool = False
@@ -71,9 +103,14 @@ class SchedulerSpec:
 
 @dataclass(frozen=True)
 class WarmStartSpec:
-    """A transform of a sampled config applied inside the trial before it trains."""
+    """A transform of a sampled config applied inside the trial before it trains.
+
+    ``factory(config, ctx, *, param=default, ...)`` returns a ``WarmStartOutcome``.
+    ``computes`` says whether it runs the model (so it has FLOPs, memory and time to count).
+    """
 
     name: str
     description: str
-    factory: str
+    factory: Callable[..., Any]
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    computes: bool = True

@@ -1,8 +1,10 @@
 """The training hot path of every task, in one file.
 
 Why it looks like this:
-* Data stays on the training device as uint8; each batch is gathered by index and
-  augmented there in one batched call, so the input pipeline never dominates a step.
+* Data stays on the training device in the task's raw form; each batch is gathered by index
+  and turned into model input by the task's ``train_inputs`` (augmentation at magnitude m,
+  normalisation) in one batched call, so the input pipeline never dominates a step. This
+  file knows nothing of images: evaluation batches go through the task's ``eval_inputs``.
 * Data order and augmentation draws come from generators seeded by (trial seed, epoch):
   for one seed, every warm-start arm trains the same trial index on the same batches
   (common random numbers), and a resumed trial sees exactly the batches it would have.
@@ -28,12 +30,6 @@ from ohgw_bench.data.splits import DataSplits
 from ohgw_bench.space import TrainingHparams
 
 
-def normalizer(data: DataSplits, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
-    mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)
-    std = torch.tensor(data.std, device=device).view(1, -1, 1, 1)
-    return lambda x01: (x01 - mean) / std
-
-
 def seeded_generator(device: torch.device, *parts: int) -> torch.Generator:
     seed = 0
     for p in parts:  # a simple, stable mix of the parts into one 63-bit seed
@@ -46,14 +42,14 @@ def seeded_generator(device: torch.device, *parts: int) -> torch.Generator:
 AUGMENT_CHUNK_BATCHES = {"cuda": 32}  # batches per augmentation call; 1 where not listed
 
 
-def augmented_batches(images: torch.Tensor, labels: torch.Tensor, order: torch.Tensor, batch_size: int,
+def augmented_batches(inputs: torch.Tensor, labels: torch.Tensor, order: torch.Tensor, batch_size: int,
                       augment: Callable[[torch.Tensor], torch.Tensor], chunk_batches: int = 1,
                       channels_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Training batches in ``order``, augmented ``chunk_batches`` batches per ``augment`` call."""
     chunk = batch_size * chunk_batches
     for start in range(0, len(order), chunk):
         idx = order[start:start + chunk]
-        xs, ys = augment(images[idx]), labels[idx]
+        xs, ys = augment(inputs[idx]), labels[idx]
         if channels_last:
             xs = xs.contiguous(memory_format=torch.channels_last)
         for j in range(0, len(idx), batch_size):
@@ -74,19 +70,22 @@ class Trainer:
     """SGD with momentum, L2 weight decay, label smoothing and a cosine schedule."""
 
     def __init__(self, model: nn.Module, data: DataSplits, hparams: TrainingHparams, *,
-                 augment: Callable, batch_size: int, max_epochs: int, seed: int,
+                 train_inputs: Callable, eval_inputs: Callable, batch_size: int, max_epochs: int, seed: int,
                  eval_batch_size: int = 1024, device: torch.device | str = "cpu") -> None:
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
-        self.model = model.to(self.device, memory_format=torch.channels_last if self.cuda else torch.contiguous_format)
+        images = data.train_x.dim() == 4  # channels_last only means something for NCHW inputs
+        self.channels_last = self.cuda and images
+        self.model = model.to(self.device, memory_format=torch.channels_last if self.channels_last
+                              else torch.contiguous_format)
         self.data = data
         self.hparams = hparams
-        self.augment = augment
+        self.train_inputs = train_inputs
+        self.eval_inputs = eval_inputs
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.max_epochs = max_epochs
         self.seed = seed
-        self.normalize = normalizer(data, self.device)
         self.steps_per_epoch = math.ceil(len(data.train_y) / batch_size)
         self.total_steps = self.steps_per_epoch * max_epochs
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=hparams.lr, momentum=hparams.momentum,
@@ -105,8 +104,8 @@ class Trainer:
         total = torch.zeros((), device=self.device)
         batches = augmented_batches(
             self.data.train_x, self.data.train_y, order, self.batch_size,
-            lambda raw: self.normalize(self.augment(raw, self.hparams.aug_magnitude, aug_gen)),
-            AUGMENT_CHUNK_BATCHES.get(self.device.type, 1), channels_last=self.cuda)
+            lambda raw: self.train_inputs(raw, self.hparams.aug_magnitude, aug_gen),
+            AUGMENT_CHUNK_BATCHES.get(self.device.type, 1), channels_last=self.channels_last)
         for step, (x, y) in enumerate(batches):
             for group in self.optimizer.param_groups:
                 group["lr"] = self._lr_at((epoch - 1) * self.steps_per_epoch + step)
@@ -125,7 +124,7 @@ class Trainer:
         correct = torch.zeros((), device=self.device)
         loss = torch.zeros((), device=self.device)
         for start in range(0, len(y_all), self.eval_batch_size):
-            x = self.normalize(x_all[start:start + self.eval_batch_size].float() / 255.0)
+            x = self.eval_inputs(x_all[start:start + self.eval_batch_size])
             y = y_all[start:start + self.eval_batch_size]
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cuda):
                 logits = self.model(x).float()

@@ -19,8 +19,8 @@ from ohgw_bench.accounting import count_flops, measure
 from ohgw_bench.atomic import atomic_write
 from ohgw_bench.space import TrainingHparams
 from ohgw_bench.specs import TaskSpec
-from ohgw_bench.train import Trainer, normalizer
-from ohgw_bench.warmstart import WarmStartContext, apply_warm_start
+from ohgw_bench.train import Trainer
+from ohgw_bench.warmstarts import WarmStartContext, apply_warm_start
 
 CHECKPOINT = "trial.pt"
 
@@ -48,7 +48,7 @@ _FLOPS_CACHE: dict[tuple, tuple[float, float]] = {}
 
 def _model_flops(task: TaskSpec, num_classes: int, in_shape: tuple[int, ...]) -> tuple[float, float]:
     """(training step, eval forward per image) FLOPs, counted once on meta tensors."""
-    key = (task.model, num_classes, in_shape, task.batch_size)
+    key = (task.name, num_classes, in_shape, task.batch_size)
     if key not in _FLOPS_CACHE:
         model = task.create_model(num_classes).to("meta")
         x = torch.empty((task.batch_size, *in_shape), device="meta")
@@ -73,16 +73,16 @@ def warm_start_flops(task: TaskSpec, num_classes: int, in_shape: tuple[int, ...]
     from ohgw_bench.data.splits import DataSplits
     from ohgw_bench.registry import get_warm_start
 
-    if name in ("none", "gauss"):
+    if not get_warm_start(name).computes:
         return 0.0
     key = (task.name, num_classes, in_shape, name, json.dumps(dict(params), sort_keys=True))
     if key not in _WARM_START_FLOPS_CACHE:
         n = task.batch_size
-        meta_x = torch.empty((n, *in_shape), dtype=torch.uint8, device="meta")
+        meta_x = torch.empty((n, *in_shape), device="meta")
         meta_y = torch.zeros(n, dtype=torch.long, device="meta")
-        data = DataSplits(meta_x, meta_y, meta_x, meta_y, meta_x, meta_y, num_classes, (0.0,), (1.0,))
+        data = DataSplits(meta_x, meta_y, meta_x, meta_y, meta_x, meta_y, num_classes)
         ctx = WarmStartContext(task.create_model(num_classes).to("meta"), data, space,
-                               augment=lambda x, m, g: x.float(), normalize=lambda x: x,
+                               train_inputs=lambda x, m, g: x, eval_inputs=lambda x: x,
                                batch_size=n, seed=0, device=torch.device("meta"))
         full = {**get_warm_start(name).defaults, **dict(params)}
         config = {h.name: (h.low + h.high) / 2 for h in space.hyperparameters}
@@ -93,7 +93,7 @@ def warm_start_flops(task: TaskSpec, num_classes: int, in_shape: tuple[int, ...]
 _DEVICE_WARM = False
 
 
-def _first_device_use(model: torch.nn.Module, data, norm: Callable, batch_size: int) -> None:
+def _first_device_use(model: torch.nn.Module, data, eval_inputs: Callable, batch_size: int) -> None:
     """One throwaway float32 forward/backward on a copy of the model, once per process. The first
     CUDA work of a process pays for cuBLAS/cuDNN set-up and kernel choice (1.7 s against 28 ms for
     the warm start itself on an H200), and the CPU's first convolutions pay for their kernels'
@@ -106,7 +106,7 @@ def _first_device_use(model: torch.nn.Module, data, norm: Callable, batch_size: 
     if _DEVICE_WARM:
         return
     scratch = copy.deepcopy(model)
-    x = norm(data.val_x[:batch_size].float() / 255.0)
+    x = eval_inputs(data.val_x[:batch_size])
     F.cross_entropy(scratch(x), data.val_y[:batch_size]).backward()
     if x.device.type == "cuda":
         torch.cuda.synchronize()
@@ -119,7 +119,7 @@ def prepare_process(task: TaskSpec, device: torch.device, warm_start: str,
     device work, the model's and the warm start's FLOP counts. Returns the data for :func:`run_trial`."""
     data = task.load_data().to(device)
     model = task.create_model(data.num_classes).to(device)
-    _first_device_use(model, data, normalizer(data, device), task.batch_size)
+    _first_device_use(model, data, task.eval_inputs, task.batch_size)
     in_shape = tuple(data.train_x.shape[1:])
     _model_flops(task, data.num_classes, in_shape)
     warm_start_flops(task, data.num_classes, in_shape, task.space, warm_start, warm_start_params)
@@ -150,10 +150,9 @@ def run_trial(task: TaskSpec, config: Mapping[str, float], setup: TrialSetup, ch
         record = state["record"]
     else:
         model.to(device)
-        norm = normalizer(data, device)
         if device.type == "cuda":
-            _first_device_use(model, data, norm, task.batch_size)
-        ctx = WarmStartContext(model, data, task.space, task.augment_fn(), norm,
+            _first_device_use(model, data, task.eval_inputs, task.batch_size)
+        ctx = WarmStartContext(model, data, task.space, task.train_inputs, task.eval_inputs,
                                task.batch_size, setup.seed, device)
         measured = measure(lambda: apply_warm_start(setup.warm_start, setup.warm_start_params, config, ctx), device)
         outcome = measured.result
@@ -170,7 +169,8 @@ def run_trial(task: TaskSpec, config: Mapping[str, float], setup: TrialSetup, ch
         _save_atomic(state, ckpt_path)
 
     hparams = TrainingHparams.from_config(record["config_used"])
-    trainer = Trainer(model, data, hparams, augment=task.augment_fn(), batch_size=task.batch_size,
+    trainer = Trainer(model, data, hparams, train_inputs=task.train_inputs, eval_inputs=task.eval_inputs,
+                      batch_size=task.batch_size,
                       max_epochs=task.max_epochs, seed=setup.seed, eval_batch_size=task.eval_batch_size,
                       device=device)
     if state["trainer"] is not None:

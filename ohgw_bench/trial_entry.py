@@ -25,7 +25,7 @@ RUN_PID_ENV = "OHGW_BENCH_RUN_PID"
 
 def trial_setup(config: Mapping[str, Any], trial_id: int):
     """The :class:`~ohgw_bench.trial.TrialSetup` encoded in a scheduler's config (both backends)."""
-    from ohgw_bench.optimizers.syne_tune_schedulers import MAX_RESOURCE_ATTR
+    from ohgw_bench.specs import MAX_RESOURCE_ATTR
     from ohgw_bench.trial import TrialSetup, trial_seed
 
     return TrialSetup(warm_start=config[WARM_START_KEY], warm_start_params=json.loads(config[WARM_START_PARAMS_KEY]),
@@ -48,12 +48,16 @@ def main() -> None:
     from syne_tune import Reporter
 
     from ohgw_bench.registry import get_task
-    from ohgw_bench.trial import run_trial
+    from ohgw_bench.trial import prepare_process, run_trial
 
     torch.set_num_threads(int(config.get(THREADS_KEY, 1)))
     checkpoint_dir = Path(args.st_checkpoint_dir)
     setup = trial_setup(config, int(checkpoint_dir.parent.name))
-    run_trial(get_task(config[TASK_KEY]), config, setup, checkpoint_dir, Reporter())
+    task = get_task(config[TASK_KEY])
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    # Paid by every trial process, as by a warm worker once: not the trial's own work.
+    data = prepare_process(task, device, setup.warm_start, setup.warm_start_params)
+    run_trial(task, config, setup, checkpoint_dir, Reporter(), device, data=data)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def test_list_one_kind(capsys):
     (["--task", "digits-cnn", "--opt", "asha+ohgw("], "unbalanced"),
     (["--task", "digits-cnn", "--opt", "asha+ohgw(etaa=1)"], "unknown parameter 'etaa'"),
     (["--task", "digits-cnn", "--opt", "asha", "--budget", "12 parsecs"], "bad budget"),
-    (["--task", "digits-cnn", "--opt", "asha+ohgw(steps=0)"], "steps=0 must be >= 1"),
+    (["--task", "digits-cnn", "--opt", "asha+ohgw(steps=0)"], "steps=0 must be an integer >= 1"),
     (["--task", "digits-cnn", "--opt", "asha", "--workers", "0"], "positive integer"),
     (["--task", "digits-cnn", "--opt", "pasha(reduction_factor=9)"], "lower grace_period or reduction_factor"),
 ])

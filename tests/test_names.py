@@ -18,7 +18,7 @@ def test_registered_names():
 
 def test_duplicate_registration_is_an_error():
     with pytest.raises(ValueError, match="already registered"):
-        register_task(get_task("digits-cnn"))
+        register_task(lambda: get_task("digits-cnn"))
 
 
 def test_unknown_names_list_closest():

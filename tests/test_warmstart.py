@@ -8,8 +8,8 @@ import torch
 
 from ohgw_bench.hypergrad import lookahead_hypergradient
 from ohgw_bench.registry import get_task
-from ohgw_bench.train import normalizer
-from ohgw_bench.warmstart import WarmStartContext, _warm_start_batches, apply_warm_start
+from ohgw_bench.warmstarts import WarmStartContext, apply_warm_start
+from ohgw_bench.warmstarts.ohgw import _warm_start_batches
 
 TASK = get_task("digits-cnn")
 CONFIG = {"log10_lr": -1.2, "log10_wd": -4.0, "momentum": 0.5, "aug_magnitude": 0.5, "label_smoothing": 0.1}
@@ -23,7 +23,7 @@ def data():
 def context(data, seed: int = 3) -> WarmStartContext:
     torch.manual_seed(seed)
     model = TASK.create_model(data.num_classes)
-    return WarmStartContext(model, data, TASK.space, TASK.augment_fn(), normalizer(data, torch.device("cpu")),
+    return WarmStartContext(model, data, TASK.space, TASK.train_inputs, TASK.eval_inputs,
                             TASK.batch_size, seed, torch.device("cpu"))
 
 

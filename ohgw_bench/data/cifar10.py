@@ -301,5 +301,5 @@ def load_cifar10(label_noise: float = 0.0, data_dir: str | Path | None = None):
         train_x=t(pool_x[train_idx]), train_y=t(labels[train_idx]),
         val_x=t(pool_x[val_idx]), val_y=t(labels[val_idx]),
         test_x=t(test_x), test_y=t(test_y),
-        num_classes=NUM_CLASSES, mean=CIFAR10_MEAN, std=CIFAR10_STD, info=info,
+        num_classes=NUM_CLASSES, info=info,
     )

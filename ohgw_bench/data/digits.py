@@ -30,7 +30,8 @@ def load_digits_splits() -> DataSplits:
     take = lambda idx: (images[torch.from_numpy(idx)], labels[torch.from_numpy(idx)])  # noqa: E731
     (trx, try_), (vax, vay), (tex, tey) = take(train), take(val), take(test)
     return DataSplits(trx, try_, vax, vay, tex, tey, num_classes=10,
-                      mean=DIGITS_MEAN, std=DIGITS_STD, info={"source": "sklearn.datasets.load_digits"})
+                      info={"source": "sklearn.datasets.load_digits", "n_train": len(try_), "n_val": len(vay),
+                            "n_test": len(tey)})
 
 
 def digits_augment(x: torch.Tensor, magnitude: float, generator: torch.Generator) -> torch.Tensor:

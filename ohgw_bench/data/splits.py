@@ -1,4 +1,4 @@
-"""The in-memory form every task's data takes: uint8 images, int64 labels, fixed splits."""
+"""The in-memory form every task's data takes: input tensors, int64 labels, fixed splits."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,11 +9,11 @@ import torch
 
 @dataclass(frozen=True)
 class DataSplits:
-    """Images as uint8 ``[N, C, H, W]`` tensors so a whole split fits on the device cheaply.
-
-    ``mean``/``std`` (per channel, on the [0, 1] scale) normalise images after
-    augmentation. The test split is for reporting only, never for decisions.
-    ``info`` carries facts worth recording in meta.json (e.g. realised label-noise rate).
+    """Inputs in whatever raw form the task keeps on the device (uint8 ``[N, C, H, W]`` images for
+    CIFAR-10 and digits, float ``[N, 1, L]`` signals for mnist1d); only the task's own
+    ``train_inputs``/``eval_inputs`` interpret them. The test split is for reporting only,
+    never for decisions. ``info`` carries facts worth recording in meta.json (provenance,
+    sizes, realised label-noise rate).
     """
 
     train_x: torch.Tensor
@@ -23,15 +23,12 @@ class DataSplits:
     test_x: torch.Tensor
     test_y: torch.Tensor
     num_classes: int
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
     info: dict[str, Any] = field(default_factory=dict)
 
     def to(self, device: torch.device | str) -> "DataSplits":
         move = lambda t: t.to(device, non_blocking=True)  # noqa: E731
         return DataSplits(move(self.train_x), move(self.train_y), move(self.val_x), move(self.val_y),
-                          move(self.test_x), move(self.test_y), self.num_classes, self.mean, self.std,
-                          dict(self.info))
+                          move(self.test_x), move(self.test_y), self.num_classes, dict(self.info))
 
 
 def stratified_split(labels, fractions: tuple[float, ...], seed: int) -> list:

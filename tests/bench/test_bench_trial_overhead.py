@@ -68,7 +68,7 @@ def test_trial_start_and_resume_overhead(benchmark, capsys, tmp_path):
     hparams = TrainingHparams.from_config(config)
 
     def in_process_epoch():
-        trainer = Trainer(task.create_model(10), data, hparams, augment=task.augment_fn(),
+        trainer = Trainer(task.create_model(10), data, hparams, train_inputs=task.train_inputs, eval_inputs=task.eval_inputs,
                           batch_size=task.batch_size, max_epochs=task.max_epochs, seed=0)
         trainer.run_epoch()
 

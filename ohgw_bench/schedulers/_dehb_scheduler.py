@@ -1,11 +1,12 @@
-"""DEHB (the AutoML group's ``dehb`` 0.1.2, ask/tell) as a syne-tune 0.13 ``TrialScheduler``.
+"""DEHB (the AutoML group's ``dehb`` 0.1.2, ask/tell) as a syne-tune 0.13 ``TrialScheduler``
+(registered as ``dehb`` in :mod:`ohgw_bench.schedulers.dehb`).
 
 DEHB then runs through the same runner, LocalBackend and trajectory as syne-tune's own
 schedulers: every ``suggest`` is one ``dehb.ask()``; the trial trains from scratch for
 ``epochs`` = the job's fidelity (DEHB does not continue trials across rungs); the result
 at that final epoch is one ``dehb.tell()``.
 
-Settings (``make_dehb``): ``eta`` (default 3) and ``min_epochs`` (default 1). DEHB's
+Settings (:func:`ohgw_bench.schedulers.dehb.make_dehb`): ``eta`` (default 3) and ``min_epochs`` (default 1). DEHB's
 fidelity grid is ``max_epochs · eta^-k`` for k = 0, 1, ... down to the smallest value
 that is still >= ``min_epochs`` (its ``_pre_compute_fidelity_spacing``); so digits-cnn
 (27 epochs) with the defaults gets rungs 1, 3, 9, 27 epochs, and ``min_epochs=2`` gets
@@ -44,8 +45,7 @@ from syne_tune.backend.trial_status import Trial
 from syne_tune.config_space import Domain
 from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler, TrialSuggestion
 
-from ohgw_bench.optimizers.syne_tune_schedulers import MAX_RESOURCE_ATTR, RESOURCE_ATTR
-from ohgw_bench.specs import TaskSpec
+from ohgw_bench.specs import MAX_RESOURCE_ATTR, RESOURCE_ATTR, TaskSpec
 
 DEFAULT_ETA = 3
 DEFAULT_MIN_EPOCHS = 1
@@ -160,15 +160,3 @@ class DEHBScheduler(TrialScheduler):
 
     def metric_mode(self) -> str:
         return self.mode
-
-
-def make_dehb(task: TaskSpec, config_space: dict, seed: int, *, eta: int, min_epochs: int) -> TrialScheduler:
-    """DEHB over ``task``'s space, fidelity = epochs in [min_epochs, task.max_epochs].
-
-    Registered defaults: ``eta=3``, ``min_epochs=1`` (digits-cnn, 27 epochs: rungs 1, 3, 9, 27).
-    The same ``seed`` gives the same sequence of asked configs.
-    """
-    validate_dehb_settings(task, eta, min_epochs)
-    return DEHBScheduler(config_space, cs=task.space.to_configspace(seed), hp_names=task.space.names,
-                         metric=task.metric, min_epochs=min_epochs, max_epochs=task.max_epochs,
-                         eta=eta, seed=seed)

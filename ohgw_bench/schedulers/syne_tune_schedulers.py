@@ -14,11 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ohgw_bench.registry import register_scheduler
-from ohgw_bench.specs import SchedulerSpec, TaskSpec
-
-RESOURCE_ATTR = "epoch"
-MAX_RESOURCE_ATTR = "epochs"
-_MODULE = "ohgw_bench.optimizers.syne_tune_schedulers"
+from ohgw_bench.specs import MAX_RESOURCE_ATTR, RESOURCE_ATTR, TaskSpec
 
 
 def _common(task: TaskSpec, seed: int) -> dict[str, Any]:
@@ -52,7 +48,8 @@ def _check_geometric(name: str, task: TaskSpec, grace_period: int, reduction_fac
             f"lower grace_period or reduction_factor")
 
 
-def make_asha(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int, grace_period: int):
+@register_scheduler("asha", "asynchronous successive halving, stopping type (syne-tune ASHA)")
+def make_asha(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int = 3, grace_period: int = 1):
     from syne_tune.optimizer.baselines import ASHA
 
     _check_geometric("asha", task, grace_period, reduction_factor, min_levels=1)
@@ -60,7 +57,9 @@ def make_asha(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor
                 grace_period=grace_period, **_multi_fidelity(task, seed))
 
 
-def make_pasha(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int, grace_period: int):
+@register_scheduler("pasha", "progressive ASHA: raises its maximum resource as rankings stabilise (pause/resume)",
+                    pauses_trials=True)
+def make_pasha(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int = 3, grace_period: int = 1):
     from syne_tune.optimizer.baselines import PASHA
 
     _check_geometric("pasha", task, grace_period, reduction_factor, min_levels=3)
@@ -68,8 +67,10 @@ def make_pasha(task: TaskSpec, config_space: dict, seed: int, *, reduction_facto
                  **_multi_fidelity(task, seed))
 
 
-def make_hyperband(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int,
-                   grace_period: int, brackets: int):
+@register_scheduler("hyperband", "asynchronous Hyperband, promotion type, several brackets (pause/resume)",
+                    pauses_trials=True)
+def make_hyperband(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int = 3,
+                   grace_period: int = 1, brackets: int = 3):
     from syne_tune.optimizer.schedulers import HyperbandScheduler
 
     _check_geometric("hyperband", task, grace_period, reduction_factor, min_levels=1)
@@ -81,7 +82,8 @@ def make_hyperband(task: TaskSpec, config_space: dict, seed: int, *, reduction_f
                               **_multi_fidelity(task, seed))
 
 
-def make_mobster(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int, grace_period: int):
+@register_scheduler("mobster", "model-based ASHA with a multi-task GP searcher (syne-tune MOBSTER)")
+def make_mobster(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int = 3, grace_period: int = 1):
     from syne_tune.optimizer.baselines import MOBSTER
 
     _check_geometric("mobster", task, grace_period, reduction_factor, min_levels=1)
@@ -89,8 +91,10 @@ def make_mobster(task: TaskSpec, config_space: dict, seed: int, *, reduction_fac
                    search_options={"debug_log": False}, **_multi_fidelity(task, seed))
 
 
-def make_dyhpo(task: TaskSpec, config_space: dict, seed: int, *, grace_period: int, rung_increment: int,
-               probability_sh: float):
+@register_scheduler("dyhpo", "DyHPO-style: GP-based promotion on linear rungs, hybrid with SH (pause/resume)",
+                    pauses_trials=True)
+def make_dyhpo(task: TaskSpec, config_space: dict, seed: int, *, grace_period: int = 3, rung_increment: int = 3,
+               probability_sh: float = 0.5):
     from syne_tune.optimizer.baselines import DyHPO
 
     if grace_period != rung_increment:
@@ -105,30 +109,9 @@ def make_dyhpo(task: TaskSpec, config_space: dict, seed: int, *, grace_period: i
                  **_multi_fidelity(task, seed))
 
 
+@register_scheduler("random-search", "random search at full fidelity (not the 'random' warm start)")
 def make_random_search(task: TaskSpec, config_space: dict, seed: int):
     """Every trial trains to the task's maximum epochs (config["epochs"] is that maximum)."""
     from syne_tune.optimizer.baselines import RandomSearch
 
     return RandomSearch(config_space, **_common(task, seed))
-
-
-register_scheduler(SchedulerSpec(
-    "asha", "asynchronous successive halving, stopping type (syne-tune ASHA)",
-    f"{_MODULE}:make_asha", defaults={"reduction_factor": 3, "grace_period": 1}))
-register_scheduler(SchedulerSpec(
-    "pasha", "progressive ASHA: raises its maximum resource as rankings stabilise (pause/resume)",
-    f"{_MODULE}:make_pasha", defaults={"reduction_factor": 3, "grace_period": 1}, pauses_trials=True))
-register_scheduler(SchedulerSpec(
-    "hyperband", "asynchronous Hyperband, promotion type, several brackets (pause/resume)",
-    f"{_MODULE}:make_hyperband", defaults={"reduction_factor": 3, "grace_period": 1, "brackets": 3},
-    pauses_trials=True))
-register_scheduler(SchedulerSpec(
-    "mobster", "model-based ASHA with a multi-task GP searcher (syne-tune MOBSTER)",
-    f"{_MODULE}:make_mobster", defaults={"reduction_factor": 3, "grace_period": 1}))
-register_scheduler(SchedulerSpec(
-    "dyhpo", "DyHPO-style: GP-based promotion on linear rungs, hybrid with SH (pause/resume)",
-    f"{_MODULE}:make_dyhpo", defaults={"grace_period": 3, "rung_increment": 3, "probability_sh": 0.5},
-    pauses_trials=True))
-register_scheduler(SchedulerSpec(
-    "random-search", "random search at full fidelity (not the 'random' warm start)",
-    f"{_MODULE}:make_random_search", defaults={}))

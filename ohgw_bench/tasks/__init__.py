@@ -1,0 +1,1 @@
+"""Tasks, one file each, each registering itself with ``@register_task`` (see :class:`~ohgw_bench.specs.TaskSpec`)."""
