@@ -210,7 +210,8 @@ def lookahead_hypergradient(
             minus = _lookahead_loss(f, prepared(m_minus), x2, y2, config)
             grads[AUG_MAGNITUDE] = (plus - minus) / (m_plus - m_minus)
             kinds[AUG_MAGNITUDE] = FINITE_DIFFERENCE
-            sided = "central" if m_plus - magnitude == magnitude - m_minus else "one-sided"
+            # decided by the bounds, not by float equality of the two half-steps (0.35 - 0.3 != 0.3 - 0.25)
+            sided = "central" if low <= magnitude - fd_step and magnitude + fd_step <= high else "one-sided"
             notes.append(f"aug_magnitude by {sided} finite difference, step {fd_step:g}")
         elif AUG_MAGNITUDE in config:
             kinds[AUG_MAGNITUDE] = NOT_COMPUTED

@@ -1,5 +1,5 @@
 """Contract tests driven by the registries: every scheduler × {none, ohgw, random} completes a
-short real run on digits-cnn (subprocess trials) and writes a valid trajectory."""
+short real run on digits-cnn (warm-worker trials) and writes a valid trajectory."""
 from __future__ import annotations
 
 from datetime import datetime

@@ -83,7 +83,7 @@ def test_magnitude_by_central_finite_difference_is_flagged():
     config = {**CONFIG, "aug_magnitude": 0.3}
     hg = lookahead_hypergradient(model, train, val, config, augment=augment, fd_step=1e-4)
     assert hg.kinds["aug_magnitude"] == FINITE_DIFFERENCE
-    assert any("finite difference" in n for n in hg.notes)
+    assert any("central finite difference" in n for n in hg.notes)
     f = _Functional(model)
     def loss(m):
         return float(_lookahead_loss(f, [(augment(train[0][0], m), train[0][1])], val[0], val[1], config))
@@ -125,3 +125,12 @@ def test_magnitude_difference_turns_one_sided_at_a_bound():
     def loss(m):
         return float(_lookahead_loss(f, [(augment(train[0][0], m), train[0][1])], val[0], val[1], config))
     assert hg.values["aug_magnitude"] == pytest.approx((loss(1e-4) - loss(0.0)) / 1e-4, rel=1e-9)
+
+
+def test_a_step_away_from_the_bounds_is_central_even_when_its_halves_differ_in_float():
+    model = tiny_bn_cnn()
+    train, val = batches()
+    assert (0.1 + 0.05) - 0.1 != 0.1 - (0.1 - 0.05)  # the float trap the label once fell into
+    hg = lookahead_hypergradient(model, train, val, {**CONFIG, "aug_magnitude": 0.1}, augment=augment,
+                                 fd_step=0.05, magnitude_bounds=(0.0, 1.0))
+    assert any("central finite difference" in n for n in hg.notes)
