@@ -16,12 +16,15 @@ import hashlib
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ohgw_bench.atomic import atomic_write
 from ohgw_bench.data.store import default_data_dir
+
+if TYPE_CHECKING:
+    import torch
 
 N_TRAIN, N_VAL, N_TEST = 16_000, 4_000, 4_000
 GENERATOR_SEED = 42  # the package's default seed
