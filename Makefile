@@ -28,7 +28,7 @@ leaderboard: $(STAMP)
 	$(VENV)/bin/ohgw-bench sweep examples/reference-digits.toml --n-dask-workers 1
 	$(VENV)/bin/ohgw-bench leaderboard results/digits-cnn --out results/digits-cnn/LEADERBOARD.md
 	$(VENV)/bin/ohgw-bench leaderboard results/digits-cnn --format csv --out results/digits-cnn/leaderboard.csv
-	$(VENV)/bin/ohgw-bench plot results/digits-cnn --out results/digits-cnn/figures
+	$(VENV)/bin/ohgw-bench plot results/digits-cnn --out results/digits-cnn/figures --overwrite
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -19,6 +19,7 @@ def atomic_write(path: Path | str, write: Callable[[IO[bytes]], None], durable: 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; results follow the umask like any file
         with os.fdopen(fd, "wb") as f:
             write(f)
             if durable:
@@ -29,3 +30,15 @@ def atomic_write(path: Path | str, write: Callable[[IO[bytes]], None], durable: 
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (Linux); 0o022 where it cannot be read."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass  # not Linux: fall through to the common default
+    return 0o022

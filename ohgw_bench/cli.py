@@ -16,14 +16,17 @@ EXIT_BAD_INPUT = 2
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ohgw-bench", description="Warm-start benchmark for multi-fidelity HPO.")
     sub = p.add_subparsers(dest="command", required=True)
+    defaults = {"formatter_class": argparse.ArgumentDefaultsHelpFormatter}
 
     ls = sub.add_parser("list", help="list registered tasks, optimizers (schedulers) and warm starts")
-    ls.add_argument("kind", nargs="?", choices=["tasks", "optimizers", "warmstarts"], default=None)
+    ls.add_argument("kind", nargs="?", choices=["tasks", "optimizers", "warmstarts"], default=None,
+                    help="list only this kind (default: all three)")
 
-    run = sub.add_parser("run", help="run one replicate: task x optimizer x seed x budget")
+    run = sub.add_parser("run", help="run one replicate: task x optimizer x seed x budget", **defaults)
     run.add_argument("--task", required=True, help="task name, e.g. digits-cnn")
     run.add_argument("--opt", required=True, help="<scheduler>[(k=v,...)][+<warmstart>[(k=v,...)]], e.g. asha+ohgw")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", type=int, default=0,
+                     help="run seed: the scheduler's seed and, with the trial index, each trial's seed")
     run.add_argument("--budget", default="120s",
                      help="tuner wall clock (120s, 10m, 3h), device time = wall x workers (8dev-h) "
                           "or epochs summed over trials (500ep)")
@@ -36,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no live progress")
 
     show = sub.add_parser("show", help="summarise a run folder")
-    show.add_argument("path", type=Path)
+    show.add_argument("path", type=Path, help="a run folder: <out>/<task>/<optimizer>/seed-<k>")
 
     data = sub.add_parser("data", help="import, download or inspect datasets (CIFAR-10)")
     data_sub = data.add_subparsers(dest="data_command", required=True)
@@ -51,15 +54,16 @@ def _parser() -> argparse.ArgumentParser:
 
     lb = sub.add_parser("leaderboard", help="paired statistics across seeds, per task x scheduler")
     lb.add_argument("path", type=Path, help="results root or any folder holding run folders")
-    lb.add_argument("--target", type=float, default=None, help="override each task's tau")
+    lb.add_argument("--target", type=_target, default=None, help="override each task's tau, in (0, 1]")
     lb.add_argument("--format", choices=["md", "csv", "tex"], default="md")
     lb.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
     lb.add_argument("--include-incomplete", action="store_true", help="also rank running/truncated runs")
 
     pl = sub.add_parser("plot", help="figures: anytime curves, paired T@tau, hyperparameter shifts, eta_h")
-    pl.add_argument("path", type=Path)
+    pl.add_argument("path", type=Path, help="results root or any folder holding run folders")
     pl.add_argument("--out", type=Path, default=None, help="figure folder (default: PATH/figures)")
-    pl.add_argument("--target", type=float, default=None)
+    pl.add_argument("--target", type=_target, default=None, help="override each task's tau, in (0, 1]")
+    pl.add_argument("--overwrite", action="store_true", help="replace figures already in the folder")
 
     sw = sub.add_parser("sweep", help="run the grid tasks x optimizers x seeds on Dask; resumable",
                         description="Run every task x optimizer x seed as one Dask task. Flags override the "
@@ -78,6 +82,19 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--dry-run", action="store_true", help="validate and list the runs; start nothing")
     sw.add_argument("--quiet", action="store_true", help="no live progress, only the final summary")
     return p
+
+
+def _target(text: str) -> float:
+    """τ for --target: a validation accuracy in (0, 1]."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and 0.0 < value <= 1.0):
+        raise argparse.ArgumentTypeError(f"{text!r} must be an accuracy in (0, 1]")
+    return value
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
@@ -115,6 +132,7 @@ def _raise_terminated(signum: int, frame: object) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     import signal
 
+    from ohgw_bench.data.errors import DataError
     from ohgw_bench.names import OptimizerNameError
     from ohgw_bench.registry import UnknownNameError
     from ohgw_bench.runner import RunRefused, lock_run, prepare_run
@@ -123,7 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         plan = prepare_run(args.task, args.opt, args.seed, args.budget, args.workers, args.out, args.overwrite,
                            backend=args.backend)
         lock = lock_run(plan, args.overwrite)
-    except (UnknownNameError, OptimizerNameError, RunRefused, ValueError) as err:
+    except (UnknownNameError, OptimizerNameError, RunRefused, ValueError, DataError) as err:
         return _fail(str(err))
 
     from ohgw_bench.progress import run_with_progress
@@ -136,10 +154,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         reason = "interrupted" if isinstance(err, KeyboardInterrupt) else str(err)
         return _fail(f"{reason}; the run is marked failed ({plan.directory}/meta.json)", EXIT_FAILED)
     except Exception as err:  # reported, recorded in meta.json by the runner, and re-signalled by the exit code
-        from ohgw_bench.data.errors import DataError
-
-        if isinstance(err, DataError):
-            return _fail(str(err))
         return _fail(f"run failed: {type(err).__name__}: {err} (see {plan.directory}/meta.json)", EXIT_FAILED)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -151,10 +165,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_show(path: Path) -> int:
     from ohgw_bench.summary import format_summary, summarize_run
 
+    from ohgw_bench.trajectory import META
+
+    if path.is_dir() and not (path / META).exists():
+        below = sorted(str(m.parent) for m in path.rglob(META) if "_attempts" not in m.parts)
+        if below:
+            shown = "\n  ".join(below[:20]) + (f"\n  ... and {len(below) - 20} more" if len(below) > 20 else "")
+            return _fail(f"{path} is not a run folder; it holds {len(below)} run(s), e.g.:\n  {shown}\n"
+                         f"show one of them, or use `ohgw-bench leaderboard {path}` for all of them")
     try:
         print(format_summary(summarize_run(path)))
-    except (FileNotFoundError, ValueError) as err:
-        return _fail(str(err))
+    except (FileNotFoundError, ValueError, KeyError) as err:
+        return _fail(f"{path}: {err}")
     return 0
 
 
@@ -187,11 +209,13 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         try:
             text = leaderboard(args.path, target=args.target, fmt=args.format,
                                include_incomplete=args.include_incomplete)
-        except ValueError as err:
+        except (ValueError, FileNotFoundError) as err:
             return _fail(str(err))
     for w in caught:
         print(f"ohgw-bench: warning: {w.message}", file=sys.stderr)
     if args.out:
+        if args.out.is_dir():
+            return _fail(f"--out {args.out} is a folder; give a file name, e.g. {args.out / 'LEADERBOARD.md'}")
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
         print(f"wrote {args.out}")
@@ -207,10 +231,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     if not args.path.exists():
         return _fail(f"{args.path} does not exist")
+    out = args.out or args.path / "figures"
+    if out.is_dir() and any(out.iterdir()) and not args.overwrite:
+        return _fail(f"{out} already holds files; pass --overwrite to replace them, or --out another folder")
     logging.basicConfig(level=logging.WARNING, format="ohgw-bench: %(message)s")
     try:
-        written = plot_all(args.path, args.out or args.path / "figures", target=args.target)
-    except ValueError as err:
+        written = plot_all(args.path, out, target=args.target)
+    except (ValueError, FileNotFoundError) as err:
         return _fail(str(err))
     for path in written:
         print(f"wrote {path}")

@@ -204,7 +204,7 @@ COLUMNS = ("task", "scheduler", "arm", "warm_start", "eta", "n", "n_runs", "n_ce
            *[f"{name}_{s}" for name, _, _ in _CLOCK_COLUMNS for s in ("median", "q25", "q75")],
            "T_reduction", "speedup", "p_value", "rank_biserial", "win_rate", "best_val_acc_median",
            "incumbent_test_acc_median", "delta_test_acc_pp", "ws_compute_share", "ws_flops_share",
-           "peak_mem_ratio", "success")
+           "peak_mem_ratio", "n_diverged", "success")
 
 
 def _describe_runs(row: dict[str, Any], runs: pd.DataFrame) -> None:
@@ -219,6 +219,7 @@ def _describe_runs(row: dict[str, Any], runs: pd.DataFrame) -> None:
     peaks = runs["peak_mem_ratio"].to_numpy(float) if "peak_mem_ratio" in runs else np.array([])
     peaks = peaks[~np.isnan(peaks)]
     row["peak_mem_ratio"] = float(peaks.max()) if peaks.size else math.nan
+    row["n_diverged"] = int(runs["n_diverged"].sum()) if "n_diverged" in runs else 0
 
 
 def compare_pairs(pairs: pd.DataFrame) -> dict[str, Any]:
@@ -318,6 +319,7 @@ _DISPLAY = (  # header, function of a row → text
     ("warm-start compute", lambda r: _num(r["ws_compute_share"], "{:.1%}")),
     ("warm-start FLOPs", lambda r: _num(r["ws_flops_share"], "{:.1%}")),
     ("peak mem ratio", lambda r: _num(r["peak_mem_ratio"], "{:.2f}")),
+    ("diverged trials", lambda r: str(int(r["n_diverged"]))),
     ("success", lambda r: str(r["success"])),
 )
 

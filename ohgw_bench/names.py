@@ -82,7 +82,13 @@ def _format_value(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
-        return f"{value:g}"
+        # ":g" keeps only 6 significant digits, so sigma=1000001 printed as 1e+06 and two different
+        # settings shared one canonical name (leaderboard key, results folder): fall back to repr,
+        # the shortest exact spelling. -0.0 printed as "-0", which reads back as 0: print 0.
+        if value == 0:
+            return "0"
+        text = f"{value:g}"
+        return text if float(text) == value else repr(value)
     return str(value)
 
 
@@ -121,7 +127,10 @@ def _check_params(kind: str, name: str, params: dict[str, Any], defaults: Mappin
         if isinstance(default, bool) != isinstance(value, bool):
             raise OptimizerNameError(f"{kind} {name}: {key} must be true/false, got {value!r}")
         if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an int literal past float range, e.g. eta=1 followed by 400 zeros
+                raise OptimizerNameError(f"{kind} {name}: {key} is too large for a number") from None
         if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float):
             raise OptimizerNameError(f"{kind} {name}: {key} must be an integer, got {value!r}")
         if isinstance(default, (int, float)) and isinstance(value, str):

@@ -310,9 +310,11 @@ def plot_all(path: Path | str, out_dir: Path | str, target: float | None = None,
     from ohgw_bench.results import load_results, summarize_runs
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     df = load_results(path, include_incomplete=include_incomplete)
-    summary = summarize_runs(df, target=target) if not df.empty else pd.DataFrame()
+    if df.empty:
+        raise ValueError(f"no complete runs under {path} (nothing to plot; run folders hold a meta.json)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = summarize_runs(df, target=target)
     written: list[Path] = []
     written += _plot_anytime(df, out_dir, target)
     written += _plot_t_at_tau(summary, out_dir)

@@ -269,16 +269,18 @@ def trial_dpsi(trial: dict[str, Any]) -> dict[str, float]:
 def _trial_stats(trials: Iterable[dict[str, Any]]) -> dict[str, Any]:
     ratios = []
     deltas: dict[str, list[float]] = {}
-    n = 0
+    n = diverged = 0
     for trial in trials:
         n += 1
+        diverged += trial.get("status") == "diverged"
         ws = trial.get("warm_start") or {}
         peak, train_peak = ws.get("peak_mem_bytes"), ws.get("train_step_peak_mem_bytes")
         if peak is not None and train_peak and ws.get("flops"):  # a warm start that computed nothing has no ratio
             ratios.append(float(peak) / float(train_peak))
         for dim, delta in trial_dpsi(trial).items():
             deltas.setdefault(dim, []).append(delta)
-    stats: dict[str, Any] = {"n_trials": n, "peak_mem_ratio": max(ratios) if ratios else math.nan}
+    stats: dict[str, Any] = {"n_trials": n, "n_diverged": diverged,
+                             "peak_mem_ratio": max(ratios) if ratios else math.nan}
     for dim in sorted(deltas):
         stats[f"mean_abs_dpsi_{dim}"] = float(np.mean(np.abs(deltas[dim])))
     return stats
@@ -353,7 +355,7 @@ def summarize_runs(df_or_path: pd.DataFrame | Path | str, target: float | None =
     then read from each ``run_dir`` when it still exists). ``target`` overrides every run's
     τ (default: ``meta.json``'s ``target``).
 
-    Columns: the run columns of :func:`load_results`, ``n_events``, ``n_trials``,
+    Columns: the run columns of :func:`load_results`, ``n_events``, ``n_trials``, ``n_diverged``,
     ``reached`` (τ reached), and for each clock ``c`` in tuner_seconds / device_seconds /
     epochs: ``T_c`` (T@τ, the clock at the FIRST event whose incumbent val_acc ≥ τ; NaN
     when not reached), ``used_c`` (the run's final total), ``T_c_cens`` (= ``T_c`` when

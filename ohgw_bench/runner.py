@@ -61,13 +61,18 @@ def prepare_run(task: str, optimizer: str, seed: int, budget: str, workers: int,
     if backend not in BACKENDS:
         raise RunRefused(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     task_spec = get_task(task)
+    task_spec.check_data()
     name = parse_optimizer_name(optimizer)
     validate_warm_start(name.warm_start, dict(name.warm_start_params))
     parsed_budget = Budget.parse(budget)
     if workers < 1:
         raise RunRefused(f"--workers must be a positive integer, got {workers}")
+    if workers > max_workers():
+        raise RunRefused(f"--workers {workers} is more than {max_workers()} (4 per CPU core here): each worker is a "
+                         "process holding the task's data; use fewer")
     if seed < 0:
         raise RunRefused(f"--seed must be non-negative, got {seed}")
+    check_writable_folder(Path(out), "--out")
     directory = run_dir(out, task_spec.name, name.canonical, seed)
     if backend == "subprocess":
         _check_command_line_paths(directory)
@@ -77,10 +82,26 @@ def prepare_run(task: str, optimizer: str, seed: int, budget: str, workers: int,
     return plan
 
 
+def max_workers() -> int:
+    return 4 * (os.cpu_count() or 1)
+
+
+def check_writable_folder(path: Path, what: str) -> None:
+    """RunRefused unless ``path`` is a folder we can write, or can be created as one."""
+    if path.exists() and not path.is_dir():
+        raise RunRefused(f"{what} {path} is a file, not a folder")
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise RunRefused(f"{what} {path}: {existing} is not a folder this user can write")
+
+
 def refuse_existing(directory: Path, overwrite: bool) -> None:
     """Refuse to replace a run folder unless ``overwrite``; call it again once the run's lock is held."""
     if (directory / META).exists() and not overwrite:
-        status = read_meta(directory).get("status")
+        try:
+            status = read_meta(directory).get("status")
+        except ValueError as err:
+            raise RunRefused(f"{err}; pass --overwrite to replace the run") from None
         if status == "complete":
             raise RunRefused(f"{directory} already holds a complete run; pass --overwrite to replace it")
         if status == "running":
@@ -105,7 +126,11 @@ def lock_run(plan: RunPlan, overwrite: bool):
     from ohgw_bench.runlock import RunLock, lock_path
 
     lock = RunLock(lock_path(plan.out, plan.task.name, plan.optimizer.canonical, plan.seed))
-    if not lock.acquire():
+    try:
+        acquired = lock.acquire()
+    except OSError as err:
+        raise RunRefused(f"cannot write the run's lock under --out {plan.out}: {err}") from None
+    if not acquired:
         holder = lock.holder.describe() if lock.holder else "another process"
         raise RunRefused(f"{plan.directory} is being run by {holder} (lock {lock.path}); nothing was written")
     try:
@@ -217,11 +242,13 @@ class TrajectoryWriter:
             flops_total=sum(self.trial_flops.values()),
             warm_start_flops_total=sum(self.ws_flops.values()),
             warm_start_seconds_total=sum(self.ws_seconds.values())))
+        if int(result.get("diverged", 0)):
+            self.on_status(trial_id, "diverged")
 
     def on_status(self, trial_id: int, status: str) -> None:
         record = self.records.get(trial_id)
-        if record is not None and record.status != status:
-            if status in ("completed", "stopped", "failed"):
+        if record is not None and record.status != status and record.status != "diverged":  # diverged is final
+            if status in ("completed", "stopped", "failed", "diverged"):
                 self.finished_trials += 1
             self._write_trial(trial_id, TrialRecord(**{**record.__dict__, "status": status}))
 
@@ -320,6 +347,33 @@ def _keep_failed_trial_logs(writer: TrajectoryWriter, backend: Any, directory: P
             (directory / f"trial-{trial_id}.stderr.txt").write_text("".join(lines), encoding="utf-8")
 
 
+def run_meta(plan: RunPlan, data_info: dict[str, Any] | None = None, gpus: list[int] | None = None,
+             status: str = "running") -> dict[str, Any]:
+    """meta.json of a run: this function is its one writer's one schema (see ``trajectory.read_meta``)."""
+    return {
+        "schema_version": SCHEMA_VERSION, "task": plan.task.name, "optimizer": plan.optimizer.canonical,
+        "scheduler": plan.optimizer.scheduler, "scheduler_params": dict(plan.optimizer.scheduler_params),
+        "warm_start": plan.optimizer.warm_start, "warm_start_params": dict(plan.optimizer.warm_start_params),
+        "warm_start_label": plan.optimizer.warm_start_label,
+        "seed": plan.seed, "seeds": {"scheduler": plan.seed, "trial": "trial_seed(seed, trial_id)",
+                                     "data_split": "fixed per task"},
+        "budget": {"amount": plan.budget.amount, "clock": plan.budget.clock},
+        "workers": plan.workers, "backend": plan.backend, "target": plan.task.target,
+        "max_epochs": plan.task.max_epochs,
+        "metric": plan.task.metric, "status": status, "versions": _versions(), "git_sha": _git_sha(),
+        "device": _device(), "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "gpus_rotated": gpus, "data_info": data_info, "started_at": _now(), "ended_at": None,
+    }
+
+
+def write_failed_meta(plan: RunPlan, err: BaseException, tb: str) -> None:
+    """Record a run that failed before :func:`execute_run` wrote its meta.json (e.g. damaged data)."""
+    plan.directory.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(plan.directory / META, {**run_meta(plan, status="failed"), "started_at": None,
+                                              "ended_at": _now(), "error": f"{type(err).__name__}: {err}",
+                                              "traceback": tb})
+
+
 def _worker_spec(plan: RunPlan):
     from ohgw_bench.execution.messages import WorkerSpec
 
@@ -388,20 +442,7 @@ def execute_run(plan: RunPlan, on_update: Callable[[TrajectoryWriter], None] | N
         end_orphan_trials(directory)  # trials of an interrupted subprocess-backend run, if any
         shutil.rmtree(directory)  # only reached with --overwrite or for a failed run
     directory.mkdir(parents=True)
-    meta: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION, "task": plan.task.name, "optimizer": plan.optimizer.canonical,
-        "scheduler": plan.optimizer.scheduler, "scheduler_params": dict(plan.optimizer.scheduler_params),
-        "warm_start": plan.optimizer.warm_start, "warm_start_params": dict(plan.optimizer.warm_start_params),
-        "warm_start_label": plan.optimizer.warm_start_label,
-        "seed": plan.seed, "seeds": {"scheduler": plan.seed, "trial": "trial_seed(seed, trial_id)",
-                                     "data_split": "fixed per task"},
-        "budget": {"amount": plan.budget.amount, "clock": plan.budget.clock},
-        "workers": plan.workers, "backend": plan.backend, "target": plan.task.target,
-        "max_epochs": plan.task.max_epochs,
-        "metric": plan.task.metric, "status": "running", "versions": _versions(), "git_sha": _git_sha(),
-        "device": _device(), "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
-        "gpus_rotated": gpus, "data_info": data.info, "started_at": _now(), "ended_at": None,
-    }
+    meta = run_meta(plan, data_info=data.info, gpus=gpus)
     write_json_atomic(directory / META, meta)
     writer = TrajectoryWriter(plan)
     work = directory / ".work"

@@ -53,6 +53,10 @@ class TaskSpec:
     def load_data(self) -> "DataSplits":
         raise NotImplementedError(f"task {self.name} does not define load_data")
 
+    def check_data(self) -> None:
+        """Raise :class:`~ohgw_bench.data.errors.DataError` saying what to do if the data cannot be
+        loaded; cheap, called before anything is written. Generated or bundled data: nothing to check."""
+
     def create_model(self, num_classes: int) -> "nn.Module":
         raise NotImplementedError(f"task {self.name} does not define create_model")
 

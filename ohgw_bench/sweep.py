@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 import os
 import re
@@ -74,7 +73,6 @@ from ohgw_bench.sweep_spec import (
 from ohgw_bench.trajectory import (
     EVENTS,
     META,
-    SCHEMA_VERSION,
     TRIALS,
     read_jsonl,
     read_meta,
@@ -100,7 +98,7 @@ def inspect_run(directory: Path) -> str | None:
         return f"no {META}"
     try:
         status = read_meta(directory).get("status")
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, ValueError) as err:  # ValueError: damaged or not our schema (read_meta says which)
         return f"unreadable {META} ({err})"
     for name in (TRIALS, EVENTS):
         try:
@@ -181,7 +179,7 @@ def run_one(task: str, optimizer: str, seed: int, budget: str, workers: int, out
         moved = None
         if reason != "absent":
             moved = str(move_aside(out, run, reason))
-        from ohgw_bench.runner import execute_run, prepare_run
+        from ohgw_bench.runner import execute_run, prepare_run, write_failed_meta
 
         plan = prepare_run(task, optimizer, seed, budget, workers, out, overwrite=False)
         if topic is not None:
@@ -196,11 +194,8 @@ def run_one(task: str, optimizer: str, seed: int, budget: str, workers: int, out
             tb = traceback.format_exc()
             directory.mkdir(parents=True, exist_ok=True)
             (directory / SWEEP_ERROR).write_text(tb, encoding="utf-8")
-            if not (directory / META).exists():  # it failed before the runner wrote one (e.g. data missing)
-                write_json_atomic(directory / META, {
-                    "schema_version": SCHEMA_VERSION, "task": task, "optimizer": optimizer, "seed": seed,
-                    "budget": budget, "workers": workers, "status": "failed", "started_at": None,
-                    "ended_at": _now(), "error": f"{type(err).__name__}: {err}", "traceback": tb})
+            if not (directory / META).exists():  # it failed before the runner wrote one (e.g. damaged data)
+                write_failed_meta(plan, err, tb)
             return outcome(FAILED, detail=f"{type(err).__name__}: {err}", traceback=tb, moved_to=moved)
         stamps["t_run_end"] = time.time()
         note = f"resumed ({reason}; old attempt in {moved})" if moved else ""

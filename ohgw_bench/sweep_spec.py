@@ -229,6 +229,7 @@ def spec_and_where(spec_path: Path | str | None = None, *, tasks: str | None = N
 
 def validate_runs(spec: SweepSpec, where: Callable[[str, Any], str] | None = None) -> list[RunKey]:
     """prepare_run every run of the grid (names, budget, workers, scheduler settings); write nothing."""
+    from ohgw_bench.data.errors import DataError
     from ohgw_bench.names import OptimizerNameError
     from ohgw_bench.registry import UnknownNameError
     from ohgw_bench.runner import prepare_run
@@ -238,6 +239,8 @@ def validate_runs(spec: SweepSpec, where: Callable[[str, Any], str] | None = Non
         try:
             # overwrite=True: an existing folder is the sweep's business (skip or resume), not an error.
             prepare_run(run.task, run.optimizer, run.seed, spec.budget, spec.workers, spec.out, overwrite=True)
+        except DataError as err:
+            raise SweepError(f"task {run.task}: {err}") from None
         except (UnknownNameError, OptimizerNameError, ValueError) as err:
             place = f"{where('opts', run.optimizer)}: " if where else ""
             raise SweepError(f"{place}run {run.label} is invalid: {err}") from None

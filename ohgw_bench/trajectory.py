@@ -37,7 +37,7 @@ class TrialRecord:
     # name, params, note, seconds, flops, peak_mem_bytes and train_step_peak_mem_bytes (the same
     # memory measure for the trial's first training epoch)
     warm_start: dict[str, Any]
-    status: str  # running | completed | stopped | paused | failed
+    status: str  # running | completed | stopped | paused | failed | diverged (loss no longer finite)
     seed: int = 0
 
 
@@ -128,10 +128,27 @@ def latest_per_trial(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
+#: keys every meta.json has, whatever its status (the runner is its one writer)
+META_REQUIRED = {"schema_version": int, "task": str, "optimizer": str, "seed": int, "status": str, "budget": dict}
+
+
 def read_meta(directory: Path) -> dict[str, Any]:
+    """meta.json, checked against its schema; ValueError naming the file when it is damaged."""
     path = Path(directory) / META
     with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+        try:
+            meta = json.load(fh)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is damaged (not JSON: {err})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path} is damaged (not a JSON object)")
+    wrong = [k for k, kind in META_REQUIRED.items() if not isinstance(meta.get(k), kind)]
+    budget = meta.get("budget")
+    if isinstance(budget, dict) and not {"amount", "clock"} <= set(budget):
+        wrong.append("budget.amount/clock")
+    if wrong:
+        raise ValueError(f"{path} is damaged or from another tool: missing or mistyped {', '.join(wrong)}")
+    return meta
 
 
 @dataclass

@@ -8,6 +8,7 @@ and then send the ORIGINAL config) reads x′ back and never warm-starts twice.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -178,6 +179,8 @@ def run_trial(task: TaskSpec, config: Mapping[str, float], setup: TrialSetup, ch
     seconds_before = state["trial_seconds"] + (time.perf_counter() - started)
     epoch_flops = step_flops * trainer.steps_per_epoch + fwd_flops * (len(data.val_y) + len(data.test_y))
 
+    if state.get("diverged"):
+        return  # resumed after it diverged: nothing left to train or report
     fields = _flat_record(record)
     session_start = time.perf_counter()
     reporting = 0.0  # seconds spent inside report(), not the trial's work
@@ -190,13 +193,19 @@ def run_trial(task: TaskSpec, config: Mapping[str, float], setup: TrialSetup, ch
         else:
             result = trainer.run_epoch()
         state["trial_flops"] += epoch_flops
+        # A loss that is no longer finite never recovers: the trial reports what it measured
+        # this epoch, flagged, and ends (a resume of it ends at once).
+        state["diverged"] = not (math.isfinite(result.train_loss) and math.isfinite(result.val_loss))
         trial_seconds = seconds_before + (time.perf_counter() - session_start - reporting)
         _save_atomic({**state, "trainer": trainer.state_dict(), "trial_seconds": trial_seconds}, ckpt_path)
         before_report = time.perf_counter()
         report(epoch=result.epoch, val_acc=result.val_acc, val_loss=result.val_loss,
                test_acc=result.test_acc, test_loss=result.test_loss, train_loss=result.train_loss,
-               trial_seconds=trial_seconds, trial_flops=state["trial_flops"], **fields)
+               trial_seconds=trial_seconds, trial_flops=state["trial_flops"], diverged=int(state["diverged"]),
+               **fields)
         reporting += time.perf_counter() - before_report
+        if state["diverged"]:
+            return
 
 
 def _flat_record(record: dict) -> dict[str, Any]:

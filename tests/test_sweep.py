@@ -194,7 +194,8 @@ def test_lock_lost_to_a_takeover_is_noticed(tmp_path):
 def _fake_run(directory: Path, status: str, truncated: bool = False) -> None:
     directory.mkdir(parents=True)
     write_json_atomic(directory / "meta.json", {"schema_version": 1, "status": status, "task": "digits-cnn",
-                                                "optimizer": "asha", "seed": 0})
+                                                "optimizer": "asha", "seed": 0,
+                                                "budget": {"amount": 10, "clock": "epochs"}})
     (directory / "trials.jsonl").write_text("")
     (directory / "events.jsonl").write_text('{"trial_id": 0}\n' + ('{"trial_id"' if truncated else ""))
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -21,7 +22,8 @@ def _event(trial_id: int, epoch: int, acc: float) -> EventRecord:
 
 
 def _write_run(tmp_path):
-    write_json_atomic(tmp_path / META, {"schema_version": 1, "status": "complete"})
+    write_json_atomic(tmp_path / META, {"schema_version": 1, "status": "complete", "task": "t", "optimizer": "o",
+                                        "seed": 0, "budget": {"amount": 10, "clock": "epochs"}})
     trials, events = JsonlAppender(tmp_path / TRIALS), JsonlAppender(tmp_path / EVENTS)
     trials.append(_trial(0, "running"))
     events.append(_event(0, 1, 0.5))
@@ -76,3 +78,18 @@ def test_atomic_meta_leaves_no_temp_files(tmp_path):
 def test_not_a_run_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="not an ohgw-bench run folder"):
         Trajectory.read(tmp_path)
+
+
+@pytest.mark.parametrize("text,problem", [
+    ("{not json", "not JSON"),
+    ("[1, 2]", "not a JSON object"),
+    ('{"schema_version": 1, "status": "complete"}', "missing or mistyped task, optimizer, seed, budget"),
+    ('{"schema_version": 1, "status": "failed", "task": "t", "optimizer": "o", "seed": 0, "budget": "120s"}',
+     "missing or mistyped budget"),
+])
+def test_a_damaged_meta_json_is_named_in_the_error(tmp_path, text, problem):
+    from ohgw_bench.trajectory import read_meta
+
+    (tmp_path / META).write_text(text)
+    with pytest.raises(ValueError, match=f"{tmp_path / META}.*{re.escape(problem)}"):
+        read_meta(tmp_path)

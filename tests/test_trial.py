@@ -1,6 +1,8 @@
 """A trial end to end in-process: warm start once, checkpoint, resume without re-warm-starting."""
 from __future__ import annotations
 
+import math
+
 import torch
 
 import ohgw_bench.trial as trial_module
@@ -42,15 +44,22 @@ def test_resume_keeps_the_warm_started_config_and_continues(tmp_path, monkeypatc
 
 
 def test_same_trial_seed_same_initial_weights_and_batches_across_arms(tmp_path):
-    """Common random numbers: arm 'none' and arm 'gauss' differ only by the config they train."""
-    runs = {}
-    for arm in ("none", "none-again"):
+    """Common random numbers: arms 'none' and 'gauss' of one trial differ only by the config they
+    train. Training gauss's warm-started config under 'none' reproduces the gauss arm exactly."""
+    def one_epoch(arm: str, params: dict, config: dict, folder: str) -> dict:
         reports: list[dict] = []
-        run_trial(TASK, CONFIG, TrialSetup("none", {}, seed=5, max_epoch=1), tmp_path / arm,
+        run_trial(TASK, config, TrialSetup(arm, params, seed=5, max_epoch=1), tmp_path / folder,
                   lambda **r: reports.append(r), device=torch.device("cpu"))
-        runs[arm] = reports[0]
-    assert runs["none"]["train_loss"] == runs["none-again"]["train_loss"]
-    assert runs["none"]["val_acc"] == runs["none-again"]["val_acc"]
+        return reports[0]
+
+    gauss = one_epoch("gauss", {"sigma": 0.05}, CONFIG, "gauss")
+    used = {k: gauss[f"used_{k}"] for k in CONFIG}
+    assert used != CONFIG
+    none_on_used = one_epoch("none", {}, used, "none-used")
+    assert none_on_used["train_loss"] == gauss["train_loss"]
+    assert none_on_used["val_acc"] == gauss["val_acc"] and none_on_used["val_loss"] == gauss["val_loss"]
+    none = one_epoch("none", {}, CONFIG, "none")
+    assert none["train_loss"] != gauss["train_loss"]  # the config, and only it, made the difference
 
 
 def test_warm_start_cost_is_recorded(tmp_path):
@@ -63,3 +72,42 @@ def test_warm_start_cost_is_recorded(tmp_path):
     assert 0 < r["ws_flops"] < r["trial_flops"]
     assert r["hgkind_momentum"] == "structurally_zero"
     assert r["hgkind_aug_magnitude"] == "finite_difference"
+
+
+def test_a_diverging_trial_reports_once_flagged_and_ends(tmp_path):
+    """lr = 1e8 sends the loss to inf/NaN in the first epoch: the trial reports that epoch with
+    diverged=1 and stops instead of training on; a resume of it reports nothing."""
+    config = {**CONFIG, "log10_lr": 8.0}
+    reports: list[dict] = []
+    run_trial(TASK, config, TrialSetup("none", {}, seed=2, max_epoch=5), tmp_path,
+              lambda **r: reports.append(r), device=torch.device("cpu"))
+    assert [r["diverged"] for r in reports] == [1]
+    assert not math.isfinite(reports[0]["train_loss"]) or not math.isfinite(reports[0]["val_loss"])
+    assert 0.0 <= reports[0]["val_acc"] <= 1.0
+    resumed: list[dict] = []
+    run_trial(TASK, config, TrialSetup("none", {}, seed=2, max_epoch=9), tmp_path,
+              lambda **r: resumed.append(r), device=torch.device("cpu"))
+    assert resumed == []
+
+
+def test_the_trajectory_keeps_a_diverged_trial_diverged(tmp_path):
+    from ohgw_bench.results import summarize_runs
+    from ohgw_bench.runner import TrajectoryWriter, prepare_run
+
+    plan = prepare_run("digits-cnn", "asha", 0, "5ep", 1, tmp_path)
+    plan.directory.mkdir(parents=True)
+    writer = TrajectoryWriter(plan)
+    reports: list[dict] = []
+    run_trial(TASK, {**CONFIG, "log10_lr": 8.0}, TrialSetup("none", {}, seed=2, max_epoch=3), tmp_path / "ckpt",
+              lambda **r: reports.append(r), device=torch.device("cpu"))
+    writer.on_result(0, CONFIG, reports[0])
+    writer.on_status(0, "completed")  # syne-tune sees the trial end normally; diverged stays
+    writer.close()
+    assert writer.records[0].status == "diverged" and writer.finished_trials == 1
+    from ohgw_bench.trajectory import write_json_atomic
+    write_json_atomic(plan.directory / "meta.json", {"schema_version": 1, "task": "digits-cnn", "optimizer": "asha",
+                                                     "scheduler": "asha", "warm_start": "none", "seed": 0,
+                                                     "status": "complete", "target": 0.99, "workers": 1,
+                                                     "budget": {"amount": 5, "clock": "epochs"}})
+    runs = summarize_runs(tmp_path)
+    assert int(runs["n_diverged"].iloc[0]) == 1

@@ -68,7 +68,8 @@ MISSING_MESSAGE = (
     "CIFAR-10 is not imported in {data_dir} (no {cache}). Import the official "
     "cifar-10-python.tar.gz (or its extracted cifar-10-batches-py/ folder) with "
     "`ohgw-bench data import PATH`, or fetch it with `ohgw-bench data download cifar10` "
-    "(needs internet). Set $OHGW_BENCH_DATA or pass --data-dir to use another folder."
+    "(needs internet). To keep the data elsewhere, set $OHGW_BENCH_DATA for `run` and `sweep`, "
+    "or pass --data-dir to the `data` commands."
 )
 
 
@@ -170,6 +171,20 @@ def _read_folder(source: Path) -> tuple[Path, dict[str, bytes]]:
     return folder, {name: (folder / name).read_bytes() for name in ALL_FILES}
 
 
+STALE_TEMP_S = 600.0
+
+
+def _remove_stale_temp_files(target: Path) -> list[Path]:
+    """Temp files of imports killed mid-write (older than 10 minutes, so never a live import's)."""
+    import time
+
+    stale = [p for p in target.parent.glob(f".{target.name}.*.tmp")
+             if time.time() - p.stat().st_mtime > STALE_TEMP_S] if target.parent.is_dir() else []
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
 def import_cifar10(source: Path | str, data_dir: Path | str | None = None, verify_md5: bool = True) -> Path:
     """Import the official CIFAR-10 python files into ``data_dir``; return the cache path.
 
@@ -208,6 +223,7 @@ def import_cifar10(source: Path | str, data_dir: Path | str | None = None, verif
         "imported_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     target = cache_path(data_dir)
+    _remove_stale_temp_files(target)
     atomic_write(target, lambda f: np.savez(f, train_x=train_x, train_y=train_y, test_x=test_x,
                                             test_y=test_y, meta=np.array(json.dumps(meta))))
     return target
@@ -232,10 +248,16 @@ def download_cifar10(data_dir: Path | str | None = None) -> Path:
 
 # ---------------------------------------------------------------------------- reading
 
-def _open_cache(data_dir: Path | str | None) -> tuple[Path, Any, dict]:
+def require_cifar10(data_dir: Path | str | None = None) -> Path:
+    """The cache path, or DataError saying how to import CIFAR-10 (cheap: nothing is read)."""
     path = cache_path(data_dir)
     if not path.is_file():
         raise DataError(MISSING_MESSAGE.format(data_dir=path.parent.parent, cache=path))
+    return path
+
+
+def _open_cache(data_dir: Path | str | None) -> tuple[Path, Any, dict]:
+    path = require_cifar10(data_dir)
     try:
         npz = np.load(path, allow_pickle=False)
         meta = json.loads(str(npz["meta"]))

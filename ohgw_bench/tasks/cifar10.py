@@ -29,6 +29,11 @@ class Cifar10Task(TaskSpec):
 
         return load_cifar10(label_noise=self.label_noise)
 
+    def check_data(self) -> None:
+        from ohgw_bench.data.cifar10 import require_cifar10
+
+        require_cifar10()
+
     def create_model(self, num_classes: int):
         from ohgw_bench.models import resnet_cifar
 
