@@ -385,18 +385,23 @@ def _worker_spec(plan: RunPlan):
 def _trial_backend(plan: RunPlan, work: Path, gpus: list[int] | None, meta: dict[str, Any]):
     """The run's syne-tune backend and the tuner's polling interval; workers end when this exits."""
     if plan.backend == "subprocess":
+        from ohgw_bench.execution.pool import DROPPED_ENV
         from ohgw_bench.gpus import make_local_backend
         from ohgw_bench.trial_entry import RUN_PID_ENV
 
-        previous = os.environ.get(RUN_PID_ENV)
-        os.environ[RUN_PID_ENV] = str(os.getpid())  # LocalBackend's trials inherit it and follow the run
+        # LocalBackend's trials inherit this process's environment: follow the run, drop what slows them
+        saved = {k: os.environ.get(k) for k in (RUN_PID_ENV, *DROPPED_ENV)}
+        os.environ[RUN_PID_ENV] = str(os.getpid())
+        for k in DROPPED_ENV:
+            os.environ.pop(k, None)
         try:
             yield make_local_backend(Path(__file__).with_name("trial_entry.py"), gpus), 0.2
         finally:
-            if previous is None:
-                os.environ.pop(RUN_PID_ENV, None)
-            else:
-                os.environ[RUN_PID_ENV] = previous
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
         return
     from ohgw_bench.execution.backend import WarmWorkerBackend
     from ohgw_bench.execution.pool import WorkerPool
