@@ -271,3 +271,22 @@ def test_subprocess_backend_refuses_paths_it_would_split(tmp_path):
     assert proc.returncode == 2
     assert "splits its trial command line on spaces" in proc.stderr
     assert not (tmp_path / "a b").exists()
+
+
+def test_workers_do_not_inherit_dasks_malloc_trim_threshold(tmp_path, monkeypatch):
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_ for its workers; a run inside a sweep must not pass it on
+    to its trials (it doubled an mnist1d epoch). Other variables pass through."""
+    from ohgw_bench.execution.pool import WorkerPool
+    from ohgw_bench.runner import _worker_spec, prepare_run
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    monkeypatch.setenv("OHGW_TEST_MARKER", "kept")
+    pool = WorkerPool(1, _worker_spec(prepare_run("digits-cnn", "asha", 0, "5ep", 1, tmp_path)), tmp_path / "w")
+    try:
+        pool.start()
+        (pid,) = pool.pids()
+        env = (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0")
+    finally:
+        pool.close()
+    assert b"OHGW_TEST_MARKER=kept" in env
+    assert not any(item.startswith(b"MALLOC_TRIM_THRESHOLD_=") for item in env)

@@ -1,7 +1,17 @@
 """``mnist1d-cnn``: MNIST-1D sequences (16k/4k/4k, generated offline by the ``mnist1d`` package) and a
 ~10k-parameter BatchNorm 1-D CNN: the CPU task where hyperparameters matter.
 
-Measured for τ: see ``TAU_MEASUREMENT`` below (filled from the runs that set it).
+Sizes: 4,000 validation and 4,000 test examples, so one example is 0.025 pp. An epoch (train on
+16k, evaluate 8k) takes 0.72 s on one CPU thread.
+
+τ = 0.983 was set by measurement: ``ohgw-bench sweep --tasks mnist1d-cnn --opts asha --seeds 0-9
+--budget 120s --workers 2 --n-dask-workers 1`` on this project's 2-core CPU machine, nothing else
+running (20m49s, warm workers, 260-312 epochs per run). Plain ASHA first reached 0.983 after
+98.2, 44.1, 78.5, 103.4, 23.7, 39.8, 50.9, 33.2, 23.2 and 44.2 s of tuner time (seeds 0-9):
+median 44.1 s = 37% of the 120 s budget, no seed censored. Nearby: τ = 0.982 gives a median of
+39.8 s (33%), τ = 0.984 62.1 s with 2 of 10 seeds censored. The best validation accuracy of those
+runs spans 0.983-0.991, and one-epoch accuracies span 0.2-0.8 across the space, so
+hyperparameters matter and learning curves separate.
 """
 from __future__ import annotations
 
@@ -42,4 +52,4 @@ def mnist1d_cnn() -> TaskSpec:
         description="MNIST-1D (mnist1d package, 16k/4k/4k), BN 1-D CNN (9.7k params), 27 epochs, CPU",
         space=study_space(lr=(-3.0, 0.0), wd=(-6.0, -2.0), momentum=(0.0, 0.99),
                           magnitude=(0.0, 1.0), smoothing=(0.0, 0.3)),
-        max_epochs=27, target=0.95, batch_size=128, eval_batch_size=4000)
+        max_epochs=27, target=0.983, batch_size=128, eval_batch_size=4000)
