@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     lb = sub.add_parser("leaderboard", help="paired statistics across seeds, per task x scheduler")
     lb.add_argument("path", type=Path, help="results root or any folder holding run folders")
     lb.add_argument("--target", type=_target, default=None, help="override each task's tau, in (0, 1]")
-    lb.add_argument("--format", choices=["md", "csv", "tex"], default="md")
+    lb.add_argument("--format", choices=["md", "csv", "tex"], default="md",
+                    help="markdown tables, one CSV row per arm (for pandas), or LaTeX")
     lb.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
     lb.add_argument("--include-incomplete", action="store_true", help="also rank running/truncated runs")
 
@@ -204,6 +205,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
     if not args.path.exists():
         return _fail(f"{args.path} does not exist")
+    if args.out and args.out.is_dir():
+        return _fail(f"--out {args.out} is a folder; give a file name, e.g. {args.out / 'LEADERBOARD.md'}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -214,8 +217,6 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     for w in caught:
         print(f"ohgw-bench: warning: {w.message}", file=sys.stderr)
     if args.out:
-        if args.out.is_dir():
-            return _fail(f"--out {args.out} is a folder; give a file name, e.g. {args.out / 'LEADERBOARD.md'}")
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
         print(f"wrote {args.out}")

@@ -280,3 +280,19 @@ def test_download_imports_what_torchvision_fetched(tmp_path, monkeypatch, offici
     path = cifar10.download_cifar10(tmp_path / "d")
     assert cifar10_status(tmp_path / "d")["md5_verified"] is True
     assert _leftovers(tmp_path / "d") == [path]
+
+
+def test_an_import_removes_temp_files_left_by_a_killed_import(tmp_path):
+    import os
+    import time
+
+    data_dir = tmp_path / "data"
+    folder = data_dir / "cifar10"
+    folder.mkdir(parents=True)
+    stale, live = folder / ".cifar10.npz.abc.tmp", folder / ".cifar10.npz.def.tmp"
+    stale.write_bytes(b"half")
+    live.write_bytes(b"being written")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    import_cifar10(make_cifar_tarball(tmp_path), data_dir, verify_md5=False)
+    assert not stale.exists() and live.exists()

@@ -35,9 +35,17 @@ def test_list_one_kind(capsys):
     (["--task", "digits-cnn", "--opt", "asha+ohgw(steps=0)"], "steps=0 must be an integer >= 1"),
     (["--task", "digits-cnn", "--opt", "asha", "--workers", "0"], "positive integer"),
     (["--task", "digits-cnn", "--opt", "pasha(reduction_factor=9)"], "lower grace_period or reduction_factor"),
+    (["--task", "digits-cnn", "--opt", "asha+ohgw(eta=inf)"], "eta=inf must be a finite number"),
+    (["--task", "digits-cnn", "--opt", "asha+gauss(sigma=inf)"], "sigma=inf must be a finite number"),
+    (["--task", "digits-cnn", "--opt", "asha+ohgw(steps=true)"], "steps"),
+    (["--task", "digits-cnn", "--opt", "asha", "--workers", "1000"], "--workers 1000 is more than"),
+    (["--task", "digits-cnn", "--opt", "asha", "--backend", "threads"], "invalid choice"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, args, message):
-    code = main(["run", *args, "--out", str(tmp_path / "out")])
+    try:
+        code = main(["run", *args, "--out", str(tmp_path / "out")])
+    except SystemExit as exit_:  # argparse's own refusals
+        code = exit_.code
     assert code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
@@ -68,3 +76,101 @@ def test_missing_cifar_gives_one_clear_message(tmp_path, capsys, monkeypatch):
 def test_show_rejects_a_non_run_folder(tmp_path, capsys):
     assert main(["show", str(tmp_path)]) == 2
     assert "not an ohgw-bench run folder" in capsys.readouterr().err
+
+
+def _exit_code(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exit_:
+        return int(exit_.code)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["leaderboard", "{empty}"], "holds no run folder"),
+    (["plot", "{empty}"], "holds no run folder"),
+    (["leaderboard", "{empty}", "--target", "nan"], "must be an accuracy in (0, 1]"),
+    (["plot", "{empty}", "--target", "2"], "must be an accuracy in (0, 1]"),
+    (["run", "--task", "digits-cnn", "--opt", "asha", "--out", "{file}"], "is a file, not a folder"),
+    (["run", "--task", "digits-cnn", "--opt", "asha", "--out", "{file}/sub"], "is not a folder this user can write"),
+    (["sweep", "--tasks", "digits-cnn", "--opts", "asha", "--seeds", "0", "--out", "{file}/sub"],
+     "is not a folder this user can write"),
+])
+def test_wrong_folders_and_values_exit_2_and_write_nothing(tmp_path, capsys, argv, message):
+    empty, file = tmp_path / "empty", tmp_path / "a-file"
+    empty.mkdir()
+    file.write_text("x")
+    argv = [a.format(empty=empty, file=file) for a in argv]
+    assert _exit_code(argv) == 2
+    assert message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a-file", "empty"]
+
+
+def test_missing_cifar_exits_2_for_run_and_sweep_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("OHGW_BENCH_DATA", str(tmp_path / "no-data"))
+    out = tmp_path / "out"
+    assert _exit_code(["run", "--task", "cifar10-resnet20", "--opt", "asha", "--out", str(out)]) == 2
+    assert _exit_code(["sweep", "--tasks", "cifar10-resnet20", "--opts", "asha", "--seeds", "0-1",
+                       "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("ohgw-bench data import") == 2 and "set $OHGW_BENCH_DATA for `run` and `sweep`" in err
+    assert not out.exists() and not (tmp_path / "no-data").exists()
+
+
+def test_show_on_the_folder_above_runs_says_where_they_are(tmp_path, capsys):
+    from synthetic import write_run
+
+    write_run(tmp_path, "digits-cnn", "asha", 0, [])
+    assert main(["show", str(tmp_path / "digits-cnn")]) == 2
+    err = capsys.readouterr().err
+    assert "is not a run folder" in err and "asha/seed-0" in err
+
+
+def test_show_on_a_failed_run_names_it(tmp_path, capsys):
+    from ohgw_bench.runner import prepare_run, write_failed_meta
+
+    plan = prepare_run("digits-cnn", "asha", 0, "120s", 1, tmp_path)
+    write_failed_meta(plan, RuntimeError("boom"), "Traceback: boom")
+    assert main(["show", str(plan.directory)]) == 0
+    assert "status: failed" in capsys.readouterr().out
+
+
+def test_leaderboard_out_must_be_a_file(tmp_path, capsys):
+    from synthetic import write_run
+
+    write_run(tmp_path / "res", "digits-cnn", "asha", 0, [])
+    assert main(["leaderboard", str(tmp_path / "res"), "--out", str(tmp_path)]) == 2
+    assert "is a folder; give a file name" in capsys.readouterr().err
+
+
+def test_plot_keeps_existing_figures_unless_told(tmp_path, capsys):
+    from synthetic import write_run
+
+    write_run(tmp_path / "res", "digits-cnn", "asha", 0, [])
+    figures = tmp_path / "res" / "figures"
+    figures.mkdir()
+    (figures / "committed.png").write_bytes(b"png")
+    assert main(["plot", str(tmp_path / "res")]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert [p.name for p in figures.iterdir()] == ["committed.png"]
+
+
+def test_results_files_follow_the_umask(tmp_path):
+    import os
+
+    from ohgw_bench.trajectory import META
+
+    write_json_atomic(tmp_path / META, {"x": 1})
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert (tmp_path / META).stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_every_option_has_help():
+    from ohgw_bench.cli import _parser
+
+    parser = _parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in subparsers.items():
+        for action in sub._actions:
+            if action.dest != "help" and not isinstance(action.choices, dict):
+                assert action.help, f"{name} {action.option_strings or action.dest} has no help"

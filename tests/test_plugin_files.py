@@ -26,14 +26,15 @@ def test_one_file_per_plugin(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(copy)}
     cli = [sys.executable, "-m", "ohgw_bench.cli"]
 
-    listed = subprocess.run([*cli, "list"], capture_output=True, text=True, env=env, timeout=120)
+    # cwd outside the repository: `python -m` puts the working directory first on sys.path
+    listed = subprocess.run([*cli, "list"], capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert "blobs-mlp" in listed.stdout and "halving" in listed.stdout and "rate=0.1" in listed.stdout
 
     out = tmp_path / "out"
     proc = subprocess.run([*cli, "run", "--task", "blobs-mlp", "--opt", "halving+shrink(rate=0.5)", "--budget", "6ep",
                            "--workers", "1", "--out", str(out), "--quiet"], capture_output=True, text=True, env=env,
-                          timeout=300)
+                          timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     traj = Trajectory.read(run_dir(out, "blobs-mlp", "halving+shrink(rate=0.5)", 0))
     assert traj.meta["status"] == "complete" and len(traj.events) >= 6

@@ -69,7 +69,11 @@ def test_local_cluster_sweep_completes_every_run(tmp_path):
 
 
 def test_failing_runs_are_isolated_and_recorded(tmp_path, monkeypatch):
-    monkeypatch.setenv("OHGW_BENCH_DATA", str(tmp_path / "no-data"))  # CIFAR-10 is missing: load fails
+    # A damaged CIFAR-10 cache: it exists (so the sweep's up-front checks pass) but fails to load in the run.
+    cache = tmp_path / "bad-data" / "cifar10" / "cifar10.npz"
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"not an npz file")
+    monkeypatch.setenv("OHGW_BENCH_DATA", str(tmp_path / "bad-data"))
     out = tmp_path / "res"
     spec = build_spec(tasks="cifar10-resnet20,digits-cnn", opts="asha", seeds="0", budget="1ep", out=str(out))
     runs = validate_runs(spec)
@@ -80,7 +84,9 @@ def test_failing_runs_are_isolated_and_recorded(tmp_path, monkeypatch):
     assert result.exit_code == 1
     failed_dir = out / "cifar10-resnet20" / "asha" / "seed-0"
     assert "DataError" in (failed_dir / SWEEP_ERROR).read_text()
-    assert read_meta(failed_dir)["status"] == "failed"
+    meta = read_meta(failed_dir)  # written by the runner's one meta writer: the same schema as any run
+    assert meta["status"] == "failed" and meta["budget"] == {"amount": 1.0, "clock": "epochs"}
+    assert "DataError" in meta["error"]
 
 
 def test_sweep_on_a_separately_started_scheduler_and_worker(tmp_path):
