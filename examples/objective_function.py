@@ -3,6 +3,7 @@ the sampled configs with their OHGW warm-started versions on the same trial seed
 
     .venv/bin/python examples/objective_function.py [--task digits-cnn] [--n 4] [--epochs 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,9 +24,11 @@ def main() -> None:
         config = {h.name: rng.uniform(h.low, h.high) for h in task.space.hyperparameters}
         plain = task.objective_function(config, args.epochs, seed=i)
         warm = task.objective_function(config, args.epochs, seed=i, warm_start="ohgw", warm_start_params={"eta": 0.1})
-        print(f"config {i}: val_acc {plain.val_acc:.4f} (none, {plain.cost_seconds:.2f} s) vs "
-              f"{warm.val_acc:.4f} (ohgw eta=0.1, {warm.cost_seconds:.2f} s, warm start {warm.warm_start_seconds:.3f} s); "
-              f"log10_lr {config['log10_lr']:.4f} -> {warm.config_used['log10_lr']:.4f}")
+        print(
+            f"config {i}: val_acc {plain.val_acc:.4f} (none, {plain.cost_seconds:.2f} s) vs "
+            f"{warm.val_acc:.4f} (ohgw eta=0.1, {warm.cost_seconds:.2f} s, warm start {warm.warm_start_seconds:.3f} s); "
+            f"log10_lr {config['log10_lr']:.4f} -> {warm.config_used['log10_lr']:.4f}"
+        )
 
 
 if __name__ == "__main__":

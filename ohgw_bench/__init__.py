@@ -3,6 +3,7 @@
 Importing this package is cheap on purpose (no torch, no syne-tune): the CLI's ``list``
 command and the results loader must work on machines without a GPU stack warmed up.
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"

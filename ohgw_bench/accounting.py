@@ -10,6 +10,7 @@
   and the training step are each measured once, in a fresh state, in the same order.
   Where ``clear_refs`` is not writable the value is 0 and says "unavailable".
 """
+
 from __future__ import annotations
 
 import time

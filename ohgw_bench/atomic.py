@@ -1,4 +1,5 @@
 """Replace a file so that readers, and a crash at any moment, see the old or the new file, never half."""
+
 from __future__ import annotations
 
 import os

@@ -1,6 +1,7 @@
 """Budgets in any of the three clocks: tuner wall clock (``120s``, ``10m``, ``3h``),
 device time = wall clock × workers (``600dev-s``, ``30dev-m``, ``8dev-h``; GPU-hours on a
 GPU) and epochs summed over trials (``500ep``)."""
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,9 @@ class Budget:
 
     def used(self, tuner_seconds: float, epochs_total: float, workers: int) -> float:
         """How much of this budget's clock is spent."""
-        return {"tuner_seconds": tuner_seconds, "device_seconds": tuner_seconds * workers,
-                "epochs": epochs_total}[self.clock]
+        return {"tuner_seconds": tuner_seconds, "device_seconds": tuner_seconds * workers, "epochs": epochs_total}[
+            self.clock
+        ]
 
     def exhausted(self, tuner_seconds: float, epochs_total: float, workers: int) -> bool:
         return self.used(tuner_seconds, epochs_total, workers) >= self.amount

@@ -2,6 +2,7 @@
 
 Exit codes: 0 success, 1 a run or command failed while working, 2 bad input (nothing written).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,21 +20,37 @@ def _parser() -> argparse.ArgumentParser:
     defaults = {"formatter_class": argparse.ArgumentDefaultsHelpFormatter}
 
     ls = sub.add_parser("list", help="list registered tasks, optimizers (schedulers) and warm starts")
-    ls.add_argument("kind", nargs="?", choices=["tasks", "optimizers", "warmstarts"], default=None,
-                    help="list only this kind (default: all three)")
+    ls.add_argument(
+        "kind",
+        nargs="?",
+        choices=["tasks", "optimizers", "warmstarts"],
+        default=None,
+        help="list only this kind (default: all three)",
+    )
 
     run = sub.add_parser("run", help="run one replicate: task x optimizer x seed x budget", **defaults)
     run.add_argument("--task", required=True, help="task name, e.g. digits-cnn")
     run.add_argument("--opt", required=True, help="<scheduler>[(k=v,...)][+<warmstart>[(k=v,...)]], e.g. asha+ohgw")
-    run.add_argument("--seed", type=int, default=0,
-                     help="run seed: the scheduler's seed and, with the trial index, each trial's seed")
-    run.add_argument("--budget", default="120s",
-                     help="tuner wall clock (120s, 10m, 3h), device time = wall x workers (8dev-h) "
-                          "or epochs summed over trials (500ep)")
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="run seed: the scheduler's seed and, with the trial index, each trial's seed",
+    )
+    run.add_argument(
+        "--budget",
+        default="120s",
+        help="tuner wall clock (120s, 10m, 3h), device time = wall x workers (8dev-h) "
+        "or epochs summed over trials (500ep)",
+    )
     run.add_argument("--workers", type=int, default=1, help="concurrent trials (warm worker processes)")
-    run.add_argument("--backend", choices=["workers", "subprocess"], default="workers",
-                     help="workers: warm worker processes for the whole run (default); "
-                          "subprocess: syne-tune's LocalBackend, a new process per trial start/resume")
+    run.add_argument(
+        "--backend",
+        choices=["workers", "subprocess"],
+        default="workers",
+        help="workers: warm worker processes for the whole run (default); "
+        "subprocess: syne-tune's LocalBackend, a new process per trial start/resume",
+    )
     run.add_argument("--out", type=Path, default=Path("results"), help="results root (default: results/)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing run of the same key")
     run.add_argument("--quiet", action="store_true", help="no live progress")
@@ -49,14 +66,19 @@ def _parser() -> argparse.ArgumentParser:
     dl.add_argument("dataset", choices=["cifar10"])
     data_sub.add_parser("status", help="what is in the data folder")
     for sp in (imp, dl, data_sub.choices["status"]):
-        sp.add_argument("--data-dir", type=Path, default=None,
-                        help="data folder (default: $OHGW_BENCH_DATA or ~/.cache/ohgw-bench)")
+        sp.add_argument(
+            "--data-dir", type=Path, default=None, help="data folder (default: $OHGW_BENCH_DATA or ~/.cache/ohgw-bench)"
+        )
 
     lb = sub.add_parser("leaderboard", help="paired statistics across seeds, per task x scheduler")
     lb.add_argument("path", type=Path, help="results root or any folder holding run folders")
     lb.add_argument("--target", type=_target, default=None, help="override each task's tau, in (0, 1]")
-    lb.add_argument("--format", choices=["md", "csv", "tex"], default="md",
-                    help="markdown tables, one CSV row per arm (for pandas), or LaTeX")
+    lb.add_argument(
+        "--format",
+        choices=["md", "csv", "tex"],
+        default="md",
+        help="markdown tables, one CSV row per arm (for pandas), or LaTeX",
+    )
     lb.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
     lb.add_argument("--include-incomplete", action="store_true", help="also rank running/truncated runs")
 
@@ -66,11 +88,16 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--target", type=_target, default=None, help="override each task's tau, in (0, 1]")
     pl.add_argument("--overwrite", action="store_true", help="replace figures already in the folder")
 
-    sw = sub.add_parser("sweep", help="run the grid tasks x optimizers x seeds on Dask; resumable",
-                        description="Run every task x optimizer x seed as one Dask task. Flags override the "
-                                    "spec file's keys. Complete runs are skipped; interrupted or failed runs "
-                                    "restart (the old attempt is kept under <out>/_attempts/).")
-    sw.add_argument("spec", nargs="?", default=None, help="TOML spec with keys tasks, opts, seeds, budget, workers, out")
+    sw = sub.add_parser(
+        "sweep",
+        help="run the grid tasks x optimizers x seeds on Dask; resumable",
+        description="Run every task x optimizer x seed as one Dask task. Flags override the "
+        "spec file's keys. Complete runs are skipped; interrupted or failed runs "
+        "restart (the old attempt is kept under <out>/_attempts/).",
+    )
+    sw.add_argument(
+        "spec", nargs="?", default=None, help="TOML spec with keys tasks, opts, seeds, budget, workers, out"
+    )
     sw.add_argument("--tasks", help="comma-separated task names, e.g. digits-cnn")
     sw.add_argument("--opts", help="comma-separated optimizer names, e.g. 'asha,asha+ohgw(steps=3)'")
     sw.add_argument("--seeds", help="seeds: ranges and comma lists, e.g. 0-31 or 0,2,5-7")
@@ -78,8 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=int, help="concurrent trials (processes) per run (default 1)")
     sw.add_argument("--out", help="results root (default: results/)")
     sw.add_argument("--scheduler-address", help="use a running Dask scheduler, e.g. tcp://host:8786")
-    sw.add_argument("--n-dask-workers", type=int,
-                    help="local cluster size: runs at a time (default: CPU cores // --workers)")
+    sw.add_argument(
+        "--n-dask-workers", type=int, help="local cluster size: runs at a time (default: CPU cores // --workers)"
+    )
     sw.add_argument("--dry-run", action="store_true", help="validate and list the runs; start nothing")
     sw.add_argument("--quiet", action="store_true", help="no live progress, only the final summary")
     return p
@@ -139,8 +167,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ohgw_bench.runner import RunRefused, lock_run, prepare_run
 
     try:
-        plan = prepare_run(args.task, args.opt, args.seed, args.budget, args.workers, args.out, args.overwrite,
-                           backend=args.backend)
+        plan = prepare_run(
+            args.task, args.opt, args.seed, args.budget, args.workers, args.out, args.overwrite, backend=args.backend
+        )
         lock = lock_run(plan, args.overwrite)
     except (UnknownNameError, OptimizerNameError, RunRefused, ValueError, DataError) as err:
         return _fail(str(err))
@@ -172,8 +201,10 @@ def cmd_show(path: Path) -> int:
         below = sorted(str(m.parent) for m in path.rglob(META) if "_attempts" not in m.parts)
         if below:
             shown = "\n  ".join(below[:20]) + (f"\n  ... and {len(below) - 20} more" if len(below) > 20 else "")
-            return _fail(f"{path} is not a run folder; it holds {len(below)} run(s), e.g.:\n  {shown}\n"
-                         f"show one of them, or use `ohgw-bench leaderboard {path}` for all of them")
+            return _fail(
+                f"{path} is not a run folder; it holds {len(below)} run(s), e.g.:\n  {shown}\n"
+                f"show one of them, or use `ohgw-bench leaderboard {path}` for all of them"
+            )
     try:
         print(format_summary(summarize_run(path)))
     except (FileNotFoundError, ValueError, KeyError) as err:
@@ -210,8 +241,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            text = leaderboard(args.path, target=args.target, fmt=args.format,
-                               include_incomplete=args.include_incomplete)
+            text = leaderboard(
+                args.path, target=args.target, fmt=args.format, include_incomplete=args.include_incomplete
+            )
         except (ValueError, FileNotFoundError) as err:
             return _fail(str(err))
     for w in caught:
@@ -249,9 +281,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from ohgw_bench.sweep import SweepError, sweep_main
 
     try:
-        return sweep_main(args.spec, tasks=args.tasks, opts=args.opts, seeds=args.seeds, budget=args.budget,
-                          workers=args.workers, out=args.out, scheduler_address=args.scheduler_address,
-                          n_dask_workers=args.n_dask_workers, dry_run=args.dry_run, quiet=args.quiet)
+        return sweep_main(
+            args.spec,
+            tasks=args.tasks,
+            opts=args.opts,
+            seeds=args.seeds,
+            budget=args.budget,
+            workers=args.workers,
+            out=args.out,
+            scheduler_address=args.scheduler_address,
+            n_dask_workers=args.n_dask_workers,
+            dry_run=args.dry_run,
+            quiet=args.quiet,
+        )
     except SweepError as err:
         return _fail(str(err))
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ every run's first trial would land on the same card. Here:
 syne-tune counts GPUs by running ``nvidia-smi`` with its output sent to a ``std.out`` file
 in the current folder; :func:`make_local_backend` passes the count in, so nothing is written.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,8 +54,9 @@ def make_local_backend(entry_point: Path, gpus: list[int] | None):
     """syne-tune's LocalBackend rotating over ``gpus`` (None: no rotation)."""
     from syne_tune.backend import LocalBackend
 
-    backend = LocalBackend(entry_point=str(entry_point), pass_args_as_json=True,
-                           rotate_gpus=gpus is not None, gpus_to_use=gpus)
+    backend = LocalBackend(
+        entry_point=str(entry_point), pass_args_as_json=True, rotate_gpus=gpus is not None, gpus_to_use=gpus
+    )
     if gpus is not None:
         # syne-tune indexes the machine's GPUs; given a count, it skips its nvidia-smi probe.
         backend._prepare_for_schedule(num_gpus=max(gpus) + 1)

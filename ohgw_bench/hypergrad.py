@@ -25,6 +25,7 @@ The model's weights and BatchNorm buffers are never changed: passes run through
 ``torch.func.functional_call`` on detached parameters and cloned buffers (BatchNorm in
 training mode, i.e. batch statistics, as in the first training steps).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -108,8 +109,17 @@ def _gradients_at_w0(f: _Functional, x1: torch.Tensor, y1: torch.Tensor, eps: fl
     return g0, [b - a for a, b in zip(g_ce, g_u)]
 
 
-def _horizon1(f: _Functional, x1: torch.Tensor, y1: torch.Tensor, x2: torch.Tensor, y2: torch.Tensor,
-              lr: float, wd: float, eps: float, want_eps: bool) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def _horizon1(
+    f: _Functional,
+    x1: torch.Tensor,
+    y1: torch.Tensor,
+    x2: torch.Tensor,
+    y2: torch.Tensor,
+    lr: float,
+    wd: float,
+    eps: float,
+    want_eps: bool,
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Exact first-order hyper-gradient at horizon 1 (see module docstring)."""
     g0, eps_direction = _gradients_at_w0(f, x1, y1, eps, want_eps)
     direction = [g + wd * w for g, w in zip(g0, f.w0)]  # d = g0 + wd·w0; w1 = w0 − lr·d
@@ -126,11 +136,16 @@ def _horizon1(f: _Functional, x1: torch.Tensor, y1: torch.Tensor, x2: torch.Tens
     return grads, loss_v.detach()
 
 
-def _unrolled(f: _Functional, train_inputs: Sequence[Batch], x2: torch.Tensor, y2: torch.Tensor,
-              psi: Mapping[str, float]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def _unrolled(
+    f: _Functional, train_inputs: Sequence[Batch], x2: torch.Tensor, y2: torch.Tensor, psi: Mapping[str, float]
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Differentiate through ``len(train_inputs)`` SGD-with-momentum steps (double backward)."""
-    coords = {k: torch.tensor(float(v), dtype=x2.dtype if x2.is_floating_point() else torch.float32,
-                              device=x2.device, requires_grad=True) for k, v in psi.items()}
+    coords = {
+        k: torch.tensor(
+            float(v), dtype=x2.dtype if x2.is_floating_point() else torch.float32, device=x2.device, requires_grad=True
+        )
+        for k, v in psi.items()
+    }
     lr = 10.0 ** coords[LOG10_LR]
     wd = 10.0 ** coords[LOG10_WD]
     mom = coords[MOMENTUM]
@@ -189,15 +204,14 @@ def lookahead_hypergradient(
 
         batches = prepared(magnitude)
         if horizon == 1 and exact_first_order:
-            (x1, y1), = batches
+            ((x1, y1),) = batches
             grads, loss_v = _horizon1(f, x1, y1, x2, y2, lr, wd, eps, want_eps=LABEL_SMOOTHING in config)
             kinds = {LOG10_LR: EXACT, LOG10_WD: EXACT, MOMENTUM: STRUCTURALLY_ZERO}
             grads[MOMENTUM] = torch.zeros(())
         else:
             psi = {k: float(config.get(k, 0.0)) for k in (LOG10_LR, LOG10_WD, MOMENTUM, LABEL_SMOOTHING)}
             grads, loss_v = _unrolled(f, batches, x2, y2, psi)
-            kinds = {LOG10_LR: EXACT, LOG10_WD: EXACT,
-                     MOMENTUM: STRUCTURALLY_ZERO if horizon == 1 else EXACT}
+            kinds = {LOG10_LR: EXACT, LOG10_WD: EXACT, MOMENTUM: STRUCTURALLY_ZERO if horizon == 1 else EXACT}
         kinds[LABEL_SMOOTHING] = EXACT if LABEL_SMOOTHING in config else NOT_COMPUTED
         if MOMENTUM not in config:
             kinds[MOMENTUM] = NOT_COMPUTED
@@ -217,15 +231,17 @@ def lookahead_hypergradient(
             kinds[AUG_MAGNITUDE] = NOT_COMPUTED
             notes.append("aug_magnitude not computed: no augment function given")
 
-        values = {k: (_to_float(grads[k]) if kinds[k] in (EXACT, FINITE_DIFFERENCE) else 0.0)
-                  for k in config if k in kinds}
+        values = {
+            k: (_to_float(grads[k]) if kinds[k] in (EXACT, FINITE_DIFFERENCE) else 0.0) for k in config if k in kinds
+        }
         return HyperGradient(values, {k: kinds[k] for k in values}, _to_float(loss_v), tuple(notes))
     finally:
         model.train(was_training)
 
 
-def _lookahead_loss(f: _Functional, batches: Sequence[Batch], x2: torch.Tensor, y2: torch.Tensor,
-                    config: Mapping[str, float]) -> torch.Tensor:
+def _lookahead_loss(
+    f: _Functional, batches: Sequence[Batch], x2: torch.Tensor, y2: torch.Tensor, config: Mapping[str, float]
+) -> torch.Tensor:
     """L_v after the same SGD-with-momentum lookahead steps (used for finite differences)."""
     lr, wd = 10.0 ** float(config[LOG10_LR]), 10.0 ** float(config[LOG10_WD])
     mom, eps = float(config.get(MOMENTUM, 0.0)), float(config.get(LABEL_SMOOTHING, 0.0))
@@ -234,8 +250,9 @@ def _lookahead_loss(f: _Functional, batches: Sequence[Batch], x2: torch.Tensor, 
         return F.cross_entropy(f(w, x2), y2)
 
 
-def _sgd_lookahead(f: _Functional, batches: Sequence[Batch], lr, wd, mom, eps,
-                   differentiable: bool) -> list[torch.Tensor]:
+def _sgd_lookahead(
+    f: _Functional, batches: Sequence[Batch], lr, wd, mom, eps, differentiable: bool
+) -> list[torch.Tensor]:
     """The weights after SGD-with-momentum steps from w0 (momentum buffer starting at 0), one
     per batch. ``differentiable`` keeps the graph through the steps (double backward), so the
     result can be differentiated w.r.t. tensor-valued hyperparameters; otherwise each step

@@ -49,6 +49,7 @@ Other columns: ``best_val_acc_median`` and ``incumbent_test_acc_median`` (median
 row's runs), ``ws_compute_share`` and ``ws_flops_share`` (medians of the per-run warm-start
 shares), ``peak_mem_ratio`` (the largest per-run ratio: memory is a worst-case concern).
 """
+
 from __future__ import annotations
 
 import logging
@@ -102,8 +103,9 @@ def pair_runs(none_runs: pd.DataFrame, arm_runs: pd.DataFrame) -> pd.DataFrame:
     return none_runs.merge(arm_runs, on="seed", suffixes=("_none", "_arm"), how="inner").sort_values("seed")
 
 
-def censored_pair_values(t_none: Sequence[float], t_arm: Sequence[float], reached_none: Sequence[bool],
-                         reached_arm: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
+def censored_pair_values(
+    t_none: Sequence[float], t_arm: Sequence[float], reached_none: Sequence[bool], reached_arm: Sequence[bool]
+) -> tuple[np.ndarray, np.ndarray]:
     """T@τ of each pair with the censoring rule applied *within* the pair.
 
     A censored run's value (its budget used) is raised to at least its partner's value, so a
@@ -117,8 +119,9 @@ def censored_pair_values(t_none: Sequence[float], t_arm: Sequence[float], reache
     return a, b
 
 
-def _paired_differences(t_none: np.ndarray, t_arm: np.ndarray, reached_none: np.ndarray,
-                        reached_arm: np.ndarray) -> np.ndarray:
+def _paired_differences(
+    t_none: np.ndarray, t_arm: np.ndarray, reached_none: np.ndarray, reached_arm: np.ndarray
+) -> np.ndarray:
     """d = T_none − T_arm after :func:`censored_pair_values` (0 for two censored runs)."""
     a, b = censored_pair_values(t_none, t_arm, reached_none, reached_arm)
     return a - b
@@ -151,8 +154,9 @@ def rank_biserial(d: Sequence[float]) -> float:
     return float((r_plus - r_minus) / (n * (n + 1) / 2))
 
 
-def win_rate(t_none: Sequence[float], t_arm: Sequence[float], reached_none: Sequence[bool],
-             reached_arm: Sequence[bool]) -> float:
+def win_rate(
+    t_none: Sequence[float], t_arm: Sequence[float], reached_none: Sequence[bool], reached_arm: Sequence[bool]
+) -> float:
     """Share of pairs where the arm reaches τ strictly sooner; ties count one half.
 
     Arm reached and none not → 1; none reached and arm not → 0; both censored → ½;
@@ -195,16 +199,38 @@ def _clock_stats(row: dict[str, Any], values: Any, name: str, scale: float) -> N
     row[f"{name}_q75"] = _quantile(values, 75)
 
 
-_CLOCK_COLUMNS = (("T_tuner_h", "T_tuner_seconds_cens", _HOURS),
-                  ("T_device_h", "T_device_seconds_cens", _HOURS),
-                  ("T_epochs", "T_epochs_cens", 1.0))
+_CLOCK_COLUMNS = (
+    ("T_tuner_h", "T_tuner_seconds_cens", _HOURS),
+    ("T_device_h", "T_device_seconds_cens", _HOURS),
+    ("T_epochs", "T_epochs_cens", 1.0),
+)
 
 
-COLUMNS = ("task", "scheduler", "arm", "warm_start", "eta", "n", "n_runs", "n_censored", "n_censored_none",
-           *[f"{name}_{s}" for name, _, _ in _CLOCK_COLUMNS for s in ("median", "q25", "q75")],
-           "T_reduction", "speedup", "p_value", "rank_biserial", "win_rate", "best_val_acc_median",
-           "incumbent_test_acc_median", "delta_test_acc_pp", "ws_compute_share", "ws_flops_share",
-           "peak_mem_ratio", "n_diverged", "success")
+COLUMNS = (
+    "task",
+    "scheduler",
+    "arm",
+    "warm_start",
+    "eta",
+    "n",
+    "n_runs",
+    "n_censored",
+    "n_censored_none",
+    *[f"{name}_{s}" for name, _, _ in _CLOCK_COLUMNS for s in ("median", "q25", "q75")],
+    "T_reduction",
+    "speedup",
+    "p_value",
+    "rank_biserial",
+    "win_rate",
+    "best_val_acc_median",
+    "incumbent_test_acc_median",
+    "delta_test_acc_pp",
+    "ws_compute_share",
+    "ws_flops_share",
+    "peak_mem_ratio",
+    "n_diverged",
+    "success",
+)
 
 
 def _describe_runs(row: dict[str, Any], runs: pd.DataFrame) -> None:
@@ -232,8 +258,9 @@ def compare_pairs(pairs: pd.DataFrame) -> dict[str, Any]:
     adjusted_none, adjusted_arm = censored_pair_values(t_none, t_arm, rn, ra)
     median_none, median_arm = _median(adjusted_none), _median(adjusted_arm)
     reduction = 1.0 - median_arm / median_none if median_none and not math.isnan(median_none) else math.nan
-    test_delta = (pairs["incumbent_test_acc_arm"].to_numpy(float)
-                  - pairs["incumbent_test_acc_none"].to_numpy(float)) * 100.0
+    test_delta = (
+        pairs["incumbent_test_acc_arm"].to_numpy(float) - pairs["incumbent_test_acc_none"].to_numpy(float)
+    ) * 100.0
     return {
         "n": int(len(pairs)),
         "n_censored_none": int((~rn).sum()),
@@ -276,15 +303,29 @@ def build_leaderboard(summary: pd.DataFrame) -> pd.DataFrame:
         for label in ([NONE] if not none_runs.empty else []) + labels:
             runs = group[group["warm_start_label"] == label]
             eta = runs["eta"].dropna().unique() if "eta" in runs else []
-            row: dict[str, Any] = {"task": task, "scheduler": scheduler, "arm": label,
-                                   "warm_start": runs["warm_start"].iloc[0],
-                                   "eta": float(eta[0]) if len(eta) == 1 else math.nan,
-                                   "n_runs": int(len(runs))}
+            row: dict[str, Any] = {
+                "task": task,
+                "scheduler": scheduler,
+                "arm": label,
+                "warm_start": runs["warm_start"].iloc[0],
+                "eta": float(eta[0]) if len(eta) == 1 else math.nan,
+                "n_runs": int(len(runs)),
+            }
             if label == NONE:
                 _describe_runs(row, runs)
-                row.update({"n": int(len(runs)), "n_censored_none": row["n_censored"], "T_reduction": 0.0,
-                            "speedup": 1.0, "p_value": math.nan, "rank_biserial": math.nan,
-                            "win_rate": math.nan, "delta_test_acc_pp": 0.0, "success": DASH})
+                row.update(
+                    {
+                        "n": int(len(runs)),
+                        "n_censored_none": row["n_censored"],
+                        "T_reduction": 0.0,
+                        "speedup": 1.0,
+                        "p_value": math.nan,
+                        "rank_biserial": math.nan,
+                        "win_rate": math.nan,
+                        "delta_test_acc_pp": 0.0,
+                        "success": DASH,
+                    }
+                )
             else:
                 pairs = pair_runs(none_runs, runs) if not none_runs.empty else runs.iloc[0:0]
                 paired_arm = runs[runs["seed"].isin(pairs["seed"])] if len(pairs) else runs.iloc[0:0]
@@ -292,9 +333,18 @@ def build_leaderboard(summary: pd.DataFrame) -> pd.DataFrame:
                 if len(pairs):
                     row.update(compare_pairs(pairs))
                 else:
-                    row.update({"n": 0, "n_censored_none": 0, "T_reduction": math.nan, "speedup": math.nan,
-                                "p_value": math.nan, "rank_biserial": math.nan, "win_rate": math.nan,
-                                "delta_test_acc_pp": math.nan})
+                    row.update(
+                        {
+                            "n": 0,
+                            "n_censored_none": 0,
+                            "T_reduction": math.nan,
+                            "speedup": math.nan,
+                            "p_value": math.nan,
+                            "rank_biserial": math.nan,
+                            "win_rate": math.nan,
+                            "delta_test_acc_pp": math.nan,
+                        }
+                    )
                 row["success"] = success_mark(row)
             rows.append(row)
     return pd.DataFrame(rows, columns=list(COLUMNS))
@@ -346,25 +396,50 @@ def _groups(table: pd.DataFrame):
 
 def _markdown(table: pd.DataFrame) -> str:
     headers = [h for h, _ in _DISPLAY]
-    out = ["# Leaderboard", "",
-           f"T@τ censored at the budget used when τ was not reached; Wilcoxon two-sided, "
-           f"zero_method={ZERO_METHOD}; ✓ = median T@τ ≥ {MIN_T_REDUCTION:.0%} lower, p < {ALPHA}, "
-           f"Δ test acc ≥ −{MAX_TEST_DROP_PP} pp.", ""]
+    out = [
+        "# Leaderboard",
+        "",
+        f"T@τ censored at the budget used when τ was not reached; Wilcoxon two-sided, "
+        f"zero_method={ZERO_METHOD}; ✓ = median T@τ ≥ {MIN_T_REDUCTION:.0%} lower, p < {ALPHA}, "
+        f"Δ test acc ≥ −{MAX_TEST_DROP_PP} pp.",
+        "",
+    ]
     if table.empty:
         out += ["_No complete run to rank (incomplete runs are excluded unless asked for)._", ""]
     for task, scheduler, rows in _groups(table):
-        out += [f"## {task} × {scheduler}", "",
-                "| " + " | ".join(headers) + " |",
-                "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
+        out += [
+            f"## {task} × {scheduler}",
+            "",
+            "| " + " | ".join(headers) + " |",
+            "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|",
+        ]
         out += ["| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |" for cells in rows]
         out.append("")
     return "\n".join(out)
 
 
-_TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-_TEX_SYMBOLS = {CHECK: r"$\checkmark$", CROSS: r"$\times$", DASH: "---", "τ": r"$\tau$", "Δ": r"$\Delta$",
-                "×": r"$\times$", "∞": r"$\infty$", "−": "-"}
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+_TEX_SYMBOLS = {
+    CHECK: r"$\checkmark$",
+    CROSS: r"$\times$",
+    DASH: "---",
+    "τ": r"$\tau$",
+    "Δ": r"$\Delta$",
+    "×": r"$\times$",
+    "∞": r"$\infty$",
+    "−": "-",
+}
 
 
 def _tex(text: str) -> str:
@@ -378,9 +453,14 @@ def _latex(table: pd.DataFrame) -> str:
     headers = [h for h, _ in _DISPLAY]
     out = ["% Generated by ohgw-bench leaderboard; needs \\usepackage{amssymb} for \\checkmark."]
     for task, scheduler, rows in _groups(table):
-        out += ["", f"\\paragraph{{{_tex(str(task))} / {_tex(str(scheduler))}}}",
-                "\\begin{tabular}{l" + "r" * (len(headers) - 1) + "}", "\\hline",
-                " & ".join(_tex(h) for h in headers) + " \\\\", "\\hline"]
+        out += [
+            "",
+            f"\\paragraph{{{_tex(str(task))} / {_tex(str(scheduler))}}}",
+            "\\begin{tabular}{l" + "r" * (len(headers) - 1) + "}",
+            "\\hline",
+            " & ".join(_tex(h) for h in headers) + " \\\\",
+            "\\hline",
+        ]
         out += [" & ".join(_tex(c) for c in cells) + " \\\\" for cells in rows]
         out += ["\\hline", "\\end{tabular}"]
     return "\n".join(out) + "\n"
@@ -398,8 +478,9 @@ def render(table: pd.DataFrame, fmt: str = "md") -> str:
     raise ValueError(f"unknown leaderboard format {fmt!r}: use md, csv or tex")
 
 
-def leaderboard(path: Path | str, target: float | None = None, fmt: str = "md",
-                include_incomplete: bool = False) -> str:
+def leaderboard(
+    path: Path | str, target: float | None = None, fmt: str = "md", include_incomplete: bool = False
+) -> str:
     """Read every run under ``path`` and render its leaderboard (``target`` overrides τ)."""
     from ohgw_bench.results import summarize_runs
 

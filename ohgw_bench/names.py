@@ -6,6 +6,7 @@ Parameters are checked against the registered spec's defaults (unknown keys and 
 of the wrong type are errors) and the canonical form — sorted keys, values that differ
 from nothing else in spelling — is the leaderboard key and the results folder name.
 """
+
 from __future__ import annotations
 
 import re

@@ -5,6 +5,7 @@ the same :func:`~ohgw_bench.trial.run_trial` as every backend (same batches for 
 same warm start, same records), so any optimizer — Optuna, SMAC, a loop of your own — can use
 the suite's tasks and warm starts, and its numbers compare with the suite's runs.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -50,9 +51,15 @@ class ObjectiveResult:
         return self.curve[-1].trial_seconds
 
 
-def objective_function(task: "TaskSpec", config: Mapping[str, float], epochs: int, seed: int = 0,
-                       warm_start: str = "none", warm_start_params: Mapping[str, Any] | None = None,
-                       device: Any = None) -> ObjectiveResult:
+def objective_function(
+    task: "TaskSpec",
+    config: Mapping[str, float],
+    epochs: int,
+    seed: int = 0,
+    warm_start: str = "none",
+    warm_start_params: Mapping[str, Any] | None = None,
+    device: Any = None,
+) -> ObjectiveResult:
     """Train ``config`` (the task's search-space coordinates) for ``epochs`` epochs with trial seed
     ``seed``, after ``warm_start``; return the curve. Raises ValueError on a bad config or epochs."""
     import torch
@@ -75,20 +82,41 @@ def objective_function(task: "TaskSpec", config: Mapping[str, float], epochs: in
         raise ValueError(f"warm start {warm_start} has no parameter(s) {', '.join(sorted(unknown))}")
     validate_params(warm_start, params)
 
-    device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available()
-                                                                           else "cpu")
+    device = (
+        torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    )
     data = prepare_process(task, device, warm_start, params)
     reports: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="ohgw-objective-") as scratch:
-        run_trial(task, {k: float(config[k]) for k in task.space.names},
-                  TrialSetup(warm_start, params, seed=seed, max_epoch=epochs), Path(scratch),
-                  lambda **r: reports.append(r), device, data=data)
+        run_trial(
+            task,
+            {k: float(config[k]) for k in task.space.names},
+            TrialSetup(warm_start, params, seed=seed, max_epoch=epochs),
+            Path(scratch),
+            lambda **r: reports.append(r),
+            device,
+            data=data,
+        )
     last = reports[-1]
     names = task.space.names
     return ObjectiveResult(
-        task=task.name, config_sampled={k: float(config[k]) for k in names},
-        config_used={k: float(last[f"used_{k}"]) for k in names}, warm_start=warm_start,
+        task=task.name,
+        config_sampled={k: float(config[k]) for k in names},
+        config_used={k: float(last[f"used_{k}"]) for k in names},
+        warm_start=warm_start,
         hypergrad={k: None if last[f"hg_{k}"] == "nan" else float(last[f"hg_{k}"]) for k in names},
-        warm_start_seconds=float(last["ws_seconds"]), warm_start_flops=float(last["ws_flops"]),
-        curve=tuple(EpochRecord(r["epoch"], r["val_acc"], r["val_loss"], r["test_acc"], r["train_loss"],
-                                r["trial_seconds"], r["trial_flops"]) for r in reports))
+        warm_start_seconds=float(last["ws_seconds"]),
+        warm_start_flops=float(last["ws_flops"]),
+        curve=tuple(
+            EpochRecord(
+                r["epoch"],
+                r["val_acc"],
+                r["val_loss"],
+                r["test_acc"],
+                r["train_loss"],
+                r["trial_seconds"],
+                r["trial_flops"],
+            )
+            for r in reports
+        ),
+    )

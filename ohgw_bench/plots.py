@@ -16,6 +16,7 @@ Grayscale-safe: arms differ by line style, marker and hatch as well as colour. A
 the data cannot support is skipped with a logged warning saying why; nothing raises for a
 single arm, a single seed or a missing ``none`` arm.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,12 @@ def _style(i: int) -> dict[str, Any]:
     import matplotlib
 
     colors = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.85, 8))
-    return {"color": colors[(i * 3) % 8], "linestyle": _LINESTYLES[i % len(_LINESTYLES)],
-            "marker": _MARKERS[i % len(_MARKERS)], "hatch": _HATCHES[i % len(_HATCHES)]}
+    return {
+        "color": colors[(i * 3) % 8],
+        "linestyle": _LINESTYLES[i % len(_LINESTYLES)],
+        "marker": _MARKERS[i % len(_MARKERS)],
+        "hatch": _HATCHES[i % len(_HATCHES)],
+    }
 
 
 def _arm_order(labels: Any) -> list[str]:
@@ -134,14 +139,33 @@ def _plot_anytime(df: pd.DataFrame, out_dir: Path, target: float | None = None) 
             style = _style(i)
             curves = []
             for _, run in group[group["warm_start_label"] == label].groupby("run_dir"):
-                curves.append(_step_on_grid(run["tuner_seconds"].to_numpy(float),
-                                            run["best_val_acc_so_far"].to_numpy(float), grid))
+                curves.append(
+                    _step_on_grid(
+                        run["tuner_seconds"].to_numpy(float), run["best_val_acc_so_far"].to_numpy(float), grid
+                    )
+                )
             q25, median, q75 = _quantiles(np.vstack(curves), (25, 50, 75))
-            ax.plot(grid / unit, median, drawstyle="steps-post", color=style["color"],
-                    linestyle=style["linestyle"], marker=style["marker"], markevery=max(1, _GRID_POINTS // 8),
-                    label=f"{label} (n={len(curves)})")
-            ax.fill_between(grid / unit, q25, q75, step="post", facecolor=style["color"], alpha=0.18,
-                            hatch=style["hatch"] or None, edgecolor=style["color"], linewidth=0.0)
+            ax.plot(
+                grid / unit,
+                median,
+                drawstyle="steps-post",
+                color=style["color"],
+                linestyle=style["linestyle"],
+                marker=style["marker"],
+                markevery=max(1, _GRID_POINTS // 8),
+                label=f"{label} (n={len(curves)})",
+            )
+            ax.fill_between(
+                grid / unit,
+                q25,
+                q75,
+                step="post",
+                facecolor=style["color"],
+                alpha=0.18,
+                hatch=style["hatch"] or None,
+                edgecolor=style["color"],
+                linewidth=0.0,
+            )
         targets = [target] if target is not None else group["target"].dropna().unique()
         if len(targets) == 1:
             ax.axhline(targets[0], color="black", linewidth=0.8, linestyle=(0, (2, 2)), label=f"τ = {targets[0]:g}")
@@ -160,13 +184,19 @@ def _plot_t_at_tau(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
     unit, unit_name = _time_unit(float(summary["T_tuner_seconds_cens"].max()))
     for ax, ((task, scheduler), group) in panels:
         arms = _arm_order(group["warm_start_label"])
-        boxes = [group.loc[group["warm_start_label"] == a, "T_tuner_seconds_cens"].to_numpy(float) / unit
-                 for a in arms]
-        parts = ax.boxplot(boxes, positions=range(len(arms)), widths=0.5, patch_artist=True, showfliers=False,
-                           medianprops={"color": "black", "linewidth": 1.5})
+        boxes = [group.loc[group["warm_start_label"] == a, "T_tuner_seconds_cens"].to_numpy(float) / unit for a in arms]
+        parts = ax.boxplot(
+            boxes,
+            positions=range(len(arms)),
+            widths=0.5,
+            patch_artist=True,
+            showfliers=False,
+            medianprops={"color": "black", "linewidth": 1.5},
+        )
         _style_boxes(parts)
-        by_seed = group.pivot_table(index="seed", columns="warm_start_label", values="T_tuner_seconds_cens",
-                                    aggfunc="first").reindex(columns=arms)
+        by_seed = group.pivot_table(
+            index="seed", columns="warm_start_label", values="T_tuner_seconds_cens", aggfunc="first"
+        ).reindex(columns=arms)
         for _, values in by_seed.iterrows():
             ax.plot(range(len(arms)), values.to_numpy(float) / unit, color="0.6", linewidth=0.7, zorder=1)
         for i, arm in enumerate(arms):
@@ -174,9 +204,15 @@ def _plot_t_at_tau(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
             runs = group[group["warm_start_label"] == arm]
             for reached, face in ((True, style["color"]), (False, "white")):
                 sel = runs[runs["reached"].astype(bool) == reached]
-                ax.scatter(np.full(len(sel), i), sel["T_tuner_seconds_cens"].to_numpy(float) / unit,
-                           marker=style["marker"], facecolors=face, edgecolors=style["color"], zorder=3,
-                           label=None if reached else ("not reached (at budget)" if i == 0 else None))
+                ax.scatter(
+                    np.full(len(sel), i),
+                    sel["T_tuner_seconds_cens"].to_numpy(float) / unit,
+                    marker=style["marker"],
+                    facecolors=face,
+                    edgecolors=style["color"],
+                    zorder=3,
+                    label=None if reached else ("not reached (at budget)" if i == 0 else None),
+                )
         ax.set_xticks(range(len(arms)), arms, rotation=20, ha="right")
         ax.set_title(f"{task} × {scheduler}")
         ax.set_ylabel(f"T@τ, tuner time ({unit_name})")
@@ -215,9 +251,13 @@ def _plot_dpsi(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
     for ax, dim in zip(axes, dims):
         sub = frame[frame["dim"] == dim]
         arms = sorted(sub["arm"].unique())
-        parts = ax.boxplot([sub.loc[sub["arm"] == a, "dpsi"].to_numpy(float) for a in arms],
-                           positions=range(len(arms)), widths=0.55, patch_artist=True,
-                           medianprops={"color": "black", "linewidth": 1.5})
+        parts = ax.boxplot(
+            [sub.loc[sub["arm"] == a, "dpsi"].to_numpy(float) for a in arms],
+            positions=range(len(arms)),
+            widths=0.55,
+            patch_artist=True,
+            medianprops={"color": "black", "linewidth": 1.5},
+        )
         _style_boxes(parts, first_style=1)  # style 0 is the none arm's elsewhere
         ax.axhline(0.0, color="black", linewidth=0.6)
         ax.set_xticks(range(len(arms)), arms, rotation=20, ha="right")
@@ -251,9 +291,12 @@ def _eta_points(summary: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
             pairs = pair_runs(none, runs)
             if pairs.empty:
                 continue
-            ratio = _ratios(pairs["T_tuner_seconds_cens_none"].to_numpy(float),
-                            pairs["T_tuner_seconds_cens_arm"].to_numpy(float),
-                            pairs["reached_none"].to_numpy(bool), pairs["reached_arm"].to_numpy(bool))
+            ratio = _ratios(
+                pairs["T_tuner_seconds_cens_none"].to_numpy(float),
+                pairs["T_tuner_seconds_cens_arm"].to_numpy(float),
+                pairs["reached_none"].to_numpy(bool),
+                pairs["reached_arm"].to_numpy(bool),
+            )
             for eta, r in zip(pairs["eta_arm"], ratio):
                 if np.isfinite(r) and r > 0:
                     rows.append({"eta": float(eta), "speedup": float(r)})
@@ -271,17 +314,20 @@ def _plot_eta(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
         return []
     panels = _eta_points(summary)
     if not panels:
-        log.warning("skipping figure 'eta': no task × scheduler holds a 'none' arm and ohgw arms with "
-                    "at least two distinct warm_start_params['eta'] values paired over seeds")
+        log.warning(
+            "skipping figure 'eta': no task × scheduler holds a 'none' arm and ohgw arms with "
+            "at least two distinct warm_start_params['eta'] values paired over seeds"
+        )
         return []
     fig, axes = _grid_panels(len(panels))
     for ax, ((task, scheduler), points) in zip(axes, panels.items()):
         x = np.log10(points["eta"].to_numpy(float))
         y = points["speedup"].to_numpy(float)
-        ax.scatter(10 ** x, y, marker="o", facecolors="white", edgecolors="0.3", label="per seed", zorder=3)
+        ax.scatter(10**x, y, marker="o", facecolors="white", edgecolors="0.3", label="per seed", zorder=3)
         medians = points.groupby("eta")["speedup"].median()
-        ax.plot(medians.index, medians.to_numpy(), linestyle="none", marker="D", color="black", label="median",
-                zorder=4)  # above the open per-seed circles
+        ax.plot(
+            medians.index, medians.to_numpy(), linestyle="none", marker="D", color="black", label="median", zorder=4
+        )  # above the open per-seed circles
         if points["eta"].nunique() >= 3:
             fit = lowess(y, x, frac=0.8, return_sorted=True)
             ax.plot(10 ** fit[:, 0], fit[:, 1], color="black", linestyle="--", label="LOWESS")
@@ -297,8 +343,9 @@ def _plot_eta(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
     return _save(fig, out_dir, "eta")
 
 
-def plot_all(path: Path | str, out_dir: Path | str, target: float | None = None,
-             include_incomplete: bool = False) -> list[Path]:
+def plot_all(
+    path: Path | str, out_dir: Path | str, target: float | None = None, include_incomplete: bool = False
+) -> list[Path]:
     """Write every figure the results under ``path`` support into ``out_dir``.
 
     Returns the written files (``<name>.png`` and ``<name>.pdf`` per figure, names as in the

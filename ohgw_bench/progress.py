@@ -1,4 +1,5 @@
 """Live progress of a run on the terminal (rich): trials, best accuracy, budget used."""
+
 from __future__ import annotations
 
 import sys
@@ -17,10 +18,12 @@ def _line(plan: RunPlan, writer: TrajectoryWriter | None) -> str:
     started = len(writer.records) if writer else 0
     finished = writer.finished_trials if writer else 0
     best = writer.best_val_acc if writer else float("nan")
-    return (f"{plan.task.name} {plan.optimizer.canonical} seed {plan.seed} | "
-            f"trials {started} started, {finished} finished | "
-            f"best val_acc {'-' if best != best else f'{best:.4f}'} (tau {plan.task.target}) | "
-            f"{_used(plan, writer):.0f}/{plan.budget.amount:.0f}{plan.budget.unit}")
+    return (
+        f"{plan.task.name} {plan.optimizer.canonical} seed {plan.seed} | "
+        f"trials {started} started, {finished} finished | "
+        f"best val_acc {'-' if best != best else f'{best:.4f}'} (tau {plan.task.target}) | "
+        f"{_used(plan, writer):.0f}/{plan.budget.amount:.0f}{plan.budget.unit}"
+    )
 
 
 def run_with_progress(plan: RunPlan, quiet: bool = False) -> Path:
@@ -46,7 +49,8 @@ def run_with_progress(plan: RunPlan, quiet: bool = False) -> Path:
         bar = progress.add_task(_line(plan, None), total=plan.budget.amount)
 
         def update(writer: TrajectoryWriter) -> None:
-            progress.update(bar, completed=min(_used(plan, writer), plan.budget.amount),
-                            description=_line(plan, writer))
+            progress.update(
+                bar, completed=min(_used(plan, writer), plan.budget.amount), description=_line(plan, writer)
+            )
 
         return execute_run(plan, on_update=update)

@@ -6,6 +6,7 @@ of those folders is imported on first use (modules whose name starts with ``_`` 
 not plugins); there is no list to keep. Names are leaderboard keys, so registering a name
 twice is an error and an unknown name is an error that lists the closest registered names.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -78,20 +79,25 @@ def register_task(factory: Callable[[], TaskSpec]) -> Callable[[], TaskSpec]:
     return factory
 
 
-def register_scheduler(name: str, description: str, *, engine: str = "syne-tune",
-                       pauses_trials: bool = False) -> Callable[[F], F]:
+def register_scheduler(
+    name: str, description: str, *, engine: str = "syne-tune", pauses_trials: bool = False
+) -> Callable[[F], F]:
     """Decorate a scheduler factory; its keyword-only parameters are the settings and their defaults."""
+
     def decorate(factory: F) -> F:
         SCHEDULERS.add(SchedulerSpec(name, description, factory, keyword_defaults(factory), engine, pauses_trials))
         return factory
+
     return decorate
 
 
 def register_warm_start(name: str, description: str, *, computes: bool = True) -> Callable[[F], F]:
     """Decorate a warm start; its keyword-only parameters are its parameters and their defaults."""
+
     def decorate(factory: F) -> F:
         WARM_STARTS.add(WarmStartSpec(name, description, factory, keyword_defaults(factory), computes))
         return factory
+
     return decorate
 
 

@@ -26,6 +26,7 @@ Incumbent
 
 Accuracies are fractions in [0, 1], as written by the trial.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,15 +51,25 @@ __all__ = [
 ]
 
 #: Run keys copied from ``meta.json`` onto every event row (plus ``run_dir``).
-RUN_KEYS = ("task", "optimizer", "scheduler", "warm_start", "warm_start_label", "seed",
-            "status", "workers", "target")
+RUN_KEYS = ("task", "optimizer", "scheduler", "warm_start", "warm_start_label", "seed", "status", "workers", "target")
 
 #: The three clocks: summary column suffix → event column holding the running total.
 CLOCKS = {"tuner_seconds": "tuner_seconds", "device_seconds": "device_seconds", "epochs": "epochs_total"}
 
-_EVENT_COLUMNS = ("trial_id", "epoch", "val_acc", "val_loss", "test_acc", "train_loss",
-                  "tuner_seconds", "trial_seconds", "epochs_total", "flops_total",
-                  "warm_start_flops_total", "warm_start_seconds_total")
+_EVENT_COLUMNS = (
+    "trial_id",
+    "epoch",
+    "val_acc",
+    "val_loss",
+    "test_acc",
+    "train_loss",
+    "tuner_seconds",
+    "trial_seconds",
+    "epochs_total",
+    "flops_total",
+    "warm_start_flops_total",
+    "warm_start_seconds_total",
+)
 
 
 class IncompleteRunWarning(UserWarning):
@@ -99,15 +110,22 @@ def read_runs(path: Path | str, include_incomplete: bool = False) -> tuple[list[
         traj = Trajectory.read(directory)
         key = (traj.meta.get("task"), traj.meta.get("optimizer"), traj.meta.get("seed"))
         if key in seen:
-            raise ValueError(f"two run folders for task={key[0]!r} optimizer={key[1]!r} seed={key[2]!r}: "
-                             f"{seen[key]} and {directory}")
+            raise ValueError(
+                f"two run folders for task={key[0]!r} optimizer={key[1]!r} seed={key[2]!r}: {seen[key]} and {directory}"
+            )
         seen[key] = directory
         reason = _incomplete_reason(traj)
         if reason is not None:
             action = "included (include_incomplete=True)" if include_incomplete else "excluded"
             warnings.warn(f"incomplete run {directory}: {reason}; {action}", IncompleteRunWarning, stacklevel=3)
-            incomplete.append({"run_dir": str(directory), "status": traj.meta.get("status"),
-                               "truncated": traj.truncated, "reason": reason})
+            incomplete.append(
+                {
+                    "run_dir": str(directory),
+                    "status": traj.meta.get("status"),
+                    "truncated": traj.truncated,
+                    "reason": reason,
+                }
+            )
             if not include_incomplete:
                 continue
         kept.append(traj)
@@ -151,8 +169,11 @@ def _run_columns(traj: Trajectory) -> dict[str, Any]:
 
 def _events_frame(traj: Trajectory) -> pd.DataFrame:
     """The events of one run with the derived columns, in arrival order."""
-    events = pd.DataFrame(traj.events, columns=list(_EVENT_COLUMNS)) if traj.events else \
-        pd.DataFrame({c: pd.Series(dtype=float) for c in _EVENT_COLUMNS})
+    events = (
+        pd.DataFrame(traj.events, columns=list(_EVENT_COLUMNS))
+        if traj.events
+        else pd.DataFrame({c: pd.Series(dtype=float) for c in _EVENT_COLUMNS})
+    )
     for column in _EVENT_COLUMNS:
         if column not in events:
             events[column] = math.nan
@@ -160,9 +181,9 @@ def _events_frame(traj: Trajectory) -> pd.DataFrame:
     run = _run_columns(traj)
     events.insert(0, "event_index", np.arange(len(events), dtype=int))
     events["device_seconds"] = events["tuner_seconds"] * run["workers"]
-    best, incumbent_test, incumbent_trial = _incumbent_curve(events["val_acc"].to_numpy(float),
-                                                             events["test_acc"].to_numpy(float),
-                                                             events["trial_id"].to_numpy())
+    best, incumbent_test, incumbent_trial = _incumbent_curve(
+        events["val_acc"].to_numpy(float), events["test_acc"].to_numpy(float), events["trial_id"].to_numpy()
+    )
     events["best_val_acc_so_far"] = best
     events["incumbent_test_acc"] = incumbent_test
     events["incumbent_trial_id"] = incumbent_trial
@@ -279,15 +300,19 @@ def _trial_stats(trials: Iterable[dict[str, Any]]) -> dict[str, Any]:
             ratios.append(float(peak) / float(train_peak))
         for dim, delta in trial_dpsi(trial).items():
             deltas.setdefault(dim, []).append(delta)
-    stats: dict[str, Any] = {"n_trials": n, "n_diverged": diverged,
-                             "peak_mem_ratio": max(ratios) if ratios else math.nan}
+    stats: dict[str, Any] = {
+        "n_trials": n,
+        "n_diverged": diverged,
+        "peak_mem_ratio": max(ratios) if ratios else math.nan,
+    }
     for dim in sorted(deltas):
         stats[f"mean_abs_dpsi_{dim}"] = float(np.mean(np.abs(deltas[dim])))
     return stats
 
 
-def summarize_trajectory(run: dict[str, Any], events: pd.DataFrame, trials: list[dict[str, Any]] | None,
-                         target: float | None = None) -> dict[str, Any]:
+def summarize_trajectory(
+    run: dict[str, Any], events: pd.DataFrame, trials: list[dict[str, Any]] | None, target: float | None = None
+) -> dict[str, Any]:
     """One run's summary row. ``run`` holds the run columns, ``events`` its derived events.
 
     See :func:`summarize_runs` for the columns.
@@ -346,8 +371,9 @@ def _budget_in_clock(run: dict[str, Any], clock: str) -> float:
     return Budget(float(amount), budget_clock).in_clock(clock, int(run.get("workers", 1))) or 0.0
 
 
-def summarize_runs(df_or_path: pd.DataFrame | Path | str, target: float | None = None,
-                   include_incomplete: bool = False) -> pd.DataFrame:
+def summarize_runs(
+    df_or_path: pd.DataFrame | Path | str, target: float | None = None, include_incomplete: bool = False
+) -> pd.DataFrame:
     """One row per run.
 
     ``df_or_path`` is a results root / run folder (read with :func:`read_runs`, so runs
@@ -372,9 +398,21 @@ def summarize_runs(df_or_path: pd.DataFrame | Path | str, target: float | None =
     rows = []
     if isinstance(df_or_path, pd.DataFrame):
         df = df_or_path
-        run_columns = [c for c in df.columns if c in (*RUN_KEYS, "scheduler_key", "run_dir", "budget_amount",
-                                                      "budget_clock", "truncated", "eta",
-                                                      "warm_start_params")]
+        run_columns = [
+            c
+            for c in df.columns
+            if c
+            in (
+                *RUN_KEYS,
+                "scheduler_key",
+                "run_dir",
+                "budget_amount",
+                "budget_clock",
+                "truncated",
+                "eta",
+                "warm_start_params",
+            )
+        ]
         for run_dir, events in df.groupby("run_dir", sort=True):
             events = events.sort_values("event_index", kind="stable") if "event_index" in events else events
             run = events.iloc[0][run_columns].to_dict()

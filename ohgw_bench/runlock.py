@@ -6,6 +6,7 @@ executes. A lock is *stale* when its heartbeat is older than ``stale_after`` sec
 it was taken on this host by a process that no longer exists (or is a zombie, or whose pid
 was reused); a stale lock is taken over.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,7 @@ def _proc_start_time(pid: int) -> str | None:
             stat = fh.read()
     except OSError:
         return None
-    fields = stat[stat.rfind(")") + 2:].split()
+    fields = stat[stat.rfind(")") + 2 :].split()
     return fields[19] if len(fields) > 19 else None  # field 22 of stat(5); fields[0] is field 3
 
 
@@ -52,7 +53,7 @@ def pid_alive(pid: int, start_time: str | None) -> bool:
             stat = fh.read()
     except OSError:
         return True  # no /proc (not Linux): os.kill said it exists
-    state = stat[stat.rfind(")") + 2:].split()[0]
+    state = stat[stat.rfind(")") + 2 :].split()[0]
     if state in ("Z", "X"):
         return False  # killed, not yet reaped
     return start_time is None or _proc_start_time(pid) == start_time
@@ -80,8 +81,13 @@ class RunLock:
     stall longer than ``stale_after``) it sets ``lost``.
     """
 
-    def __init__(self, path: Path, stale_after: float = STALE_AFTER_S, heartbeat_every: float = HEARTBEAT_EVERY_S,
-                 sweep_id: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        stale_after: float = STALE_AFTER_S,
+        heartbeat_every: float = HEARTBEAT_EVERY_S,
+        sweep_id: str | None = None,
+    ) -> None:
         self.path = Path(path)
         self.stale_after = stale_after
         self.heartbeat_every = heartbeat_every
@@ -97,8 +103,14 @@ class RunLock:
     # -- content
     def _payload(self) -> dict[str, Any]:
         pid = os.getpid()
-        return {"pid": pid, "host": socket.gethostname(), "pid_start": _proc_start_time(pid),
-                "heartbeat": time.time(), "token": self.token, "sweep": self.sweep_id}
+        return {
+            "pid": pid,
+            "host": socket.gethostname(),
+            "pid_start": _proc_start_time(pid),
+            "heartbeat": time.time(),
+            "token": self.token,
+            "sweep": self.sweep_id,
+        }
 
     def read(self) -> tuple[LockHolder | None, dict[str, Any] | None]:
         """The lock's holder, or (None, None) when there is no lock file."""
@@ -111,9 +123,13 @@ class RunLock:
             data = json.loads(raw)
         except json.JSONDecodeError:
             data = {}  # being written right now, or torn: judged by the file's age below
-        holder = LockHolder(pid=data.get("pid"), host=data.get("host"),
-                            heartbeat=data.get("heartbeat", mtime), token=data.get("token"),
-                            sweep=data.get("sweep"))
+        holder = LockHolder(
+            pid=data.get("pid"),
+            host=data.get("host"),
+            heartbeat=data.get("heartbeat", mtime),
+            token=data.get("token"),
+            sweep=data.get("sweep"),
+        )
         return holder, data
 
     def is_stale(self, holder: LockHolder, data: dict[str, Any]) -> str | None:

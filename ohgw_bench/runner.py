@@ -8,6 +8,7 @@ through :class:`TrajectoryWriter`. Trials run on one of two backends:
   (:mod:`ohgw_bench.execution`), started before the clock and ended with the run;
 * ``subprocess``: syne-tune's LocalBackend, a new Python process per trial start and resume.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,8 +31,18 @@ from ohgw_bench.budget import Budget
 from ohgw_bench.names import OptimizerName, parse_optimizer_name
 from ohgw_bench.registry import get_scheduler, get_task
 from ohgw_bench.specs import TaskSpec
-from ohgw_bench.trajectory import (EVENTS, META, SCHEMA_VERSION, TRIALS, EventRecord, JsonlAppender,
-                                   TrialRecord, read_meta, run_dir, write_json_atomic)
+from ohgw_bench.trajectory import (
+    EVENTS,
+    META,
+    SCHEMA_VERSION,
+    TRIALS,
+    EventRecord,
+    JsonlAppender,
+    TrialRecord,
+    read_meta,
+    run_dir,
+    write_json_atomic,
+)
 from ohgw_bench.warmstarts import validate_params as validate_warm_start
 
 
@@ -54,8 +65,16 @@ class RunPlan:
     backend: str = "workers"
 
 
-def prepare_run(task: str, optimizer: str, seed: int, budget: str, workers: int, out: Path | str,
-                overwrite: bool = False, backend: str = "workers") -> RunPlan:
+def prepare_run(
+    task: str,
+    optimizer: str,
+    seed: int,
+    budget: str,
+    workers: int,
+    out: Path | str,
+    overwrite: bool = False,
+    backend: str = "workers",
+) -> RunPlan:
     """Validate every input; raise RunRefused/ValueError with a clear message, write nothing."""
     _quiet_syne_tune()
     if backend not in BACKENDS:
@@ -68,8 +87,10 @@ def prepare_run(task: str, optimizer: str, seed: int, budget: str, workers: int,
     if workers < 1:
         raise RunRefused(f"--workers must be a positive integer, got {workers}")
     if workers > max_workers():
-        raise RunRefused(f"--workers {workers} is more than {max_workers()} (4 per CPU core here): each worker is a "
-                         "process holding the task's data; use fewer")
+        raise RunRefused(
+            f"--workers {workers} is more than {max_workers()} (4 per CPU core here): each worker is a "
+            "process holding the task's data; use fewer"
+        )
     if seed < 0:
         raise RunRefused(f"--seed must be non-negative, got {seed}")
     check_writable_folder(Path(out), "--out")
@@ -105,19 +126,26 @@ def refuse_existing(directory: Path, overwrite: bool) -> None:
         if status == "complete":
             raise RunRefused(f"{directory} already holds a complete run; pass --overwrite to replace it")
         if status == "running":
-            raise RunRefused(f"{directory} holds a run marked running that no live process owns (interrupted); "
-                             "pass --overwrite to replace it")
+            raise RunRefused(
+                f"{directory} holds a run marked running that no live process owns (interrupted); "
+                "pass --overwrite to replace it"
+            )
 
 
 def _check_command_line_paths(directory: Path) -> None:
     """syne-tune's LocalBackend builds each trial's command line by splitting on spaces."""
     import sys
 
-    for what, path in (("python", sys.executable), ("the trial script", str(Path(__file__).parent)),
-                       ("the run folder", str(directory.resolve()))):
+    for what, path in (
+        ("python", sys.executable),
+        ("the trial script", str(Path(__file__).parent)),
+        ("the run folder", str(directory.resolve())),
+    ):
         if any(c.isspace() for c in path):
-            raise RunRefused(f"--backend subprocess cannot run with {what} at {path!r}: syne-tune splits its "
-                             "trial command line on spaces; use the default --backend workers")
+            raise RunRefused(
+                f"--backend subprocess cannot run with {what} at {path!r}: syne-tune splits its "
+                "trial command line on spaces; use the default --backend workers"
+            )
 
 
 def lock_run(plan: RunPlan, overwrite: bool):
@@ -170,8 +198,9 @@ def make_scheduler(plan: RunPlan, config_space: dict[str, Any]):
 
 def _git_sha() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
@@ -234,14 +263,22 @@ class TrajectoryWriter:
         val_acc = float(result["val_acc"])
         if not val_acc <= self.best_val_acc:  # also true while best is nan
             self.best_val_acc = val_acc
-        self.events.append(EventRecord(
-            trial_id=trial_id, epoch=int(result["epoch"]), val_acc=val_acc,
-            val_loss=float(result["val_loss"]), test_acc=float(result["test_acc"]),
-            train_loss=float(result["train_loss"]), tuner_seconds=self.elapsed(),
-            trial_seconds=float(result["trial_seconds"]), epochs_total=self.epochs_total,
-            flops_total=sum(self.trial_flops.values()),
-            warm_start_flops_total=sum(self.ws_flops.values()),
-            warm_start_seconds_total=sum(self.ws_seconds.values())))
+        self.events.append(
+            EventRecord(
+                trial_id=trial_id,
+                epoch=int(result["epoch"]),
+                val_acc=val_acc,
+                val_loss=float(result["val_loss"]),
+                test_acc=float(result["test_acc"]),
+                train_loss=float(result["train_loss"]),
+                tuner_seconds=self.elapsed(),
+                trial_seconds=float(result["trial_seconds"]),
+                epochs_total=self.epochs_total,
+                flops_total=sum(self.trial_flops.values()),
+                warm_start_flops_total=sum(self.ws_flops.values()),
+                warm_start_seconds_total=sum(self.ws_seconds.values()),
+            )
+        )
         if int(result.get("diverged", 0)):
             self.on_status(trial_id, "diverged")
 
@@ -271,12 +308,15 @@ class TrajectoryWriter:
             hypergrad=hg,
             hypergrad_kind={k: str(result.get(f"hgkind_{k}", "not_computed")) for k in names},
             clipped={k: bool(int(result.get(f"clipped_{k}", 0))) for k in names},
-            warm_start={"name": self.plan.optimizer.warm_start,
-                        "params": dict(self.plan.optimizer.warm_start_params),
-                        "seconds": float(result["ws_seconds"]), "flops": float(result["ws_flops"]),
-                        "peak_mem_bytes": int(result["ws_peak_mem"]),
-                        "train_step_peak_mem_bytes": int(result["ws_step_peak_mem"]),
-                        "note": "" if result.get("ws_note") == "-" else str(result.get("ws_note", ""))},
+            warm_start={
+                "name": self.plan.optimizer.warm_start,
+                "params": dict(self.plan.optimizer.warm_start_params),
+                "seconds": float(result["ws_seconds"]),
+                "flops": float(result["ws_flops"]),
+                "peak_mem_bytes": int(result["ws_peak_mem"]),
+                "train_step_peak_mem_bytes": int(result["ws_step_peak_mem"]),
+                "note": "" if result.get("ws_note") == "-" else str(result.get("ws_note", "")),
+            },
             status=status,
             seed=trial_seed(self.plan.seed, trial_id),
         )
@@ -347,38 +387,63 @@ def _keep_failed_trial_logs(writer: TrajectoryWriter, backend: Any, directory: P
             (directory / f"trial-{trial_id}.stderr.txt").write_text("".join(lines), encoding="utf-8")
 
 
-def run_meta(plan: RunPlan, data_info: dict[str, Any] | None = None, gpus: list[int] | None = None,
-             status: str = "running") -> dict[str, Any]:
+def run_meta(
+    plan: RunPlan, data_info: dict[str, Any] | None = None, gpus: list[int] | None = None, status: str = "running"
+) -> dict[str, Any]:
     """meta.json of a run: this function is its one writer's one schema (see ``trajectory.read_meta``)."""
     return {
-        "schema_version": SCHEMA_VERSION, "task": plan.task.name, "optimizer": plan.optimizer.canonical,
-        "scheduler": plan.optimizer.scheduler, "scheduler_params": dict(plan.optimizer.scheduler_params),
-        "warm_start": plan.optimizer.warm_start, "warm_start_params": dict(plan.optimizer.warm_start_params),
+        "schema_version": SCHEMA_VERSION,
+        "task": plan.task.name,
+        "optimizer": plan.optimizer.canonical,
+        "scheduler": plan.optimizer.scheduler,
+        "scheduler_params": dict(plan.optimizer.scheduler_params),
+        "warm_start": plan.optimizer.warm_start,
+        "warm_start_params": dict(plan.optimizer.warm_start_params),
         "warm_start_label": plan.optimizer.warm_start_label,
-        "seed": plan.seed, "seeds": {"scheduler": plan.seed, "trial": "trial_seed(seed, trial_id)",
-                                     "data_split": "fixed per task"},
+        "seed": plan.seed,
+        "seeds": {"scheduler": plan.seed, "trial": "trial_seed(seed, trial_id)", "data_split": "fixed per task"},
         "budget": {"amount": plan.budget.amount, "clock": plan.budget.clock},
-        "workers": plan.workers, "backend": plan.backend, "target": plan.task.target,
+        "workers": plan.workers,
+        "backend": plan.backend,
+        "target": plan.task.target,
         "max_epochs": plan.task.max_epochs,
-        "metric": plan.task.metric, "status": status, "versions": _versions(), "git_sha": _git_sha(),
-        "device": _device(), "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
-        "gpus_rotated": gpus, "data_info": data_info, "started_at": _now(), "ended_at": None,
+        "metric": plan.task.metric,
+        "status": status,
+        "versions": _versions(),
+        "git_sha": _git_sha(),
+        "device": _device(),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "gpus_rotated": gpus,
+        "data_info": data_info,
+        "started_at": _now(),
+        "ended_at": None,
     }
 
 
 def write_failed_meta(plan: RunPlan, err: BaseException, tb: str) -> None:
     """Record a run that failed before :func:`execute_run` wrote its meta.json (e.g. damaged data)."""
     plan.directory.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(plan.directory / META, {**run_meta(plan, status="failed"), "started_at": None,
-                                              "ended_at": _now(), "error": f"{type(err).__name__}: {err}",
-                                              "traceback": tb})
+    write_json_atomic(
+        plan.directory / META,
+        {
+            **run_meta(plan, status="failed"),
+            "started_at": None,
+            "ended_at": _now(),
+            "error": f"{type(err).__name__}: {err}",
+            "traceback": tb,
+        },
+    )
 
 
 def _worker_spec(plan: RunPlan):
     from ohgw_bench.execution.messages import WorkerSpec
 
-    return WorkerSpec(task=plan.task.name, threads=_threads(plan), warm_start=plan.optimizer.warm_start,
-                      warm_start_params=dict(plan.optimizer.warm_start_params))
+    return WorkerSpec(
+        task=plan.task.name,
+        threads=_threads(plan),
+        warm_start=plan.optimizer.warm_start,
+        warm_start_params=dict(plan.optimizer.warm_start_params),
+    )
 
 
 @contextlib.contextmanager
@@ -410,14 +475,17 @@ def _trial_backend(plan: RunPlan, work: Path, gpus: list[int] | None, meta: dict
     try:
         started = time.perf_counter()
         pool.start()
-        meta["backend_info"] = {"worker_start_seconds": round(time.perf_counter() - started, 3),
-                                "worker_warmup_seconds": [round(s, 3) for s in pool.startup_seconds]}
+        meta["backend_info"] = {
+            "worker_start_seconds": round(time.perf_counter() - started, 3),
+            "worker_warmup_seconds": [round(s, 3) for s in pool.startup_seconds],
+        }
         yield WarmWorkerBackend(pool, work / "trials"), 0.0
     finally:
         pool.close()
         if "backend_info" in meta:
-            meta["backend_info"].update(workers_replaced=pool.replaced, decision_wait_seconds=_quantiles(
-                pool.decision_waits))
+            meta["backend_info"].update(
+                workers_replaced=pool.replaced, decision_wait_seconds=_quantiles(pool.decision_waits)
+            )
 
 
 def _quantiles(values: list[float]) -> dict[str, float] | None:
@@ -428,8 +496,9 @@ def _quantiles(values: list[float]) -> dict[str, float] | None:
     return {"n": len(ordered), "median": pick(0.5), "p95": pick(0.95), "max": round(ordered[-1], 6)}
 
 
-def execute_run(plan: RunPlan, on_update: Callable[[TrajectoryWriter], None] | None = None,
-                keep_work: bool = False) -> Path:
+def execute_run(
+    plan: RunPlan, on_update: Callable[[TrajectoryWriter], None] | None = None, keep_work: bool = False
+) -> Path:
     """Run the tuner until the budget is spent; return the run folder. Re-raises failures
     after marking the run failed (with its traceback in meta.json). Nothing the run started
     is alive when this returns or raises."""
@@ -460,10 +529,15 @@ def execute_run(plan: RunPlan, on_update: Callable[[TrajectoryWriter], None] | N
                 trial_backend=backend,
                 scheduler=make_scheduler(plan, _config_space(plan)),
                 stop_criterion=lambda status: writer.budget_exhausted(),
-                n_workers=plan.workers, sleep_time=sleep_time, results_update_interval=60.0,
-                print_update_interval=3600.0, max_failures=10**6, save_tuner=False,
+                n_workers=plan.workers,
+                sleep_time=sleep_time,
+                results_update_interval=60.0,
+                print_update_interval=3600.0,
+                max_failures=10**6,
+                save_tuner=False,
                 callbacks=[_syne_tune_callback(writer, on_update)],
-                trial_backend_path=str(work / "trials"), tuner_name="ohgw",
+                trial_backend_path=str(work / "trials"),
+                tuner_name="ohgw",
             )
             writer.start = time.perf_counter()  # the clock starts once the workers are warm
             # syne-tune print()s a results table when the tuner ends; our summary replaces it.
@@ -471,16 +545,24 @@ def execute_run(plan: RunPlan, on_update: Callable[[TrajectoryWriter], None] | N
                 tuner.run()
             _keep_failed_trial_logs(writer, backend, directory)
         if writer.failed_trials and not writer.epochs_total:
-            raise RuntimeError(f"every trial failed ({len(writer.failed_trials)}); their stderr is kept in "
-                               f"{directory}/trial-*.stderr.txt")
+            raise RuntimeError(
+                f"every trial failed ({len(writer.failed_trials)}); their stderr is kept in "
+                f"{directory}/trial-*.stderr.txt"
+            )
         for trial_id, record in list(writer.records.items()):
             if record.status in ("running", "paused"):
                 writer.on_status(trial_id, "stopped")
-        meta.update(status="complete", ended_at=_now(), tuner_seconds=writer.elapsed(),
-                    epochs_total=writer.epochs_total, trials=len(writer.records))
+        meta.update(
+            status="complete",
+            ended_at=_now(),
+            tuner_seconds=writer.elapsed(),
+            epochs_total=writer.epochs_total,
+            trials=len(writer.records),
+        )
     except BaseException as err:
-        meta.update(status="failed", ended_at=_now(), error=f"{type(err).__name__}: {err}",
-                    traceback=traceback.format_exc())
+        meta.update(
+            status="failed", ended_at=_now(), error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc()
+        )
         raise
     finally:
         writer.close()

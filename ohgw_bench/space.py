@@ -5,6 +5,7 @@ Every hyper-gradient and every warm-start step lives in these coordinates
 smoothing), so a step of η_h means the same thing for every scheduler and the bounds
 used for clipping are exactly the scheduler's bounds.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -93,13 +94,16 @@ class TrainingHparams:
         )
 
 
-def study_space(*, lr=(-3.0, 0.0), wd=(-6.0, -2.0), momentum=(0.0, 0.99),
-                magnitude=(0.0, 1.0), smoothing=(0.0, 0.3)) -> SearchSpace:
+def study_space(
+    *, lr=(-3.0, 0.0), wd=(-6.0, -2.0), momentum=(0.0, 0.99), magnitude=(0.0, 1.0), smoothing=(0.0, 0.3)
+) -> SearchSpace:
     """The 5-dimensional space of the study with task-specific bounds."""
-    return SearchSpace((
-        Hyperparameter(LOG10_LR, *lr, "log10 of the SGD learning rate"),
-        Hyperparameter(LOG10_WD, *wd, "log10 of the L2 weight decay"),
-        Hyperparameter(MOMENTUM, *momentum, "SGD (heavy-ball) momentum"),
-        Hyperparameter(AUG_MAGNITUDE, *magnitude, "augmentation magnitude"),
-        Hyperparameter(LABEL_SMOOTHING, *smoothing, "label smoothing epsilon"),
-    ))
+    return SearchSpace(
+        (
+            Hyperparameter(LOG10_LR, *lr, "log10 of the SGD learning rate"),
+            Hyperparameter(LOG10_WD, *wd, "log10 of the L2 weight decay"),
+            Hyperparameter(MOMENTUM, *momentum, "SGD (heavy-ball) momentum"),
+            Hyperparameter(AUG_MAGNITUDE, *magnitude, "augmentation magnitude"),
+            Hyperparameter(LABEL_SMOOTHING, *smoothing, "label smoothing epsilon"),
+        )
+    )

@@ -4,6 +4,7 @@ Building a spec never imports torch or a scheduler library: a task's heavy parts
 that import inside their bodies, and a factory's defaults are read from its signature, so
 ``ohgw-bench list`` stays light.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -66,15 +67,22 @@ class TaskSpec:
     def eval_inputs(self, x: "torch.Tensor") -> "torch.Tensor":
         raise NotImplementedError(f"task {self.name} does not define eval_inputs")
 
-    def objective_function(self, config: Mapping[str, float], epochs: int, seed: int = 0,
-                           warm_start: str = "none", warm_start_params: Mapping[str, Any] | None = None,
-                           device: Any = None):
+    def objective_function(
+        self,
+        config: Mapping[str, float],
+        epochs: int,
+        seed: int = 0,
+        warm_start: str = "none",
+        warm_start_params: Mapping[str, Any] | None = None,
+        device: Any = None,
+    ):
         """Train ``config`` for ``epochs`` in this process, HPOBench-style, without syne-tune:
         see :func:`ohgw_bench.objective.objective_function`."""
         from ohgw_bench.objective import objective_function
 
-        return objective_function(self, config, epochs, seed=seed, warm_start=warm_start,
-                                  warm_start_params=warm_start_params, device=device)
+        return objective_function(
+            self, config, epochs, seed=seed, warm_start=warm_start, warm_start_params=warm_start_params, device=device
+        )
 
 
 def keyword_defaults(factory: Callable[..., Any]) -> dict[str, Any]:

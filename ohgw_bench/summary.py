@@ -1,4 +1,5 @@
 """The summary ``ohgw-bench show`` prints for one run folder."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,7 +39,10 @@ def summarize_run(path: Path | str) -> RunSummary:
         incumbent = next((t for t in traj.trials if t["trial_id"] == best_event["trial_id"]), None)
     target = float(traj.meta["target"])
     return RunSummary(
-        directory=Path(path), meta=traj.meta, n_trials=len(traj.trials), n_events=len(traj.events),
+        directory=Path(path),
+        meta=traj.meta,
+        n_trials=len(traj.trials),
+        n_events=len(traj.events),
         best_val_acc=None if best_event is None else best_event["val_acc"],
         incumbent=incumbent,
         incumbent_test_acc=None if best_event is None else best_event["test_acc"],
@@ -73,6 +77,7 @@ def format_summary(s: RunSummary) -> str:
     if s.time_to_target_seconds is None:
         lines.append(f"T@tau      tau={tau}: not reached")
     else:
-        lines.append(f"T@tau      tau={tau}: {s.time_to_target_seconds:.1f} s tuner time, "
-                     f"{s.time_to_target_epochs:.0f} epochs")
+        lines.append(
+            f"T@tau      tau={tau}: {s.time_to_target_seconds:.1f} s tuner time, {s.time_to_target_epochs:.0f} epochs"
+        )
     return "\n".join(lines)

@@ -36,6 +36,7 @@ Every Dask worker must have exactly one thread: a run sets process-wide state
 (``SYNETUNE_FOLDER``), so two runs must never share a process. With a remote scheduler,
 ``out`` must be a path every worker and the client see (a shared filesystem).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -129,9 +130,16 @@ def move_aside(out: Path | str, run: RunKey, reason: str) -> Path:
     os.rename(source, target)
     if (target / META).exists():
         os.rename(target / META, target / ATTEMPT_META)  # loaders take every meta.json as a run
-    write_json_atomic(target / "attempt.json", {"run_dir": str(source), "reason": reason, "moved_at": _now(),
-                                               "orphan_trials_ended": ended,
-                                               "moved_by": {"pid": os.getpid(), "host": socket.gethostname()}})
+    write_json_atomic(
+        target / "attempt.json",
+        {
+            "run_dir": str(source),
+            "reason": reason,
+            "moved_at": _now(),
+            "orphan_trials_ended": ended,
+            "moved_by": {"pid": os.getpid(), "host": socket.gethostname()},
+        },
+    )
     return target
 
 
@@ -155,9 +163,18 @@ class RunOutcome:
     worker_pid: int = 0
 
 
-def run_one(task: str, optimizer: str, seed: int, budget: str, workers: int, out: str,
-            sweep_id: str | None = None, topic: str | None = None,
-            stale_after: float = STALE_AFTER_S, heartbeat_every: float = HEARTBEAT_EVERY_S) -> RunOutcome:
+def run_one(
+    task: str,
+    optimizer: str,
+    seed: int,
+    budget: str,
+    workers: int,
+    out: str,
+    sweep_id: str | None = None,
+    topic: str | None = None,
+    stale_after: float = STALE_AFTER_S,
+    heartbeat_every: float = HEARTBEAT_EVERY_S,
+) -> RunOutcome:
     """One run of a sweep, in the process that executes it (a Dask worker): lock, skip or
     resume, execute, record. Never raises for a failing run: it returns a ``failed`` outcome."""
     t_enter = time.time()
@@ -253,10 +270,17 @@ def precheck(spec: SweepSpec, runs: Iterable[RunKey]) -> tuple[list[RunKey], lis
     return todo, complete
 
 
-def run_sweep(spec: SweepSpec, runs: Sequence[RunKey] | None = None, *, scheduler_address: str | None = None,
-              n_dask_workers: int | None = None, progress: "SweepProgress | None" = None,
-              stale_after: float = STALE_AFTER_S, heartbeat_every: float = HEARTBEAT_EVERY_S,
-              poll_s: float = 0.25) -> SweepResult:
+def run_sweep(
+    spec: SweepSpec,
+    runs: Sequence[RunKey] | None = None,
+    *,
+    scheduler_address: str | None = None,
+    n_dask_workers: int | None = None,
+    progress: "SweepProgress | None" = None,
+    stale_after: float = STALE_AFTER_S,
+    heartbeat_every: float = HEARTBEAT_EVERY_S,
+    poll_s: float = 0.25,
+) -> SweepResult:
     """Execute the runs (default: the whole grid) as Dask tasks; return every run's outcome."""
     from distributed import Client, LocalCluster
 
@@ -282,8 +306,9 @@ def run_sweep(spec: SweepSpec, runs: Sequence[RunKey] | None = None, *, schedule
         try:
             client = Client(scheduler_address, timeout="20s")
         except (OSError, TimeoutError, ValueError) as err:  # unreachable, or not an address
-            raise SweepError(f"--scheduler-address {scheduler_address}: cannot connect "
-                             f"({type(err).__name__}: {err})") from None
+            raise SweepError(
+                f"--scheduler-address {scheduler_address}: cannot connect ({type(err).__name__}: {err})"
+            ) from None
     else:
         n = n_dask_workers or default_n_dask_workers(spec, len(todo))
         cluster = LocalCluster(n_workers=n, processes=True, threads_per_worker=1, dashboard_address=None)
@@ -296,8 +321,10 @@ def run_sweep(spec: SweepSpec, runs: Sequence[RunKey] | None = None, *, schedule
         nthreads = client.nthreads()
         crowded = {w: n for w, n in nthreads.items() if n != 1}
         if crowded:
-            raise SweepError(f"Dask workers with more than one thread: {crowded}; start them with --nthreads 1 "
-                             "(a run sets process-wide state, so two runs must never share a process)")
+            raise SweepError(
+                f"Dask workers with more than one thread: {crowded}; start them with --nthreads 1 "
+                "(a run sets process-wide state, so two runs must never share a process)"
+            )
         topic = f"ohgw-sweep-{sweep_id}"
         started_runs: list[tuple[float, RunKey]] = []
         lock = threading.Lock()
@@ -312,9 +339,24 @@ def run_sweep(spec: SweepSpec, runs: Sequence[RunKey] | None = None, *, schedule
         futures = {}
         for run in todo:
             key = f"ohgw-run {run.task} {run.optimizer} seed-{run.seed} {sweep_id}"
-            futures[client.submit(run_one, run.task, run.optimizer, run.seed, spec.budget, spec.workers,
-                                  str(spec.out), sweep_id, topic, stale_after, heartbeat_every,
-                                  pure=False, key=key, retries=0)] = run
+            futures[
+                client.submit(
+                    run_one,
+                    run.task,
+                    run.optimizer,
+                    run.seed,
+                    spec.budget,
+                    spec.workers,
+                    str(spec.out),
+                    sweep_id,
+                    topic,
+                    stale_after,
+                    heartbeat_every,
+                    pure=False,
+                    key=key,
+                    retries=0,
+                )
+            ] = run
         pending.update(futures)
         while pending:
             with lock:
@@ -327,8 +369,13 @@ def run_sweep(spec: SweepSpec, runs: Sequence[RunKey] | None = None, *, schedule
                 try:
                     outcome = future.result()
                 except Exception as err:  # the worker died (KilledWorker) or the task could not run
-                    outcome = RunOutcome(run, FAILED, str(run_dir(spec.out, *dataclasses.astuple(run))),
-                                         f"{type(err).__name__}: {err}", traceback.format_exc())
+                    outcome = RunOutcome(
+                        run,
+                        FAILED,
+                        str(run_dir(spec.out, *dataclasses.astuple(run))),
+                        f"{type(err).__name__}: {err}",
+                        traceback.format_exc(),
+                    )
                 result.outcomes.append(outcome)
                 progress.finish(outcome)
             for t, run in news:
@@ -384,8 +431,9 @@ class SweepProgress:
 
     MAX_ROWS = 24
 
-    def __init__(self, runs: Sequence[RunKey], mode: str = "auto", budget_seconds: float | None = None,
-                 stream: Any = None) -> None:
+    def __init__(
+        self, runs: Sequence[RunKey], mode: str = "auto", budget_seconds: float | None = None, stream: Any = None
+    ) -> None:
         self.runs = list(runs)
         self.state = {run: QUEUED for run in self.runs}
         self.started: dict[RunKey, float] = {}
@@ -405,8 +453,7 @@ class SweepProgress:
             from rich.console import Console
             from rich.live import Live
 
-            self._live = Live(self._table(), console=Console(file=self.stream), refresh_per_second=2,
-                              transient=False)
+            self._live = Live(self._table(), console=Console(file=self.stream), refresh_per_second=2, transient=False)
             self._live.start()
 
     # -- state changes
@@ -446,21 +493,31 @@ class SweepProgress:
         else:
             return None
         now = time.time()
-        running_left = sum(max(per_run - (now - self.started[r]), 0.0)
-                           for r, s in self.state.items() if s == RUNNING and r in self.started)
+        running_left = sum(
+            max(per_run - (now - self.started[r]), 0.0)
+            for r, s in self.state.items()
+            if s == RUNNING and r in self.started
+        )
         return (counts[QUEUED] * per_run + running_left) / max(1, self.slots)
 
     def _status_text(self) -> str:
         c = self.counts()
-        return (f"{len(self.runs)} runs: {c[QUEUED]} queued, {c[RUNNING]} running, {c[DONE]} done, "
-                f"{c[FAILED]} failed, {c[SKIPPED]} skipped" + (f", {c[BUSY]} busy" if c[BUSY] else "")
-                + f" | elapsed {_fmt_seconds(time.time() - self.t0)} | ETA {_fmt_seconds(self.eta())}")
+        return (
+            f"{len(self.runs)} runs: {c[QUEUED]} queued, {c[RUNNING]} running, {c[DONE]} done, "
+            f"{c[FAILED]} failed, {c[SKIPPED]} skipped"
+            + (f", {c[BUSY]} busy" if c[BUSY] else "")
+            + f" | elapsed {_fmt_seconds(time.time() - self.t0)} | ETA {_fmt_seconds(self.eta())}"
+        )
 
     def _line(self, run: RunKey, state: str, detail: str) -> None:
         if self.mode == "plain":
             done = sum(s not in (QUEUED, RUNNING) for s in self.state.values())
-            print(f"[{done}/{len(self.runs)}] {state:<8} {run.label}{(' ' + detail) if detail else ''} | "
-                  f"{self._status_text()}", file=self.stream, flush=True)
+            print(
+                f"[{done}/{len(self.runs)}] {state:<8} {run.label}{(' ' + detail) if detail else ''} | "
+                f"{self._status_text()}",
+                file=self.stream,
+                flush=True,
+            )
         self.refresh()
 
     def _table(self):
@@ -485,8 +542,14 @@ class SweepProgress:
             else:
                 took = ""
             note = (outcome.detail if outcome else "")[:60]
-            table.add_row(run.task, run.optimizer, str(run.seed), f"[{style[state]}]{state}[/]" if style[state] else state,
-                          took, note)
+            table.add_row(
+                run.task,
+                run.optimizer,
+                str(run.seed),
+                f"[{style[state]}]{state}[/]" if style[state] else state,
+                took,
+                note,
+            )
         if len(rows) > self.MAX_ROWS:
             table.caption = f"... and {len(rows) - self.MAX_ROWS} more"
         return Group(Text(self._status_text()), table)
@@ -504,13 +567,14 @@ class SweepProgress:
 
 def format_summary(result: SweepResult) -> str:
     """The final lines: counts, failures (with where to look), busy runs."""
-    lines = [f"sweep: {len(result.outcomes)} runs in {_fmt_seconds(result.seconds)}: {result.count(DONE)} done, "
-             f"{result.count(FAILED)} failed, {result.count(SKIPPED)} skipped (already complete)"
-             + (f", {result.count(BUSY)} busy (held by another process)" if result.count(BUSY) else "")]
+    lines = [
+        f"sweep: {len(result.outcomes)} runs in {_fmt_seconds(result.seconds)}: {result.count(DONE)} done, "
+        f"{result.count(FAILED)} failed, {result.count(SKIPPED)} skipped (already complete)"
+        + (f", {result.count(BUSY)} busy (held by another process)" if result.count(BUSY) else "")
+    ]
     resumed = [o for o in result.outcomes if o.moved_to]
     if resumed:
-        lines.append(f"restarted {len(resumed)} interrupted/failed run(s); old attempts kept under "
-                     f"{ATTEMPTS_DIR}/:")
+        lines.append(f"restarted {len(resumed)} interrupted/failed run(s); old attempts kept under {ATTEMPTS_DIR}/:")
         lines += [f"  {o.run.label}: {o.moved_to}" for o in resumed]
     if result.failed:
         lines.append("failed runs:")
@@ -524,9 +588,20 @@ def format_summary(result: SweepResult) -> str:
     return "\n".join(lines)
 
 
-def sweep_main(spec_path: str | None, *, tasks: str | None, opts: str | None, seeds: str | None,
-               budget: str | None, workers: int | None, out: str | None, scheduler_address: str | None,
-               n_dask_workers: int | None, dry_run: bool = False, quiet: bool = False) -> int:
+def sweep_main(
+    spec_path: str | None,
+    *,
+    tasks: str | None,
+    opts: str | None,
+    seeds: str | None,
+    budget: str | None,
+    workers: int | None,
+    out: str | None,
+    scheduler_address: str | None,
+    n_dask_workers: int | None,
+    dry_run: bool = False,
+    quiet: bool = False,
+) -> int:
     """What ``ohgw-bench sweep`` does after parsing; raises SweepError for bad input."""
     from ohgw_bench.budget import Budget
 
@@ -534,8 +609,9 @@ def sweep_main(spec_path: str | None, *, tasks: str | None, opts: str | None, se
         raise SweepError(f"--n-dask-workers must be a positive integer, got {n_dask_workers}")
     if n_dask_workers is not None and scheduler_address:
         raise SweepError("--n-dask-workers sizes a local cluster; it cannot be used with --scheduler-address")
-    spec, where = spec_and_where(spec_path, tasks=tasks, opts=opts, seeds=seeds, budget=budget, workers=workers,
-                                 out=out)
+    spec, where = spec_and_where(
+        spec_path, tasks=tasks, opts=opts, seeds=seeds, budget=budget, workers=workers, out=out
+    )
     runs = validate_runs(spec, where)
     if dry_run:
         todo, complete = precheck(spec, runs)
@@ -545,9 +621,11 @@ def sweep_main(spec_path: str | None, *, tasks: str | None, opts: str | None, se
         print(f"{len(runs)} runs: {len(todo)} to run, {len(complete)} already complete (dry run: nothing started)")
         return 0
     parsed = Budget.parse(spec.budget)
-    progress = SweepProgress(runs, mode="quiet" if quiet else "auto",
-                             budget_seconds=parsed.in_clock("tuner_seconds", spec.workers))
-    result = run_sweep(spec, runs, scheduler_address=scheduler_address, n_dask_workers=n_dask_workers,
-                       progress=progress)
+    progress = SweepProgress(
+        runs, mode="quiet" if quiet else "auto", budget_seconds=parsed.in_clock("tuner_seconds", spec.workers)
+    )
+    result = run_sweep(
+        spec, runs, scheduler_address=scheduler_address, n_dask_workers=n_dask_workers, progress=progress
+    )
     print(format_summary(result))
     return result.exit_code

@@ -6,6 +6,7 @@ overrides the file's key. Every run of the grid is validated with
 :class:`SweepError` naming the file and line (or the flag) and, for an unknown name, the
 closest registered names.
 """
+
 from __future__ import annotations
 
 import re
@@ -119,8 +120,7 @@ def _names(value: Any, key: str, where: Where, split: Callable[[str], list[str]]
         return [v for v in split(value) if v] if value.strip() else []
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return [v.strip() for v in value]
-    raise SweepError(f"{where(key)}: {key} must be a list of strings (or one comma-separated string), "
-                     f"got {value!r}")
+    raise SweepError(f"{where(key)}: {key} must be a list of strings (or one comma-separated string), got {value!r}")
 
 
 def read_spec_file(path: Path | str) -> tuple[dict[str, Any], Where]:
@@ -150,9 +150,16 @@ def build_spec(spec_path: Path | str | None = None, **flags: Any) -> SweepSpec:
     return spec_and_where(spec_path, **flags)[0]
 
 
-def spec_and_where(spec_path: Path | str | None = None, *, tasks: str | None = None, opts: str | None = None,
-                   seeds: str | None = None, budget: str | None = None, workers: int | None = None,
-                   out: Path | str | None = None) -> tuple[SweepSpec, Where]:
+def spec_and_where(
+    spec_path: Path | str | None = None,
+    *,
+    tasks: str | None = None,
+    opts: str | None = None,
+    seeds: str | None = None,
+    budget: str | None = None,
+    workers: int | None = None,
+    out: Path | str | None = None,
+) -> tuple[SweepSpec, Where]:
     """:func:`build_spec`, and where each value came from (for the messages of later checks)."""
     from ohgw_bench.budget import Budget
     from ohgw_bench.names import (
@@ -194,16 +201,18 @@ def spec_and_where(spec_path: Path | str | None = None, *, tasks: str | None = N
         except (UnknownNameError, OptimizerNameError) as err:
             raise SweepError(f"{where('opts', name)}: opts: {err}") from None
         if canonical in opt_names:
-            raise SweepError(f"{where('opts', name)}: opts: {name!r} names the same optimizer as an earlier "
-                             f"entry ({canonical!r})")
+            raise SweepError(
+                f"{where('opts', name)}: opts: {name!r} names the same optimizer as an earlier entry ({canonical!r})"
+            )
         opt_names.append(canonical)
 
     seed_list = parse_seeds(data["seeds"], where("seeds"))
 
     budget_text = data.get("budget", DEFAULT_BUDGET)
     if not isinstance(budget_text, str):
-        raise SweepError(f"{where('budget')}: budget must be a string with a unit (e.g. \"120s\", \"500ep\"), "
-                         f"got {budget_text!r}")
+        raise SweepError(
+            f'{where("budget")}: budget must be a string with a unit (e.g. "120s", "500ep"), got {budget_text!r}'
+        )
     try:
         Budget.parse(budget_text)
     except ValueError as err:
@@ -211,8 +220,9 @@ def spec_and_where(spec_path: Path | str | None = None, *, tasks: str | None = N
 
     n_workers = data.get("workers", DEFAULT_WORKERS)
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-        raise SweepError(f"{where('workers')}: workers (concurrent trials per run) must be a positive integer, "
-                         f"got {n_workers!r}")
+        raise SweepError(
+            f"{where('workers')}: workers (concurrent trials per run) must be a positive integer, got {n_workers!r}"
+        )
 
     out_value = data.get("out", DEFAULT_OUT)
     if not isinstance(out_value, (str, Path)) or not str(out_value).strip():

@@ -16,6 +16,7 @@ Why it looks like this:
   H200's epoch (README, Performance). Per-sample draws make the chunk size a matter of
   speed only; every arm of a run uses the same one.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,18 +43,24 @@ def seeded_generator(device: torch.device, *parts: int) -> torch.Generator:
 AUGMENT_CHUNK_BATCHES = {"cuda": 32}  # batches per augmentation call; 1 where not listed
 
 
-def augmented_batches(inputs: torch.Tensor, labels: torch.Tensor, order: torch.Tensor, batch_size: int,
-                      augment: Callable[[torch.Tensor], torch.Tensor], chunk_batches: int = 1,
-                      channels_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def augmented_batches(
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    order: torch.Tensor,
+    batch_size: int,
+    augment: Callable[[torch.Tensor], torch.Tensor],
+    chunk_batches: int = 1,
+    channels_last: bool = False,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Training batches in ``order``, augmented ``chunk_batches`` batches per ``augment`` call."""
     chunk = batch_size * chunk_batches
     for start in range(0, len(order), chunk):
-        idx = order[start:start + chunk]
+        idx = order[start : start + chunk]
         xs, ys = augment(inputs[idx]), labels[idx]
         if channels_last:
             xs = xs.contiguous(memory_format=torch.channels_last)
         for j in range(0, len(idx), batch_size):
-            yield xs[j:j + batch_size], ys[j:j + batch_size]
+            yield xs[j : j + batch_size], ys[j : j + batch_size]
 
 
 @dataclass(frozen=True)
@@ -69,15 +76,27 @@ class EpochResult:
 class Trainer:
     """SGD with momentum, L2 weight decay, label smoothing and a cosine schedule."""
 
-    def __init__(self, model: nn.Module, data: DataSplits, hparams: TrainingHparams, *,
-                 train_inputs: Callable, eval_inputs: Callable, batch_size: int, max_epochs: int, seed: int,
-                 eval_batch_size: int = 1024, device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        data: DataSplits,
+        hparams: TrainingHparams,
+        *,
+        train_inputs: Callable,
+        eval_inputs: Callable,
+        batch_size: int,
+        max_epochs: int,
+        seed: int,
+        eval_batch_size: int = 1024,
+        device: torch.device | str = "cpu",
+    ) -> None:
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
         images = data.train_x.dim() == 4  # channels_last only means something for NCHW inputs
         self.channels_last = self.cuda and images
-        self.model = model.to(self.device, memory_format=torch.channels_last if self.channels_last
-                              else torch.contiguous_format)
+        self.model = model.to(
+            self.device, memory_format=torch.channels_last if self.channels_last else torch.contiguous_format
+        )
         self.data = data
         self.hparams = hparams
         self.train_inputs = train_inputs
@@ -88,8 +107,9 @@ class Trainer:
         self.seed = seed
         self.steps_per_epoch = math.ceil(len(data.train_y) / batch_size)
         self.total_steps = self.steps_per_epoch * max_epochs
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=hparams.lr, momentum=hparams.momentum,
-                                         weight_decay=hparams.weight_decay)
+        self.optimizer = torch.optim.SGD(
+            self.model.parameters(), lr=hparams.lr, momentum=hparams.momentum, weight_decay=hparams.weight_decay
+        )
         self.epoch = 0  # epochs completed
 
     def _lr_at(self, step: int) -> float:
@@ -98,14 +118,21 @@ class Trainer:
     def train_epoch(self) -> float:
         epoch = self.epoch + 1
         self.model.train()
-        order = torch.randperm(len(self.data.train_y), generator=seeded_generator(torch.device("cpu"), self.seed, epoch, 0))
+        order = torch.randperm(
+            len(self.data.train_y), generator=seeded_generator(torch.device("cpu"), self.seed, epoch, 0)
+        )
         order = order.to(self.device)
         aug_gen = seeded_generator(self.device, self.seed, epoch, 1)
         total = torch.zeros((), device=self.device)
         batches = augmented_batches(
-            self.data.train_x, self.data.train_y, order, self.batch_size,
+            self.data.train_x,
+            self.data.train_y,
+            order,
+            self.batch_size,
             lambda raw: self.train_inputs(raw, self.hparams.aug_magnitude, aug_gen),
-            AUGMENT_CHUNK_BATCHES.get(self.device.type, 1), channels_last=self.channels_last)
+            AUGMENT_CHUNK_BATCHES.get(self.device.type, 1),
+            channels_last=self.channels_last,
+        )
         for step, (x, y) in enumerate(batches):
             for group in self.optimizer.param_groups:
                 group["lr"] = self._lr_at((epoch - 1) * self.steps_per_epoch + step)
@@ -124,8 +151,8 @@ class Trainer:
         correct = torch.zeros((), device=self.device)
         loss = torch.zeros((), device=self.device)
         for start in range(0, len(y_all), self.eval_batch_size):
-            x = self.eval_inputs(x_all[start:start + self.eval_batch_size])
-            y = y_all[start:start + self.eval_batch_size]
+            x = self.eval_inputs(x_all[start : start + self.eval_batch_size])
+            y = y_all[start : start + self.eval_batch_size]
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cuda):
                 logits = self.model(x).float()
             loss += F.cross_entropy(logits, y, reduction="sum")

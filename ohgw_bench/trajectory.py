@@ -11,6 +11,7 @@ Layout under ``<out>/<task>/<optimizer>/seed-<k>/``:
 Every line is flushed on write; a reader tolerates a truncated last line (a crash mid-write)
 but not damage anywhere else.
 """
+
 from __future__ import annotations
 
 import json
@@ -171,8 +172,9 @@ class Trajectory:
             raise ValueError(f"{directory}: schema_version {meta.get('schema_version')} is not {SCHEMA_VERSION}")
         trials = read_jsonl(directory / TRIALS)
         events = read_jsonl(directory / EVENTS)
-        return cls(directory, meta, latest_per_trial(trials.records), events.records,
-                   trials.truncated or events.truncated)
+        return cls(
+            directory, meta, latest_per_trial(trials.records), events.records, trials.truncated or events.truncated
+        )
 
 
 def find_runs(root: Path | str) -> Iterator[Path]:

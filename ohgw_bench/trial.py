@@ -6,6 +6,7 @@ that keeps workers warm could call it directly. The warm-started config x′ is 
 the checkpoint *before* training starts: a resumed trial (PASHA/DyHPO pause and resume,
 and then send the ORIGINAL config) reads x′ back and never warm-starts twice.
 """
+
 from __future__ import annotations
 
 import math
@@ -64,8 +65,9 @@ def _model_flops(task: TaskSpec, num_classes: int, in_shape: tuple[int, ...]) ->
 _WARM_START_FLOPS_CACHE: dict[tuple, float] = {}
 
 
-def warm_start_flops(task: TaskSpec, num_classes: int, in_shape: tuple[int, ...], space, name: str,
-                     params: Mapping[str, Any]) -> float:
+def warm_start_flops(
+    task: TaskSpec, num_classes: int, in_shape: tuple[int, ...], space, name: str, params: Mapping[str, Any]
+) -> float:
     """FLOPs of one warm start, counted on meta tensors (the same code path, no compute), once
     per process and (task, warm start, parameters, shape): a warm worker counts them before its
     first trial, off every trial's clock."""
@@ -82,9 +84,16 @@ def warm_start_flops(task: TaskSpec, num_classes: int, in_shape: tuple[int, ...]
         meta_x = torch.empty((n, *in_shape), device="meta")
         meta_y = torch.zeros(n, dtype=torch.long, device="meta")
         data = DataSplits(meta_x, meta_y, meta_x, meta_y, meta_x, meta_y, num_classes)
-        ctx = WarmStartContext(task.create_model(num_classes).to("meta"), data, space,
-                               train_inputs=lambda x, m, g: x, eval_inputs=lambda x: x,
-                               batch_size=n, seed=0, device=torch.device("meta"))
+        ctx = WarmStartContext(
+            task.create_model(num_classes).to("meta"),
+            data,
+            space,
+            train_inputs=lambda x, m, g: x,
+            eval_inputs=lambda x: x,
+            batch_size=n,
+            seed=0,
+            device=torch.device("meta"),
+        )
         full = {**get_warm_start(name).defaults, **dict(params)}
         config = {h.name: (h.low + h.high) / 2 for h in space.hyperparameters}
         _WARM_START_FLOPS_CACHE[key] = count_flops(lambda: apply_warm_start(name, full, config, ctx))
@@ -114,8 +123,7 @@ def _first_device_use(model: torch.nn.Module, data, eval_inputs: Callable, batch
     _DEVICE_WARM = True
 
 
-def prepare_process(task: TaskSpec, device: torch.device, warm_start: str,
-                    warm_start_params: Mapping[str, Any]):
+def prepare_process(task: TaskSpec, device: torch.device, warm_start: str, warm_start_params: Mapping[str, Any]):
     """What a warm worker pays once instead of per trial: the task's data on the device, the first
     device work, the model's and the warm start's FLOP counts. Returns the data for :func:`run_trial`."""
     data = task.load_data().to(device)
@@ -127,8 +135,15 @@ def prepare_process(task: TaskSpec, device: torch.device, warm_start: str,
     return data
 
 
-def run_trial(task: TaskSpec, config: Mapping[str, float], setup: TrialSetup, checkpoint_dir: Path,
-              report: Callable[..., None], device: torch.device | None = None, data=None) -> None:
+def run_trial(
+    task: TaskSpec,
+    config: Mapping[str, float],
+    setup: TrialSetup,
+    checkpoint_dir: Path,
+    report: Callable[..., None],
+    device: torch.device | None = None,
+    data=None,
+) -> None:
     """Warm-start (first start only), train to ``setup.max_epoch`` and report every epoch.
 
     ``data``: the task's splits already on ``device`` (a warm worker loads them once).
@@ -153,27 +168,42 @@ def run_trial(task: TaskSpec, config: Mapping[str, float], setup: TrialSetup, ch
         model.to(device)
         if device.type == "cuda":
             _first_device_use(model, data, task.eval_inputs, task.batch_size)
-        ctx = WarmStartContext(model, data, task.space, task.train_inputs, task.eval_inputs,
-                               task.batch_size, setup.seed, device)
+        ctx = WarmStartContext(
+            model, data, task.space, task.train_inputs, task.eval_inputs, task.batch_size, setup.seed, device
+        )
         measured = measure(lambda: apply_warm_start(setup.warm_start, setup.warm_start_params, config, ctx), device)
         outcome = measured.result
         record = {
             "config_sampled": {k: float(config[k]) for k in task.space.names},
             **asdict(outcome),
-            "warm_start": {"name": setup.warm_start, "params": dict(setup.warm_start_params),
-                           "seconds": measured.seconds, "peak_mem_bytes": measured.peak_mem_bytes,
-                           "flops": warm_start_flops(task, data.num_classes, in_shape, task.space,
-                                                     setup.warm_start, setup.warm_start_params),
-                           "train_step_peak_mem_bytes": 0, "note": outcome.note},
+            "warm_start": {
+                "name": setup.warm_start,
+                "params": dict(setup.warm_start_params),
+                "seconds": measured.seconds,
+                "peak_mem_bytes": measured.peak_mem_bytes,
+                "flops": warm_start_flops(
+                    task, data.num_classes, in_shape, task.space, setup.warm_start, setup.warm_start_params
+                ),
+                "train_step_peak_mem_bytes": 0,
+                "note": outcome.note,
+            },
         }
         state = {"record": record, "trainer": None, "trial_seconds": 0.0, "trial_flops": record["warm_start"]["flops"]}
         _save_atomic(state, ckpt_path)
 
     hparams = TrainingHparams.from_config(record["config_used"])
-    trainer = Trainer(model, data, hparams, train_inputs=task.train_inputs, eval_inputs=task.eval_inputs,
-                      batch_size=task.batch_size,
-                      max_epochs=task.max_epochs, seed=setup.seed, eval_batch_size=task.eval_batch_size,
-                      device=device)
+    trainer = Trainer(
+        model,
+        data,
+        hparams,
+        train_inputs=task.train_inputs,
+        eval_inputs=task.eval_inputs,
+        batch_size=task.batch_size,
+        max_epochs=task.max_epochs,
+        seed=setup.seed,
+        eval_batch_size=task.eval_batch_size,
+        device=device,
+    )
     if state["trainer"] is not None:
         trainer.load_state_dict(state["trainer"])
     seconds_before = state["trial_seconds"] + (time.perf_counter() - started)
@@ -199,10 +229,18 @@ def run_trial(task: TaskSpec, config: Mapping[str, float], setup: TrialSetup, ch
         trial_seconds = seconds_before + (time.perf_counter() - session_start - reporting)
         _save_atomic({**state, "trainer": trainer.state_dict(), "trial_seconds": trial_seconds}, ckpt_path)
         before_report = time.perf_counter()
-        report(epoch=result.epoch, val_acc=result.val_acc, val_loss=result.val_loss,
-               test_acc=result.test_acc, test_loss=result.test_loss, train_loss=result.train_loss,
-               trial_seconds=trial_seconds, trial_flops=state["trial_flops"], diverged=int(state["diverged"]),
-               **fields)
+        report(
+            epoch=result.epoch,
+            val_acc=result.val_acc,
+            val_loss=result.val_loss,
+            test_acc=result.test_acc,
+            test_loss=result.test_loss,
+            train_loss=result.train_loss,
+            trial_seconds=trial_seconds,
+            trial_flops=state["trial_flops"],
+            diverged=int(state["diverged"]),
+            **fields,
+        )
         reporting += time.perf_counter() - before_report
         if state["diverged"]:
             return
@@ -212,8 +250,11 @@ def _flat_record(record: dict) -> dict[str, Any]:
     """The trial record as flat scalars (syne-tune reports scalars); the runner rebuilds it."""
     ws = record["warm_start"]
     flat: dict[str, Any] = {
-        "ws_seconds": ws["seconds"], "ws_flops": ws["flops"], "ws_peak_mem": ws["peak_mem_bytes"],
-        "ws_step_peak_mem": ws["train_step_peak_mem_bytes"], "ws_note": ws["note"] or "-",
+        "ws_seconds": ws["seconds"],
+        "ws_flops": ws["flops"],
+        "ws_peak_mem": ws["peak_mem_bytes"],
+        "ws_step_peak_mem": ws["train_step_peak_mem_bytes"],
+        "ws_note": ws["note"] or "-",
     }
     for k, v in record["config_used"].items():
         flat[f"used_{k}"] = v

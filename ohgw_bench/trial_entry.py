@@ -5,6 +5,7 @@ syne-tune passes ``--st_config_json_filename`` (the config, our constants includ
 run's process (``RUN_PID_ENV``) and ends itself when the run is gone, so a killed run
 leaves no trial behind to write into a later run's folder.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,12 @@ def trial_setup(config: Mapping[str, Any], trial_id: int):
     from ohgw_bench.specs import MAX_RESOURCE_ATTR
     from ohgw_bench.trial import TrialSetup, trial_seed
 
-    return TrialSetup(warm_start=config[WARM_START_KEY], warm_start_params=json.loads(config[WARM_START_PARAMS_KEY]),
-                      seed=trial_seed(int(config[SEED_KEY]), trial_id), max_epoch=int(config[MAX_RESOURCE_ATTR]))
+    return TrialSetup(
+        warm_start=config[WARM_START_KEY],
+        warm_start_params=json.loads(config[WARM_START_PARAMS_KEY]),
+        seed=trial_seed(int(config[SEED_KEY]), trial_id),
+        max_epoch=int(config[MAX_RESOURCE_ATTR]),
+    )
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 Only the standard library and json: the files are written exactly as the runner would,
 so the readers are tested against the on-disk format rather than against themselves.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,20 +47,36 @@ def write_run(
     directory = Path(root) / task / optimizer / f"seed-{seed}"
     directory.mkdir(parents=True, exist_ok=True)
     meta = {
-        "schema_version": 1, "task": task, "optimizer": optimizer, "scheduler": scheduler,
-        "warm_start": warm_start, "warm_start_label": label,
-        "warm_start_params": dict(warm_start_params or {}), "seed": seed,
-        "budget": {"amount": budget[0], "clock": budget[1]}, "workers": workers,
-        "target": target, "max_epochs": 9, "status": status,
-        "started_at": "2026-01-01T00:00:00Z", "ended_at": None if status == "running" else "2026-01-01T01:00:00Z",
+        "schema_version": 1,
+        "task": task,
+        "optimizer": optimizer,
+        "scheduler": scheduler,
+        "warm_start": warm_start,
+        "warm_start_label": label,
+        "warm_start_params": dict(warm_start_params or {}),
+        "seed": seed,
+        "budget": {"amount": budget[0], "clock": budget[1]},
+        "workers": workers,
+        "target": target,
+        "max_epochs": 9,
+        "status": status,
+        "started_at": "2026-01-01T00:00:00Z",
+        "ended_at": None if status == "running" else "2026-01-01T01:00:00Z",
     }
     (directory / "meta.json").write_text(json.dumps(meta, indent=2))
     full_events = []
     for i, ev in enumerate(events):
         row = {
-            "trial_id": i, "epoch": 1, "val_loss": 1.0 - ev["val_acc"], "test_acc": ev["val_acc"] - 0.01,
-            "train_loss": 0.5, "trial_seconds": 1.0, "epochs_total": float(i + 1),
-            "flops_total": (i + 1) * 1e9, "warm_start_flops_total": 0.0, "warm_start_seconds_total": 0.0,
+            "trial_id": i,
+            "epoch": 1,
+            "val_loss": 1.0 - ev["val_acc"],
+            "test_acc": ev["val_acc"] - 0.01,
+            "train_loss": 0.5,
+            "trial_seconds": 1.0,
+            "epochs_total": float(i + 1),
+            "flops_total": (i + 1) * 1e9,
+            "warm_start_flops_total": 0.0,
+            "warm_start_seconds_total": 0.0,
         }
         row.update(ev)
         full_events.append(row)
@@ -77,17 +94,33 @@ def write_run(
     return directory
 
 
-def trial(trial_id: int, sampled: dict[str, float] | None = None, used: dict[str, float] | None = None,
-          peak: int = 0, train_peak: int = 0, name: str = "none", flops: float | None = None) -> dict[str, Any]:
+def trial(
+    trial_id: int,
+    sampled: dict[str, float] | None = None,
+    used: dict[str, float] | None = None,
+    peak: int = 0,
+    train_peak: int = 0,
+    name: str = "none",
+    flops: float | None = None,
+) -> dict[str, Any]:
     sampled = dict(sampled or {"lr": -2.0, "wd": -4.0})
     used = dict(used or sampled)
     return {
-        "trial_id": trial_id, "config_sampled": sampled, "config_used": used,
-        "hypergrad": {k: 0.0 for k in sampled}, "hypergrad_kind": {k: "exact" for k in sampled},
+        "trial_id": trial_id,
+        "config_sampled": sampled,
+        "config_used": used,
+        "hypergrad": {k: 0.0 for k in sampled},
+        "hypergrad_kind": {k: "exact" for k in sampled},
         "clipped": {k: False for k in sampled},
-        "warm_start": {"name": name, "params": {}, "seconds": 0.0,
-                       "flops": (1e6 if peak else 0.0) if flops is None else flops, "peak_mem_bytes": peak,
-                       "train_step_peak_mem_bytes": train_peak, "note": ""},
+        "warm_start": {
+            "name": name,
+            "params": {},
+            "seconds": 0.0,
+            "flops": (1e6 if peak else 0.0) if flops is None else flops,
+            "peak_mem_bytes": peak,
+            "train_step_peak_mem_bytes": train_peak,
+            "note": "",
+        },
         "status": "completed",
     }
 
@@ -95,7 +128,13 @@ def trial(trial_id: int, sampled: dict[str, float] | None = None, used: dict[str
 def crossing_events(t_reach: float | None, t_end: float, tau: float = 0.9) -> list[dict[str, Any]]:
     """Three events: below τ at t/3, at τ+0.02 at ``t_reach`` (or below τ if None), one more at ``t_end``."""
     if t_reach is None:
-        return [{"val_acc": 0.5, "tuner_seconds": t_end / 3}, {"val_acc": tau - 0.05, "tuner_seconds": t_end / 2},
-                {"val_acc": tau - 0.1, "tuner_seconds": t_end}]
-    return [{"val_acc": 0.5, "tuner_seconds": t_reach / 3}, {"val_acc": tau + 0.02, "tuner_seconds": t_reach},
-            {"val_acc": tau - 0.1, "tuner_seconds": t_end}]
+        return [
+            {"val_acc": 0.5, "tuner_seconds": t_end / 3},
+            {"val_acc": tau - 0.05, "tuner_seconds": t_end / 2},
+            {"val_acc": tau - 0.1, "tuner_seconds": t_end},
+        ]
+    return [
+        {"val_acc": 0.5, "tuner_seconds": t_reach / 3},
+        {"val_acc": tau + 0.02, "tuner_seconds": t_reach},
+        {"val_acc": tau - 0.1, "tuner_seconds": t_end},
+    ]

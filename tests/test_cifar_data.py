@@ -1,4 +1,5 @@
 """CIFAR-10 import, cache, splits and label noise, on small files in the official format."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,24 +12,26 @@ import pytest
 import torch
 
 from ohgw_bench.data import cifar10
-from ohgw_bench.data.cifar10 import (DataError, cifar10_status,
-                                     import_cifar10, load_cifar10, split_indices)
+from ohgw_bench.data.cifar10 import DataError, cifar10_status, import_cifar10, load_cifar10, split_indices
 from ohgw_bench.data.noise import symmetric_label_noise
 
 PER_BATCH = 200
 N_TEST = 100
-CLASS_NAMES = [b"airplane", b"automobile", b"bird", b"cat", b"deer",
-               b"dog", b"frog", b"horse", b"ship", b"truck"]
+CLASS_NAMES = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
 
 
 def _batch(n: int, seed: int, name: str) -> bytes:
     rng = np.random.default_rng(seed)
-    labels = rng.permutation(np.arange(n) % 10)        # balanced: 20 of each class per batch
+    labels = rng.permutation(np.arange(n) % 10)  # balanced: 20 of each class per batch
     data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
     # Encode the label in the red plane's first pixel so tests can check image/label pairing.
     data[:, 0] = labels * 10
-    obj = {b"batch_label": name.encode(), b"labels": labels.tolist(), b"data": data,
-           b"filenames": [f"img_{seed}_{i}.png".encode() for i in range(n)]}
+    obj = {
+        b"batch_label": name.encode(),
+        b"labels": labels.tolist(),
+        b"data": data,
+        b"filenames": [f"img_{seed}_{i}.png".encode() for i in range(n)],
+    }
     return pickle.dumps(obj, protocol=2)
 
 
@@ -97,7 +100,7 @@ def test_import_from_extracted_folder_matches_tarball(tmp_path):
     tarball = make_cifar_tarball(tmp_path)
     a = load_cifar10(data_dir=import_cifar10(tarball, tmp_path / "a", verify_md5=False).parent.parent)
     folder = tmp_path / "src" / "cifar-10-batches-py"
-    for source in (folder, folder.parent):      # the folder itself or the folder holding it
+    for source in (folder, folder.parent):  # the folder itself or the folder holding it
         b = load_cifar10(data_dir=import_cifar10(source, tmp_path / "b", verify_md5=False).parent.parent)
         for name in ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y"):
             assert torch.equal(getattr(a, name), getattr(b, name)), name
@@ -114,7 +117,7 @@ def test_verified_import_passes_when_md5s_match(official_md5s_are_the_fixture, t
 def test_md5_mismatch_names_the_file(official_md5s_are_the_fixture, tmp_path, monkeypatch):
     tarball, folder = official_md5s_are_the_fixture
     raw = bytearray((folder / "data_batch_3").read_bytes())
-    raw[-100] ^= 0xFF                           # one flipped byte inside the image data
+    raw[-100] ^= 0xFF  # one flipped byte inside the image data
     (folder / "data_batch_3").write_bytes(bytes(raw))
     with pytest.raises(DataError, match=r"data_batch_3: md5 mismatch"):
         import_cifar10(folder, tmp_path / "store")
@@ -143,8 +146,8 @@ def test_truncated_tarball_is_a_clear_error_and_leaves_no_cache(tmp_path):
     truncated.write_bytes(tarball.read_bytes()[: tarball.stat().st_size // 2])
     with pytest.raises(DataError, match=r"cifar-10-python-truncated\.tar\.gz.*(corrupt or truncated)"):
         import_cifar10(truncated, data_dir, verify_md5=False)
-    assert good.read_bytes() == before          # the old cache is intact
-    assert _leftovers(data_dir) == [good]       # and no temp file is left behind
+    assert good.read_bytes() == before  # the old cache is intact
+    assert _leftovers(data_dir) == [good]  # and no temp file is left behind
     fresh = tmp_path / "fresh"
     with pytest.raises(DataError):
         import_cifar10(truncated, fresh, verify_md5=False)
@@ -157,8 +160,7 @@ def test_truncated_or_malformed_batch_names_the_file(tmp_path):
     (folder / "data_batch_2").write_bytes(raw[: len(raw) // 3])
     with pytest.raises(DataError, match=r"data_batch_2: not a valid CIFAR-10 python batch \(format"):
         import_cifar10(folder, tmp_path / "store", verify_md5=False)
-    (folder / "data_batch_2").write_bytes(pickle.dumps({b"data": np.zeros((4, 100), np.uint8),
-                                                        b"labels": [0] * 4}))
+    (folder / "data_batch_2").write_bytes(pickle.dumps({b"data": np.zeros((4, 100), np.uint8), b"labels": [0] * 4}))
     with pytest.raises(DataError, match=r"data_batch_2: .*uint8 \[N, 3072\]"):
         import_cifar10(folder, tmp_path / "store", verify_md5=False)
     (folder / "data_batch_2").unlink()
@@ -182,8 +184,11 @@ def test_pickle_with_code_is_refused(tmp_path):
 def test_missing_dataset_message_names_both_commands(tmp_path, monkeypatch):
     monkeypatch.setenv("OHGW_BENCH_DATA", str(tmp_path / "empty"))
     assert cifar10.default_data_dir() == tmp_path / "empty"
-    assert cifar10_status() == {"dataset": "cifar10", "path": str(tmp_path / "empty" / "cifar10" / "cifar10.npz"),
-                                "present": False}
+    assert cifar10_status() == {
+        "dataset": "cifar10",
+        "path": str(tmp_path / "empty" / "cifar10" / "cifar10.npz"),
+        "present": False,
+    }
     with pytest.raises(DataError) as err:
         load_cifar10()
     msg = str(err.value)
@@ -202,13 +207,14 @@ def test_split_of_full_size_is_exactly_45k_5k_and_stratified():
     assert np.array_equal(np.bincount(labels[val], minlength=10), np.full(10, 500))
     assert np.intersect1d(train, val).size == 0
     assert np.array_equal(np.union1d(train, val), np.arange(50_000))
-    again_train, again_val = split_indices(labels)       # fixed seed: the same split every run
+    again_train, again_val = split_indices(labels)  # fixed seed: the same split every run
     assert np.array_equal(val, again_val) and np.array_equal(train, again_train)
 
 
 def test_split_of_fixture_is_stratified_90_10(tmp_path):
-    d = load_cifar10(data_dir=import_cifar10(make_cifar_tarball(tmp_path), tmp_path / "s",
-                                             verify_md5=False).parent.parent)
+    d = load_cifar10(
+        data_dir=import_cifar10(make_cifar_tarball(tmp_path), tmp_path / "s", verify_md5=False).parent.parent
+    )
     assert np.array_equal(torch.bincount(d.val_y, minlength=10).numpy(), np.full(10, 10))
     assert np.array_equal(torch.bincount(d.train_y, minlength=10).numpy(), np.full(10, 90))
 
@@ -246,10 +252,10 @@ def test_noisy_load_changes_train_and_val_only(tmp_path):
     changed = torch.cat([clean.train_y != noisy.train_y, clean.val_y != noisy.val_y]).float().mean().item()
     assert noisy.info["label_noise"] == 0.1
     assert noisy.info["label_noise_realised"] == pytest.approx(changed)
-    assert 0.07 < changed < 0.13                 # 1,000 labels: sd ≈ 0.0095
-    assert (noisy.val_y != clean.val_y).any()    # val labels are noisy too
+    assert 0.07 < changed < 0.13  # 1,000 labels: sd ≈ 0.0095
+    assert (noisy.val_y != clean.val_y).any()  # val labels are noisy too
     again = load_cifar10(label_noise=0.1, data_dir=data_dir)
-    assert torch.equal(again.train_y, noisy.train_y)   # fixed noise seed
+    assert torch.equal(again.train_y, noisy.train_y)  # fixed noise seed
 
 
 def test_download_failure_is_a_clear_error(tmp_path, monkeypatch):

@@ -1,5 +1,6 @@
 """`ohgw-bench run` on a CIFAR-10 task for real: official-format fixture → import → subprocess
 trials through the real loader, ResNet-20 and the batched augmentation, with OHGW."""
+
 from __future__ import annotations
 
 import os
@@ -24,9 +25,27 @@ def test_asha_ohgw_run_on_a_cifar_format_fixture(tmp_path):
     assert status.returncode == 0 and "True" in status.stdout
 
     out = tmp_path / "results"
-    proc = subprocess.run([*CLI, "run", "--task", "cifar10-resnet20-noisy10", "--opt", "asha+ohgw(eta=0.01)",
-                           "--budget", "2ep", "--workers", "1", "--out", str(out), "--quiet"],
-                          capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(
+        [
+            *CLI,
+            "run",
+            "--task",
+            "cifar10-resnet20-noisy10",
+            "--opt",
+            "asha+ohgw(eta=0.01)",
+            "--budget",
+            "2ep",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     traj = Trajectory.read(out / "cifar10-resnet20-noisy10" / "asha+ohgw(eta=0.01)" / "seed-0")
     assert traj.meta["status"] == "complete"

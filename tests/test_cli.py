@@ -1,4 +1,5 @@
 """The CLI as a user meets it: listing without torch, bad input → exit 2 and nothing written."""
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,11 @@ from ohgw_bench.trajectory import write_json_atomic
 
 
 def test_list_does_not_import_torch():
-    code = ("import sys; from ohgw_bench.cli import main; main(['list']); "
-            "assert 'torch' not in sys.modules, 'list imported torch'; "
-            "assert 'syne_tune' not in sys.modules, 'list imported syne_tune'")
+    code = (
+        "import sys; from ohgw_bench.cli import main; main(['list']); "
+        "assert 'torch' not in sys.modules, 'list imported torch'; "
+        "assert 'syne_tune' not in sys.modules, 'list imported syne_tune'"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "digits-cnn" in out.stdout and "asha" in out.stdout and "ohgw" in out.stdout
@@ -26,21 +29,24 @@ def test_list_one_kind(capsys):
     assert "ohgw" in out and "digits-cnn" not in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--task", "digits-cn", "--opt", "asha"], "closest: digits-cnn"),
-    (["--task", "digits-cnn", "--opt", "asah+ohgw"], "closest: asha"),
-    (["--task", "digits-cnn", "--opt", "asha+ohgw("], "unbalanced"),
-    (["--task", "digits-cnn", "--opt", "asha+ohgw(etaa=1)"], "unknown parameter 'etaa'"),
-    (["--task", "digits-cnn", "--opt", "asha", "--budget", "12 parsecs"], "bad budget"),
-    (["--task", "digits-cnn", "--opt", "asha+ohgw(steps=0)"], "steps=0 must be an integer >= 1"),
-    (["--task", "digits-cnn", "--opt", "asha", "--workers", "0"], "positive integer"),
-    (["--task", "digits-cnn", "--opt", "pasha(reduction_factor=9)"], "lower grace_period or reduction_factor"),
-    (["--task", "digits-cnn", "--opt", "asha+ohgw(eta=inf)"], "eta=inf must be a finite number"),
-    (["--task", "digits-cnn", "--opt", "asha+gauss(sigma=inf)"], "sigma=inf must be a finite number"),
-    (["--task", "digits-cnn", "--opt", "asha+ohgw(steps=true)"], "steps"),
-    (["--task", "digits-cnn", "--opt", "asha", "--workers", "1000"], "--workers 1000 is more than"),
-    (["--task", "digits-cnn", "--opt", "asha", "--backend", "threads"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--task", "digits-cn", "--opt", "asha"], "closest: digits-cnn"),
+        (["--task", "digits-cnn", "--opt", "asah+ohgw"], "closest: asha"),
+        (["--task", "digits-cnn", "--opt", "asha+ohgw("], "unbalanced"),
+        (["--task", "digits-cnn", "--opt", "asha+ohgw(etaa=1)"], "unknown parameter 'etaa'"),
+        (["--task", "digits-cnn", "--opt", "asha", "--budget", "12 parsecs"], "bad budget"),
+        (["--task", "digits-cnn", "--opt", "asha+ohgw(steps=0)"], "steps=0 must be an integer >= 1"),
+        (["--task", "digits-cnn", "--opt", "asha", "--workers", "0"], "positive integer"),
+        (["--task", "digits-cnn", "--opt", "pasha(reduction_factor=9)"], "lower grace_period or reduction_factor"),
+        (["--task", "digits-cnn", "--opt", "asha+ohgw(eta=inf)"], "eta=inf must be a finite number"),
+        (["--task", "digits-cnn", "--opt", "asha+gauss(sigma=inf)"], "sigma=inf must be a finite number"),
+        (["--task", "digits-cnn", "--opt", "asha+ohgw(steps=true)"], "steps"),
+        (["--task", "digits-cnn", "--opt", "asha", "--workers", "1000"], "--workers 1000 is more than"),
+        (["--task", "digits-cnn", "--opt", "asha", "--backend", "threads"], "invalid choice"),
+    ],
+)
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, args, message):
     try:
         code = main(["run", *args, "--out", str(tmp_path / "out")])
@@ -85,16 +91,24 @@ def _exit_code(argv: list[str]) -> int:
         return int(exit_.code)
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["leaderboard", "{empty}"], "holds no run folder"),
-    (["plot", "{empty}"], "holds no run folder"),
-    (["leaderboard", "{empty}", "--target", "nan"], "must be an accuracy in (0, 1]"),
-    (["plot", "{empty}", "--target", "2"], "must be an accuracy in (0, 1]"),
-    (["run", "--task", "digits-cnn", "--opt", "asha", "--out", "{file}"], "is a file, not a folder"),
-    (["run", "--task", "digits-cnn", "--opt", "asha", "--out", "{file}/sub"], "is not a folder this user can write"),
-    (["sweep", "--tasks", "digits-cnn", "--opts", "asha", "--seeds", "0", "--out", "{file}/sub"],
-     "is not a folder this user can write"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["leaderboard", "{empty}"], "holds no run folder"),
+        (["plot", "{empty}"], "holds no run folder"),
+        (["leaderboard", "{empty}", "--target", "nan"], "must be an accuracy in (0, 1]"),
+        (["plot", "{empty}", "--target", "2"], "must be an accuracy in (0, 1]"),
+        (["run", "--task", "digits-cnn", "--opt", "asha", "--out", "{file}"], "is a file, not a folder"),
+        (
+            ["run", "--task", "digits-cnn", "--opt", "asha", "--out", "{file}/sub"],
+            "is not a folder this user can write",
+        ),
+        (
+            ["sweep", "--tasks", "digits-cnn", "--opts", "asha", "--seeds", "0", "--out", "{file}/sub"],
+            "is not a folder this user can write",
+        ),
+    ],
+)
 def test_wrong_folders_and_values_exit_2_and_write_nothing(tmp_path, capsys, argv, message):
     empty, file = tmp_path / "empty", tmp_path / "a-file"
     empty.mkdir()
@@ -109,8 +123,9 @@ def test_missing_cifar_exits_2_for_run_and_sweep_and_writes_nothing(tmp_path, ca
     monkeypatch.setenv("OHGW_BENCH_DATA", str(tmp_path / "no-data"))
     out = tmp_path / "out"
     assert _exit_code(["run", "--task", "cifar10-resnet20", "--opt", "asha", "--out", str(out)]) == 2
-    assert _exit_code(["sweep", "--tasks", "cifar10-resnet20", "--opts", "asha", "--seeds", "0-1",
-                       "--out", str(out)]) == 2
+    assert (
+        _exit_code(["sweep", "--tasks", "cifar10-resnet20", "--opts", "asha", "--seeds", "0-1", "--out", str(out)]) == 2
+    )
     err = capsys.readouterr().err
     assert err.count("ohgw-bench data import") == 2 and "set $OHGW_BENCH_DATA for `run` and `sweep`" in err
     assert not out.exists() and not (tmp_path / "no-data").exists()

@@ -1,5 +1,6 @@
 """Contract tests driven by the registries: every scheduler × {none, ohgw, random} completes a
 short real run on digits-cnn (warm-worker trials) and writes a valid trajectory."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -33,8 +34,7 @@ def matrix_runs(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("contract")
     runs = {}
     for scheduler, arm in MATRIX:
-        plan = prepare_run("digits-cnn", scheduler + arm, seed=0, budget=_epoch_budget(scheduler), workers=2,
-                           out=out)
+        plan = prepare_run("digits-cnn", scheduler + arm, seed=0, budget=_epoch_budget(scheduler), workers=2, out=out)
         runs[scheduler + arm] = execute_run(plan)
     return runs
 

@@ -1,4 +1,5 @@
 """DEHB through syne-tune's scheduler interface, driven in-process (no trial subprocesses)."""
+
 from __future__ import annotations
 
 import math
@@ -11,8 +12,7 @@ from syne_tune.config_space import Domain
 from syne_tune.optimizer.scheduler import SchedulerDecision
 
 from ohgw_bench.schedulers.dehb import make_dehb
-from ohgw_bench.schedulers._dehb_scheduler import (FAILED_FITNESS, DEHBScheduler,
-                                                validate_dehb_settings)
+from ohgw_bench.schedulers._dehb_scheduler import FAILED_FITNESS, DEHBScheduler, validate_dehb_settings
 from ohgw_bench.registry import get_task
 from ohgw_bench.runner import _config_space, prepare_run
 
@@ -28,8 +28,12 @@ def space(tmp_path_factory) -> dict:
 
 def synthetic_acc(config: dict, epoch: int) -> float:
     """Smooth in the config, rising with epochs, inside [0, 1]; best near lr=10^-1.5, momentum 0.9."""
-    quality = 1.0 - 0.15 * (config["log10_lr"] + 1.5) ** 2 - 0.4 * (config["momentum"] - 0.9) ** 2 \
+    quality = (
+        1.0
+        - 0.15 * (config["log10_lr"] + 1.5) ** 2
+        - 0.4 * (config["momentum"] - 0.9) ** 2
         - 0.3 * config["label_smoothing"]
+    )
     return max(0.0, min(1.0, quality)) * (1.0 - math.exp(-epoch / 6.0))
 
 
@@ -159,13 +163,16 @@ def test_dehb_writes_nothing_into_the_working_directory(space, tmp_path, monkeyp
     assert not scheduler.output_path.startswith(str(tmp_path))
 
 
-@pytest.mark.parametrize("eta, min_epochs, hint", [
-    (1, 1, "eta=1 must be an integer >= 2"),
-    (0, 1, "eta=0 must be an integer >= 2"),
-    (3, 0, "min_epochs=0 must be an integer >= 1"),
-    (3, 27, "lower min_epochs to at most 26"),
-    (3, 40, "lower min_epochs to at most 26"),
-])
+@pytest.mark.parametrize(
+    "eta, min_epochs, hint",
+    [
+        (1, 1, "eta=1 must be an integer >= 2"),
+        (0, 1, "eta=0 must be an integer >= 2"),
+        (3, 0, "min_epochs=0 must be an integer >= 1"),
+        (3, 27, "lower min_epochs to at most 26"),
+        (3, 40, "lower min_epochs to at most 26"),
+    ],
+)
 def test_invalid_settings_say_what_to_change(space, eta, min_epochs, hint):
     with pytest.raises(ValueError, match=hint):
         validate_dehb_settings(TASK, eta, min_epochs)

@@ -1,4 +1,5 @@
 """End to end: `ohgw-bench run` with real subprocess trials, then `show` reads it back."""
+
 from __future__ import annotations
 
 import subprocess
@@ -12,17 +13,45 @@ from ohgw_bench.trajectory import Trajectory
 pytestmark = pytest.mark.slow
 
 CLI = [sys.executable, "-m", "ohgw_bench.cli"]
-EVENT_FIELDS = {"trial_id", "epoch", "val_acc", "val_loss", "test_acc", "train_loss", "tuner_seconds",
-                "trial_seconds", "epochs_total", "flops_total"}
+EVENT_FIELDS = {
+    "trial_id",
+    "epoch",
+    "val_acc",
+    "val_loss",
+    "test_acc",
+    "train_loss",
+    "tuner_seconds",
+    "trial_seconds",
+    "epochs_total",
+    "flops_total",
+}
 TRIAL_FIELDS = {"trial_id", "config_sampled", "config_used", "hypergrad", "clipped", "warm_start", "status"}
 
 
 @pytest.fixture(scope="module")
 def ohgw_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("results")
-    proc = subprocess.run([*CLI, "run", "--task", "digits-cnn", "--opt", "asha+ohgw(eta=0.01)", "--seed", "0",
-                           "--budget", "20s", "--workers", "2", "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            *CLI,
+            "run",
+            "--task",
+            "digits-cnn",
+            "--opt",
+            "asha+ohgw(eta=0.01)",
+            "--seed",
+            "0",
+            "--budget",
+            "20s",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "T@tau" in proc.stdout
     assert "syne-tune[" not in proc.stdout + proc.stderr  # syne-tune's notices about extras are muted
@@ -77,8 +106,25 @@ def test_show_reads_it_back(ohgw_run):
 def test_rerun_without_overwrite_is_refused(ohgw_run):
     out = ohgw_run.parents[2]
     before = (ohgw_run / "events.jsonl").read_text()
-    proc = subprocess.run([*CLI, "run", "--task", "digits-cnn", "--opt", "asha+ohgw(eta=0.01)", "--seed", "0",
-                           "--budget", "5s", "--out", str(out)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            *CLI,
+            "run",
+            "--task",
+            "digits-cnn",
+            "--opt",
+            "asha+ohgw(eta=0.01)",
+            "--seed",
+            "0",
+            "--budget",
+            "5s",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "already holds a complete run" in proc.stderr
     assert (ohgw_run / "events.jsonl").read_text() == before

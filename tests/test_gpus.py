@@ -1,5 +1,6 @@
 """GPU assignment without GPUs: the rules, syne-tune's real LocalBackend rotating over the GPUs a
 run may use, and a real LocalCluster whose workers get their shares of the GPUs."""
+
 from __future__ import annotations
 
 import os
@@ -13,15 +14,18 @@ from ohgw_bench.sweep import PinWorkersToGpus
 ENTRY = Path(__file__).resolve().parents[1] / "ohgw_bench" / "trial_entry.py"
 
 
-@pytest.mark.parametrize("env, n_visible, expected", [
-    ({}, 0, None),                                   # no GPU
-    ({}, 1, None),                                   # one GPU: nothing to rotate over
-    ({}, 4, [0, 1, 2, 3]),                           # all of the machine's GPUs
-    ({VISIBLE: "3,5"}, 2, [3, 5]),                   # only those the run may use, by physical index
-    ({VISIBLE: " 6 "}, 1, None),
-    ({VISIBLE: "GPU-8f2c1e,GPU-77aa01"}, 2, None),   # UUIDs can't be indexed: trials inherit them
-    ({VISIBLE: "MIG-1a2b"}, 1, None),
-])
+@pytest.mark.parametrize(
+    "env, n_visible, expected",
+    [
+        ({}, 0, None),  # no GPU
+        ({}, 1, None),  # one GPU: nothing to rotate over
+        ({}, 4, [0, 1, 2, 3]),  # all of the machine's GPUs
+        ({VISIBLE: "3,5"}, 2, [3, 5]),  # only those the run may use, by physical index
+        ({VISIBLE: " 6 "}, 1, None),
+        ({VISIBLE: "GPU-8f2c1e,GPU-77aa01"}, 2, None),  # UUIDs can't be indexed: trials inherit them
+        ({VISIBLE: "MIG-1a2b"}, 1, None),
+    ],
+)
 def test_gpus_to_rotate(env, n_visible, expected):
     assert gpus_to_rotate(env, n_visible) == expected
 
@@ -62,8 +66,10 @@ def test_without_gpus_to_rotate_trials_inherit_the_environment(tmp_path, monkeyp
 def test_local_cluster_workers_get_their_share_of_the_gpus():
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         client.register_plugin(PinWorkersToGpus([4, 6, 7], 2))
         seen = client.run(lambda dask_worker: (dask_worker.name, os.environ.get(VISIBLE)))
     assert sorted(seen.values()) == [(0, "4,7"), (1, "6")]

@@ -1,4 +1,5 @@
 """The hyper-gradient against central finite differences in float64, and its guarantees."""
+
 from __future__ import annotations
 
 
@@ -6,8 +7,14 @@ import pytest
 import torch
 from torch import nn
 
-from ohgw_bench.hypergrad import (EXACT, FINITE_DIFFERENCE, STRUCTURALLY_ZERO, _Functional,
-                                  _lookahead_loss, lookahead_hypergradient)
+from ohgw_bench.hypergrad import (
+    EXACT,
+    FINITE_DIFFERENCE,
+    STRUCTURALLY_ZERO,
+    _Functional,
+    _lookahead_loss,
+    lookahead_hypergradient,
+)
 
 CONFIG = {"log10_lr": -0.7, "log10_wd": -2.3, "momentum": 0.8, "label_smoothing": 0.15}
 
@@ -15,16 +22,24 @@ CONFIG = {"log10_lr": -0.7, "log10_wd": -2.3, "momentum": 0.8, "label_smoothing"
 def tiny_bn_cnn() -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
-        nn.Conv2d(4, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 5),
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Conv2d(4, 6, 3, padding=1),
+        nn.BatchNorm2d(6),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(6, 5),
     ).double()
 
 
 def batches(n_train: int = 2):
     g = torch.Generator().manual_seed(1)
-    make = lambda: (torch.randn(12, 1, 6, 6, generator=g, dtype=torch.float64),  # noqa: E731
-                    torch.randint(0, 5, (12,), generator=g))
+    make = lambda: (
+        torch.randn(12, 1, 6, 6, generator=g, dtype=torch.float64),  # noqa: E731
+        torch.randint(0, 5, (12,), generator=g),
+    )
     return [make() for _ in range(n_train)], make()
 
 
@@ -36,8 +51,10 @@ def augment(x: torch.Tensor, m: float) -> torch.Tensor:
 
 def finite_difference(model, train, val, config, key, horizon, h=1e-5):
     f = _Functional(model)
+
     def loss(cfg):
         return float(_lookahead_loss(f, train[:horizon], val[0], val[1], cfg))
+
     plus, minus = dict(config), dict(config)
     plus[key] += h
     minus[key] -= h
@@ -85,8 +102,10 @@ def test_magnitude_by_central_finite_difference_is_flagged():
     assert hg.kinds["aug_magnitude"] == FINITE_DIFFERENCE
     assert any("central finite difference" in n for n in hg.notes)
     f = _Functional(model)
+
     def loss(m):
         return float(_lookahead_loss(f, [(augment(train[0][0], m), train[0][1])], val[0], val[1], config))
+
     expected = (loss(0.3 + 1e-6) - loss(0.3 - 1e-6)) / 2e-6
     assert hg.values["aug_magnitude"] == pytest.approx(expected, rel=1e-4)
 
@@ -122,8 +141,10 @@ def test_magnitude_difference_turns_one_sided_at_a_bound():
     hg = lookahead_hypergradient(model, train, val, config, augment=augment, fd_step=1e-4, magnitude_bounds=(0.0, 1.0))
     assert any("one-sided" in n for n in hg.notes)
     f = _Functional(model)
+
     def loss(m):
         return float(_lookahead_loss(f, [(augment(train[0][0], m), train[0][1])], val[0], val[1], config))
+
     assert hg.values["aug_magnitude"] == pytest.approx((loss(1e-4) - loss(0.0)) / 1e-4, rel=1e-9)
 
 
@@ -131,6 +152,7 @@ def test_a_step_away_from_the_bounds_is_central_even_when_its_halves_differ_in_f
     model = tiny_bn_cnn()
     train, val = batches()
     assert (0.1 + 0.05) - 0.1 != 0.1 - (0.1 - 0.05)  # the float trap the label once fell into
-    hg = lookahead_hypergradient(model, train, val, {**CONFIG, "aug_magnitude": 0.1}, augment=augment,
-                                 fd_step=0.05, magnitude_bounds=(0.0, 1.0))
+    hg = lookahead_hypergradient(
+        model, train, val, {**CONFIG, "aug_magnitude": 0.1}, augment=augment, fd_step=0.05, magnitude_bounds=(0.0, 1.0)
+    )
     assert any("central finite difference" in n for n in hg.notes)

@@ -1,4 +1,5 @@
 """Leaderboard statistics against numbers computed by hand, and the three renderings."""
+
 from __future__ import annotations
 
 import io
@@ -14,8 +15,14 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).parent))
 from synthetic import crossing_events, write_run  # noqa: E402
 
-from ohgw_bench.leaderboard import (build_leaderboard, censored_pair_values, leaderboard,  # noqa: E402
-                                    rank_biserial, render, win_rate)
+from ohgw_bench.leaderboard import (
+    build_leaderboard,
+    censored_pair_values,
+    leaderboard,  # noqa: E402
+    rank_biserial,
+    render,
+    win_rate,
+)
 from ohgw_bench.results import summarize_runs  # noqa: E402
 
 # T@τ (tuner seconds) per seed, None = never reached; budget 100 s, runs end at 90 s, so a
@@ -60,10 +67,12 @@ def test_paired_statistics_by_hand(results: Path) -> None:
     # Medians and IQR (linear interpolation) in tuner hours, over paired seeds only (seed 7 left out).
     # none sorted 30 40 50 60 70 80 100 → median 60, q25 45, q75 75.
     # ohgw sorted 20 20 30 40 70 100 100 → median 40, q25 25, q75 85.
-    assert (none["T_tuner_h_median"], none["T_tuner_h_q25"], none["T_tuner_h_q75"]) == \
-        pytest.approx((60 / 3600, 45 / 3600, 75 / 3600))
-    assert (arm["T_tuner_h_median"], arm["T_tuner_h_q25"], arm["T_tuner_h_q75"]) == \
-        pytest.approx((40 / 3600, 25 / 3600, 85 / 3600))
+    assert (none["T_tuner_h_median"], none["T_tuner_h_q25"], none["T_tuner_h_q75"]) == pytest.approx(
+        (60 / 3600, 45 / 3600, 75 / 3600)
+    )
+    assert (arm["T_tuner_h_median"], arm["T_tuner_h_q25"], arm["T_tuner_h_q75"]) == pytest.approx(
+        (40 / 3600, 25 / 3600, 85 / 3600)
+    )
     assert arm["T_device_h_median"] == pytest.approx(40 / 3600)  # one worker
     # Epochs: reached at the 2nd event (2 epochs), censored runs used 3.
     assert arm["T_epochs_median"] == 2.0 and arm["T_epochs_q75"] == pytest.approx(2.5)
@@ -96,7 +105,7 @@ def test_success_needs_speed_significance_and_no_accuracy_drop(tmp_path: Path) -
         write_run(tmp_path, "t", "asha+gauss", seed, _events(36 + 1.1 * seed, test_at_reach=0.900))  # ~8 % faster
     table = build_leaderboard(summarize_runs(tmp_path))
     ohgw, rnd, gauss = _row(table, "ohgw"), _row(table, "random"), _row(table, "gauss")
-    assert ohgw["p_value"] == pytest.approx(2 / 2 ** 8)
+    assert ohgw["p_value"] == pytest.approx(2 / 2**8)
     assert ohgw["delta_test_acc_pp"] == pytest.approx(-0.1)
     assert ohgw["win_rate"] == 1.0 and ohgw["rank_biserial"] == 1.0
     assert ohgw["success"] == "✓"
@@ -105,14 +114,16 @@ def test_success_needs_speed_significance_and_no_accuracy_drop(tmp_path: Path) -
 
 
 def test_pure_helpers() -> None:
-    assert win_rate([10, 10, 100, 10], [5, 10, 100, 100], [True, True, False, True],
-                    [True, True, False, False]) == pytest.approx((1 + 0.5 + 0.5 + 0) / 4)
+    assert win_rate(
+        [10, 10, 100, 10], [5, 10, 100, 100], [True, True, False, True], [True, True, False, False]
+    ) == pytest.approx((1 + 0.5 + 0.5 + 0) / 4)
     assert rank_biserial([1, -2, 3]) == pytest.approx((1 + 3 - 2) / 6)
     assert math.isnan(rank_biserial([]))
     assert math.isnan(win_rate([], [], [], []))
     # A censored value is raised to its partner's: never ahead of a reached run; two censored tie.
-    a, b = censored_pair_values([50, 80, 30, 40], [90, 60, 20, 10], [False, False, True, True],
-                                [False, True, False, True])
+    a, b = censored_pair_values(
+        [50, 80, 30, 40], [90, 60, 20, 10], [False, False, True, True], [False, True, False, True]
+    )
     assert a.tolist() == [90, 80, 30, 40] and b.tolist() == [90, 60, 30, 10]
 
 

@@ -1,5 +1,6 @@
 """mnist1d-cnn's data: generated offline by the mnist1d package, deterministic, cached, sized to resolve
 0.025 pp, and generated without touching the caller's NumPy random state."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """CIFAR ResNets: pinned parameter counts, shapes, shortcut type and initialisation."""
+
 from __future__ import annotations
 
 import math
@@ -24,7 +25,7 @@ def test_resnet20_parameter_count():
 def test_resnet20_structure():
     m = resnet20(10)
     convs = [c for c in m.modules() if isinstance(c, nn.Conv2d)]
-    assert len(convs) == 19 and all(c.kernel_size == (3, 3) for c in convs)   # 19 conv + 1 fc = 20
+    assert len(convs) == 19 and all(c.kernel_size == (3, 3) for c in convs)  # 19 conv + 1 fc = 20
     assert sorted({c.out_channels for c in convs}) == [16, 32, 64]
     assert sum(isinstance(x, nn.Linear) for x in m.modules()) == 1
 

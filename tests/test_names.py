@@ -1,12 +1,12 @@
 """Registries and the composed-name grammar."""
+
 from __future__ import annotations
 
 import pytest
 
 from ohgw_bench.budget import Budget
 from ohgw_bench.names import OptimizerNameError, parse_optimizer_name, split_top_level
-from ohgw_bench.registry import (UnknownNameError, get_task, list_schedulers, list_tasks, list_warm_starts,
-                                 register_task)
+from ohgw_bench.registry import UnknownNameError, get_task, list_schedulers, list_tasks, list_warm_starts, register_task
 
 
 def test_registered_names():
@@ -30,15 +30,23 @@ def test_unknown_names_list_closest():
         parse_optimizer_name("asha+ohg")
 
 
-@pytest.mark.parametrize("text, canonical, ws, ws_params", [
-    ("asha", "asha", "none", ()),
-    ("asha+ohgw", "asha+ohgw", "ohgw", ()),
-    ("asha+ohgw(steps=3)", "asha+ohgw(steps=3)", "ohgw", (("steps", 3),)),
-    (" asha + ohgw( steps = 3 , eta=3e-4 ) ", "asha+ohgw(eta=0.0003,steps=3)", "ohgw", (("eta", 3e-4), ("steps", 3))),
-    ("asha+gauss(sigma=0.05)", "asha+gauss(sigma=0.05)", "gauss", (("sigma", 0.05),)),
-    ("asha(reduction_factor=2)+random", "asha(reduction_factor=2)+random", "random", ()),
-    ("asha+ohgw(eta=1)", "asha+ohgw(eta=1)", "ohgw", (("eta", 1.0),)),  # int promoted to the float default
-])
+@pytest.mark.parametrize(
+    "text, canonical, ws, ws_params",
+    [
+        ("asha", "asha", "none", ()),
+        ("asha+ohgw", "asha+ohgw", "ohgw", ()),
+        ("asha+ohgw(steps=3)", "asha+ohgw(steps=3)", "ohgw", (("steps", 3),)),
+        (
+            " asha + ohgw( steps = 3 , eta=3e-4 ) ",
+            "asha+ohgw(eta=0.0003,steps=3)",
+            "ohgw",
+            (("eta", 3e-4), ("steps", 3)),
+        ),
+        ("asha+gauss(sigma=0.05)", "asha+gauss(sigma=0.05)", "gauss", (("sigma", 0.05),)),
+        ("asha(reduction_factor=2)+random", "asha(reduction_factor=2)+random", "random", ()),
+        ("asha+ohgw(eta=1)", "asha+ohgw(eta=1)", "ohgw", (("eta", 1.0),)),  # int promoted to the float default
+    ],
+)
 def test_parse_valid_names(text, canonical, ws, ws_params):
     name = parse_optimizer_name(text)
     assert name.canonical == canonical
@@ -47,32 +55,47 @@ def test_parse_valid_names(text, canonical, ws, ws_params):
     assert parse_optimizer_name(name.canonical) == name  # canonical form round-trips
 
 
-@pytest.mark.parametrize("text, message", [
-    ("asha+", "malformed"),
-    ("+ohgw", "malformed"),
-    ("asha+ohgw+random", "malformed"),
-    ("asha+ohgw(steps=3", "unbalanced"),
-    ("asha+ohgw(steps)", "key=value"),
-    ("asha+ohgw(bogus=1)", "unknown parameter 'bogus'.*allowed: eta, fd_step, horizon, steps"),
-    ("asha+ohgw(steps=1.5)", "must be an integer"),
-    ("asha+ohgw(eta=fast)", "must be a number"),
-    ("asha+ohgw(steps=2,steps=3)", "given twice"),
-    ("asha(grace=2)", "unknown parameter 'grace'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("asha+", "malformed"),
+        ("+ohgw", "malformed"),
+        ("asha+ohgw+random", "malformed"),
+        ("asha+ohgw(steps=3", "unbalanced"),
+        ("asha+ohgw(steps)", "key=value"),
+        ("asha+ohgw(bogus=1)", "unknown parameter 'bogus'.*allowed: eta, fd_step, horizon, steps"),
+        ("asha+ohgw(steps=1.5)", "must be an integer"),
+        ("asha+ohgw(eta=fast)", "must be a number"),
+        ("asha+ohgw(steps=2,steps=3)", "given twice"),
+        ("asha(grace=2)", "unknown parameter 'grace'"),
+    ],
+)
 def test_malformed_names(text, message):
     with pytest.raises(OptimizerNameError, match=message):
         parse_optimizer_name(text)
 
 
 def test_split_top_level_keeps_commas_inside_parentheses():
-    assert split_top_level("asha+ohgw(eta=1e-3,steps=2), pasha ,dehb") == ["asha+ohgw(eta=1e-3,steps=2)", "pasha", "dehb"]
+    assert split_top_level("asha+ohgw(eta=1e-3,steps=2), pasha ,dehb") == [
+        "asha+ohgw(eta=1e-3,steps=2)",
+        "pasha",
+        "dehb",
+    ]
 
 
-@pytest.mark.parametrize("text, amount, clock", [
-    ("120s", 120, "tuner_seconds"), ("10m", 600, "tuner_seconds"), ("3h", 10800, "tuner_seconds"),
-    ("1.5h", 5400, "tuner_seconds"), ("500ep", 500, "epochs"), ("600dev-s", 600, "device_seconds"),
-    ("30dev-m", 1800, "device_seconds"), ("0.5dev-h", 1800, "device_seconds"),
-])
+@pytest.mark.parametrize(
+    "text, amount, clock",
+    [
+        ("120s", 120, "tuner_seconds"),
+        ("10m", 600, "tuner_seconds"),
+        ("3h", 10800, "tuner_seconds"),
+        ("1.5h", 5400, "tuner_seconds"),
+        ("500ep", 500, "epochs"),
+        ("600dev-s", 600, "device_seconds"),
+        ("30dev-m", 1800, "device_seconds"),
+        ("0.5dev-h", 1800, "device_seconds"),
+    ],
+)
 def test_budget_parse(text, amount, clock):
     b = Budget.parse(text)
     assert (b.amount, b.clock) == (amount, clock)
@@ -92,7 +115,10 @@ def test_budget_exhausted_uses_its_own_clock():
     device = Budget.parse("10dev-s")
     assert not device.exhausted(tuner_seconds=2.4, epochs_total=0, workers=4)
     assert device.exhausted(tuner_seconds=2.5, epochs_total=0, workers=4)
-    assert (device.in_clock("tuner_seconds", 4), Budget.parse("10s").in_clock("tuner_seconds", 4),
-            Budget.parse("10ep").in_clock("tuner_seconds", 4)) == (2.5, 10.0, None)
+    assert (
+        device.in_clock("tuner_seconds", 4),
+        Budget.parse("10s").in_clock("tuner_seconds", 4),
+        Budget.parse("10ep").in_clock("tuner_seconds", 4),
+    ) == (2.5, 10.0, None)
     assert (Budget.parse("10s").in_clock("device_seconds", 4), device.in_clock("epochs", 4)) == (40.0, None)
     assert [str(Budget.parse(t)) for t in ("2m", "1dev-m", "7ep")] == ["120s", "60dev-s", "7ep"]

@@ -1,4 +1,5 @@
 """The in-process objective (HPOBench-style): a learning curve and its costs without syne-tune."""
+
 from __future__ import annotations
 
 import subprocess
@@ -39,14 +40,17 @@ def test_warm_start_moves_the_config_and_is_charged():
     assert result.warm_start_flops > 0 and result.warm_start_seconds > 0
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"epochs": 0}, "epochs=0 must be an integer in"),
-    ({"epochs": 28}, "epochs=28 must be an integer in"),
-    ({"epochs": 1, "config": {"log10_lr": -1.0}}, "config lacks"),
-    ({"epochs": 1, "config": {**CONFIG, "momentum": 1.5}}, "momentum=1.5 is outside"),
-    ({"epochs": 1, "warm_start": "ohgw", "warm_start_params": {"sigma": 1.0}}, "has no parameter(s) sigma"),
-    ({"epochs": 1, "warm_start": "ohgw", "warm_start_params": {"eta": float("inf")}}, "eta=inf must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"epochs": 0}, "epochs=0 must be an integer in"),
+        ({"epochs": 28}, "epochs=28 must be an integer in"),
+        ({"epochs": 1, "config": {"log10_lr": -1.0}}, "config lacks"),
+        ({"epochs": 1, "config": {**CONFIG, "momentum": 1.5}}, "momentum=1.5 is outside"),
+        ({"epochs": 1, "warm_start": "ohgw", "warm_start_params": {"sigma": 1.0}}, "has no parameter(s) sigma"),
+        ({"epochs": 1, "warm_start": "ohgw", "warm_start_params": {"eta": float("inf")}}, "eta=inf must be"),
+    ],
+)
 def test_bad_arguments_are_refused(kwargs, message):
     config = kwargs.pop("config", CONFIG)
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -55,7 +59,8 @@ def test_bad_arguments_are_refused(kwargs, message):
 
 def test_the_example_script_runs():
     script = Path(__file__).resolve().parents[1] / "examples" / "objective_function.py"
-    proc = subprocess.run([sys.executable, str(script), "--n", "1", "--epochs", "1"], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(script), "--n", "1", "--epochs", "1"], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "config 0: val_acc" in proc.stdout and "-> " in proc.stdout

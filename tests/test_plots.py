@@ -1,4 +1,5 @@
 """Figures are written (PNG + PDF, non-empty) and insufficient data skips a figure with a reason."""
+
 from __future__ import annotations
 
 import logging
@@ -39,11 +40,27 @@ def test_all_figures_with_three_eta_values(tmp_path: Path, monkeypatch: pytest.M
         for k, eta in enumerate((1e-4, 3e-4, None)):
             t_arm = None if t is None else t * (0.6 + 0.15 * k)
             step = 1e-3 if eta is None else eta
-            trials = [trial(i, {"lr": -2.0, "wd": -4.0}, {"lr": -2.0 + step * 100 * (i + 1), "wd": -4.0 - step * 10},
-                            peak=200, train_peak=100, name="ohgw") for i in range(3)]
+            trials = [
+                trial(
+                    i,
+                    {"lr": -2.0, "wd": -4.0},
+                    {"lr": -2.0 + step * 100 * (i + 1), "wd": -4.0 - step * 10},
+                    peak=200,
+                    train_peak=100,
+                    name="ohgw",
+                )
+                for i in range(3)
+            ]
             name = "asha+ohgw" if eta is None else f"asha+ohgw(eta={eta:g})"
-            write_run(root, "digits-cnn", name, seed, crossing_events(t_arm, 90), trials=trials,
-                      warm_start_params={} if eta is None else {"eta": eta})
+            write_run(
+                root,
+                "digits-cnn",
+                name,
+                seed,
+                crossing_events(t_arm, 90),
+                trials=trials,
+                warm_start_params={} if eta is None else {"eta": eta},
+            )
     out = tmp_path / "figures"
     paths = plot_all(root, out)
     _check(paths, {"anytime", "t_at_tau", "dpsi", "eta"})
@@ -65,8 +82,14 @@ def test_two_eta_values_plot_without_lowess(tmp_path: Path, caplog: pytest.LogCa
     for seed in range(2):
         write_run(root, "t", "pasha", seed, crossing_events(40, 90))
         for eta in (1e-3, 1e-2):
-            write_run(root, "t", f"pasha+ohgw(eta={eta:g})", seed, crossing_events(20 + seed, 90),
-                      warm_start_params={"eta": eta})
+            write_run(
+                root,
+                "t",
+                f"pasha+ohgw(eta={eta:g})",
+                seed,
+                crossing_events(20 + seed, 90),
+                warm_start_params={"eta": eta},
+            )
     with caplog.at_level(logging.WARNING, logger="ohgw_bench.plots"):
         paths = plot_all(root, tmp_path / "out")
     assert "eta" in {p.stem for p in paths}

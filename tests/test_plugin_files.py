@@ -1,6 +1,7 @@
 """Adding a task, a scheduler or a warm start is one file each: drop the three files of
 ``tests/plugin_examples/`` into the plugin folders of a copy of the package, and the CLI lists them
 and runs them end to end (warm workers included), with nothing else changed."""
+
 from __future__ import annotations
 
 import os
@@ -32,9 +33,28 @@ def test_one_file_per_plugin(tmp_path):
     assert "blobs-mlp" in listed.stdout and "halving" in listed.stdout and "rate=0.1" in listed.stdout
 
     out = tmp_path / "out"
-    proc = subprocess.run([*cli, "run", "--task", "blobs-mlp", "--opt", "halving+shrink(rate=0.5)", "--budget", "6ep",
-                           "--workers", "1", "--out", str(out), "--quiet"], capture_output=True, text=True, env=env,
-                          timeout=300, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            *cli,
+            "run",
+            "--task",
+            "blobs-mlp",
+            "--opt",
+            "halving+shrink(rate=0.5)",
+            "--budget",
+            "6ep",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     traj = Trajectory.read(run_dir(out, "blobs-mlp", "halving+shrink(rate=0.5)", 0))
     assert traj.meta["status"] == "complete" and len(traj.events) >= 6

@@ -1,6 +1,7 @@
 """Property-based tests (hypothesis) of the optimizer-name grammar, the budget parser and the
 CLI's refusal of bad names: arbitrary text never crashes them, generated valid names round-trip
 through their canonical form, and a name that does not parse makes ``run`` exit 2 writing nothing."""
+
 from __future__ import annotations
 
 import math
@@ -14,16 +15,17 @@ from hypothesis import strategies as st
 from ohgw_bench.budget import Budget
 from ohgw_bench.cli import EXIT_BAD_INPUT, main
 from ohgw_bench.names import OptimizerName, OptimizerNameError, parse_optimizer_name
-from ohgw_bench.registry import (UnknownNameError, get_scheduler, get_warm_start, list_schedulers,
-                                 list_warm_starts)
+from ohgw_bench.registry import UnknownNameError, get_scheduler, get_warm_start, list_schedulers, list_warm_starts
 
 # database=None: no saved examples to replay; the bugs these properties found are pinned with @example.
 FAST = settings(deadline=None, max_examples=300, database=None)
 
 SCHEDULERS = list_schedulers()
 WARM_STARTS = list_warm_starts()
-PARAM_KEYS = sorted({k for n in SCHEDULERS for k in get_scheduler(n).defaults}
-                    | {k for n in WARM_STARTS for k in get_warm_start(n).defaults})
+PARAM_KEYS = sorted(
+    {k for n in SCHEDULERS for k in get_scheduler(n).defaults}
+    | {k for n in WARM_STARTS for k in get_warm_start(n).defaults}
+)
 
 # ---------------------------------------------------------------- arbitrary text
 
@@ -31,10 +33,36 @@ PARAM_KEYS = sorted({k for n in SCHEDULERS for k in get_scheduler(n).defaults}
 # not only the "malformed" branch: real names and keys, the grammar's punctuation, quotes, numbers
 # in odd spellings (huge, non-finite, signed zero, underscores, non-ASCII digits), unicode.
 _TOKENS = st.sampled_from(
-    SCHEDULERS + WARM_STARTS + PARAM_KEYS
+    SCHEDULERS
+    + WARM_STARTS
+    + PARAM_KEYS
     + ["(", ")", "+", "=", ",", "'", '"', " ", "\t", "\n", "()", "(=)", "=,", ",,", "++", "))", "(("]
-    + ["1", "-1", "0", "-0", "-0.0", "1.5", "3e-4", "1e+3", "1_000", "1e400", "-1e400", "nan", "inf",
-       "-inf", "Infinity", "true", "False", "0x10", "\u0663", "\u00bd", "é", "名前", "\u00a0", "\u2003"]
+    + [
+        "1",
+        "-1",
+        "0",
+        "-0",
+        "-0.0",
+        "1.5",
+        "3e-4",
+        "1e+3",
+        "1_000",
+        "1e400",
+        "-1e400",
+        "nan",
+        "inf",
+        "-inf",
+        "Infinity",
+        "true",
+        "False",
+        "0x10",
+        "\u0663",
+        "\u00bd",
+        "é",
+        "名前",
+        "\u00a0",
+        "\u2003",
+    ]
 )
 _HUGE_INT = st.integers(min_value=300, max_value=400).map(lambda n: "1" + "0" * n)  # near float max
 NEAR_GRAMMAR = st.lists(st.one_of(_TOKENS, _HUGE_INT, st.text(max_size=3)), max_size=14).map("".join)
@@ -51,8 +79,11 @@ def _odd_part(draw, names, get):
     return name + ("(" + ",".join(f"{k}={v}" for k, v in items) + ")" if items else "")
 
 
-ODD_VALUES = st.builds(lambda s, w: s + (f"+{w}" if w else ""),
-                       _odd_part(SCHEDULERS, get_scheduler), st.none() | _odd_part(WARM_STARTS, get_warm_start))
+ODD_VALUES = st.builds(
+    lambda s, w: s + (f"+{w}" if w else ""),
+    _odd_part(SCHEDULERS, get_scheduler),
+    st.none() | _odd_part(WARM_STARTS, get_warm_start),
+)
 ANY_TEXT = st.one_of(st.text(), NEAR_GRAMMAR, ODD_VALUES)
 
 
@@ -97,7 +128,7 @@ def _value(draw, default):
         return draw(_int_spelling(n)), n
     # float parameter: a float in any Python spelling, or an integer (promoted to float)
     if draw(st.booleans()):
-        n = draw(st.integers(min_value=-10**20, max_value=10**20))
+        n = draw(st.integers(min_value=-(10**20), max_value=10**20))
         return draw(_int_spelling(n)), float(n)
     x = draw(st.floats(allow_nan=False, allow_infinity=False))
     spellings = [repr(x), repr(x).upper(), f"{x:.17e}"]  # all exact: 0.5, 1E-05, 5.00000000000000000e-01
@@ -146,8 +177,10 @@ def test_grammar_names_parse_and_round_trip(case):
     assert (name.scheduler, name.warm_start) == (sched, ws)
     assert dict(name.scheduler_params) == sched_params
     assert dict(name.warm_start_params) == ws_params
-    for params, defaults in ((name.scheduler_params, get_scheduler(sched).defaults),
-                             (name.warm_start_params, get_warm_start(ws).defaults)):
+    for params, defaults in (
+        (name.scheduler_params, get_scheduler(sched).defaults),
+        (name.warm_start_params, get_warm_start(ws).defaults),
+    ):
         assert [k for k, _ in params] == sorted(k for k, _ in params)  # canonical key order
         for key, value in params:  # values carry the default's type (ints promoted to float)
             assert type(value) is type(defaults[key]), (key, value)
@@ -165,10 +198,42 @@ _SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 @FAST
-@given(st.one_of(st.text(), st.lists(st.one_of(
-    st.sampled_from(["1", "0", "12", ".", "-", "+", "e", "5", " ", "\n", "s", "m", "h", "ep", "dev-", "dev-h",
-                     "dev-s", "nan", "inf", "\u0663", "_"]),
-    st.text(max_size=2)), max_size=8).map("".join)))
+@given(
+    st.one_of(
+        st.text(),
+        st.lists(
+            st.one_of(
+                st.sampled_from(
+                    [
+                        "1",
+                        "0",
+                        "12",
+                        ".",
+                        "-",
+                        "+",
+                        "e",
+                        "5",
+                        " ",
+                        "\n",
+                        "s",
+                        "m",
+                        "h",
+                        "ep",
+                        "dev-",
+                        "dev-h",
+                        "dev-s",
+                        "nan",
+                        "inf",
+                        "\u0663",
+                        "_",
+                    ]
+                ),
+                st.text(max_size=2),
+            ),
+            max_size=8,
+        ).map("".join),
+    )
+)
 def test_budget_arbitrary_text_parses_or_raises_value_error(text):
     try:
         budget = Budget.parse(text)

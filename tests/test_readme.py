@@ -1,5 +1,6 @@
 """Every Python snippet in the README runs as written (from the repository root), except those whose
 first line says ``# sketch:`` (skeletons with ``...``, or code that needs a cluster)."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BLOCKS = [textwrap.dedent(m.group(1)) for m in
-          re.finditer(r"^[ \t]*```python\n(.*?)^[ \t]*```", (ROOT / "README.md").read_text(), re.M | re.S)]
+BLOCKS = [
+    textwrap.dedent(m.group(1))
+    for m in re.finditer(r"^[ \t]*```python\n(.*?)^[ \t]*```", (ROOT / "README.md").read_text(), re.M | re.S)
+]
 RUNNABLE = [b for b in BLOCKS if not b.lstrip().startswith("# sketch:")]
 
 

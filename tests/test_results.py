@@ -1,4 +1,5 @@
 """load_results / summarize_runs on hand-written run folders."""
+
 from __future__ import annotations
 
 import math
@@ -29,14 +30,27 @@ EVENTS = [
 @pytest.fixture
 def one_run(tmp_path: Path) -> Path:
     totals = [(1, 1e8, 1e9), (2, 2e8, 2e9), (3, 3e8, 3e9), (4, 4e8, 4e9), (5, 5e8, 1e10)]
-    events = [dict(ev, warm_start_seconds_total=float(ws_s), warm_start_flops_total=ws_f, flops_total=flops)
-              for ev, (ws_s, ws_f, flops) in zip(EVENTS, totals)]
-    trials = [trial(0, {"lr": -2.0, "wd": -4.0}, {"lr": -1.5, "wd": -4.0}, peak=300, train_peak=100),
-              trial(1, {"lr": -2.0, "wd": -4.0}, {"lr": -2.5, "wd": -3.0}, peak=500, train_peak=200),
-              trial(2, {"lr": -3.0, "wd": -5.0}, {"lr": -3.0, "wd": -5.0}, peak=0, train_peak=0),
-              trial(3, peak=900, train_peak=100, flops=0.0)]  # no compute (none/gauss): no ratio
-    write_run(tmp_path, "digits-cnn", "asha+ohgw", 0, events, trials=trials, workers=2, target=0.9,
-              budget=(100.0, "tuner_seconds"))
+    events = [
+        dict(ev, warm_start_seconds_total=float(ws_s), warm_start_flops_total=ws_f, flops_total=flops)
+        for ev, (ws_s, ws_f, flops) in zip(EVENTS, totals)
+    ]
+    trials = [
+        trial(0, {"lr": -2.0, "wd": -4.0}, {"lr": -1.5, "wd": -4.0}, peak=300, train_peak=100),
+        trial(1, {"lr": -2.0, "wd": -4.0}, {"lr": -2.5, "wd": -3.0}, peak=500, train_peak=200),
+        trial(2, {"lr": -3.0, "wd": -5.0}, {"lr": -3.0, "wd": -5.0}, peak=0, train_peak=0),
+        trial(3, peak=900, train_peak=100, flops=0.0),
+    ]  # no compute (none/gauss): no ratio
+    write_run(
+        tmp_path,
+        "digits-cnn",
+        "asha+ohgw",
+        0,
+        events,
+        trials=trials,
+        workers=2,
+        target=0.9,
+        budget=(100.0, "tuner_seconds"),
+    )
     return tmp_path
 
 
@@ -44,8 +58,13 @@ def test_event_rows_carry_run_keys_and_incumbent_curve(one_run: Path) -> None:
     df = load_results(one_run)
     assert len(df) == len(EVENTS)
     row = df.iloc[0]
-    assert (row["task"], row["optimizer"], row["scheduler"], row["warm_start"], row["warm_start_label"]) == \
-        ("digits-cnn", "asha+ohgw", "asha", "ohgw", "ohgw")
+    assert (row["task"], row["optimizer"], row["scheduler"], row["warm_start"], row["warm_start_label"]) == (
+        "digits-cnn",
+        "asha+ohgw",
+        "asha",
+        "ohgw",
+        "ohgw",
+    )
     assert (row["seed"], row["status"], row["workers"], row["target"]) == (0, "complete", 2, 0.9)
     assert row["run_dir"].endswith("seed-0")
     assert df["device_seconds"].tolist() == [20.0, 50.0, 80.0, 90.0, 100.0]

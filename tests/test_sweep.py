@@ -1,5 +1,6 @@
 """Sweep engine without Dask: spec files and flags, validation before anything starts,
 per-run locks, and what a re-run does with what it finds in a run folder."""
+
 from __future__ import annotations
 
 import json
@@ -47,41 +48,73 @@ def test_grid_from_file_and_flag_override(tmp_path):
 
 
 def test_flags_only_with_parenthesised_opts(tmp_path):
-    spec = build_spec(tasks="digits-cnn", opts="asha(reduction_factor=2)+ohgw(eta=3e-4,steps=2),asha+gauss",
-                      seeds="0", out=str(tmp_path))
+    spec = build_spec(
+        tasks="digits-cnn",
+        opts="asha(reduction_factor=2)+ohgw(eta=3e-4,steps=2),asha+gauss",
+        seeds="0",
+        out=str(tmp_path),
+    )
     assert spec.opts == ("asha(reduction_factor=2)+ohgw(eta=0.0003,steps=2)", "asha+gauss")
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("0-3", [0, 1, 2, 3]), ("5", [5]), ("0,2,5-6", [0, 2, 5, 6]), (7, [7]), ([1, "3-4"], [1, 3, 4]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("0-3", [0, 1, 2, 3]),
+        ("5", [5]),
+        ("0,2,5-6", [0, 2, 5, 6]),
+        (7, [7]),
+        ([1, "3-4"], [1, 3, 4]),
+    ],
+)
 def test_parse_seeds(text, expected):
     assert parse_seeds(text) == expected
 
 
-@pytest.mark.parametrize("text, message", [
-    ("3-1", "empty seed range"), ("0,0", "listed twice"), ("-1", "bad seed"), ("a", "bad seed"), (True, "seeds"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("3-1", "empty seed range"),
+        ("0,0", "listed twice"),
+        ("-1", "bad seed"),
+        ("a", "bad seed"),
+        (True, "seeds"),
+    ],
+)
 def test_bad_seeds(text, message):
     with pytest.raises(SweepError, match=message):
         parse_seeds(text)
 
 
-@pytest.mark.parametrize("text, line, message", [
-    ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = "0"\nbuget = "8s"\n', 4, "unknown key 'buget'; did you mean 'budget'"),
-    ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = "0"\n[cluster]\nn = 2\n', 4, "unknown key 'cluster'"),
-    ('tasks = ["digits-cnn"]\nopts = [\n  "asha",\n  "ashaa+ohgw",\n]\nseeds = "0"\n', 4,
-     "unknown scheduler 'ashaa'; closest: asha"),
-    ('tasks = ["digits-cnn"]\nopts = ["asha+ohgww"]\nseeds = "0"\n', 2, "unknown warm start 'ohgww'; closest: ohgw"),
-    ('tasks = ["digit-cnn"]\nopts = ["asha"]\nseeds = "0"\n', 1, "unknown task 'digit-cnn'; closest: digits-cnn"),
-    ('tasks = ["digits-cnn"]\nopts = ["asha+ohgw(stpes=2)"]\nseeds = "0"\n', 2, "unknown parameter 'stpes'"),
-    ('tasks = ["digits-cnn"]\nopts = []\nseeds = "0"\n', 2, "opts is empty, so the grid has no runs"),
-    ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = []\n', 3, "seeds is empty"),
-    ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = "0"\nbudget = "8 parsecs"\n', 4, "bad budget"),
-    ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = "0"\nbudget = 8\n', 4, "budget must be a string"),
-    ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = "0"\nworkers = 0\n', 4, "workers .* must be a positive"),
-    ('tasks = ["digits-cnn"]\nopts = ["asha", "asha+none"]\nseeds = "0"\n', 2, "same optimizer"),
-])
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        (
+            'tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = "0"\nbuget = "8s"\n',
+            4,
+            "unknown key 'buget'; did you mean 'budget'",
+        ),
+        ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = "0"\n[cluster]\nn = 2\n', 4, "unknown key 'cluster'"),
+        (
+            'tasks = ["digits-cnn"]\nopts = [\n  "asha",\n  "ashaa+ohgw",\n]\nseeds = "0"\n',
+            4,
+            "unknown scheduler 'ashaa'; closest: asha",
+        ),
+        (
+            'tasks = ["digits-cnn"]\nopts = ["asha+ohgww"]\nseeds = "0"\n',
+            2,
+            "unknown warm start 'ohgww'; closest: ohgw",
+        ),
+        ('tasks = ["digit-cnn"]\nopts = ["asha"]\nseeds = "0"\n', 1, "unknown task 'digit-cnn'; closest: digits-cnn"),
+        ('tasks = ["digits-cnn"]\nopts = ["asha+ohgw(stpes=2)"]\nseeds = "0"\n', 2, "unknown parameter 'stpes'"),
+        ('tasks = ["digits-cnn"]\nopts = []\nseeds = "0"\n', 2, "opts is empty, so the grid has no runs"),
+        ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = []\n', 3, "seeds is empty"),
+        ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = "0"\nbudget = "8 parsecs"\n', 4, "bad budget"),
+        ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = "0"\nbudget = 8\n', 4, "budget must be a string"),
+        ('tasks = ["digits-cnn"]\nopts = ["asha"]\nseeds = "0"\nworkers = 0\n', 4, "workers .* must be a positive"),
+        ('tasks = ["digits-cnn"]\nopts = ["asha", "asha+none"]\nseeds = "0"\n', 2, "same optimizer"),
+    ],
+)
 def test_bad_spec_names_the_line(tmp_path, text, line, message):
     path = _spec(tmp_path, text)
     with pytest.raises(SweepError, match=message) as info:
@@ -118,8 +151,25 @@ def test_cli_bad_spec_exits_2_and_writes_nothing(tmp_path, capsys):
 
 
 def test_cli_dry_run_lists_the_grid(tmp_path, capsys):
-    assert main(["sweep", "--tasks", "digits-cnn", "--opts", "asha,asha+ohgw", "--seeds", "0-1",
-                 "--budget", "3ep", "--out", str(tmp_path / "r"), "--dry-run"]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "--tasks",
+                "digits-cnn",
+                "--opts",
+                "asha,asha+ohgw",
+                "--seeds",
+                "0-1",
+                "--budget",
+                "3ep",
+                "--out",
+                str(tmp_path / "r"),
+                "--dry-run",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "4 runs: 4 to run, 0 already complete" in out
     assert not (tmp_path / "r").exists()
@@ -156,8 +206,9 @@ def _dead_pid() -> int:
 
 def test_lock_of_a_dead_process_is_taken_over(tmp_path):
     path = tmp_path / "seed-0.lock"
-    path.write_text(json.dumps({"pid": _dead_pid(), "host": socket.gethostname(), "heartbeat": time.time(),
-                                "token": "old"}))
+    path.write_text(
+        json.dumps({"pid": _dead_pid(), "host": socket.gethostname(), "heartbeat": time.time(), "token": "old"})
+    )
     lock = RunLock(path)
     assert lock.acquire()
     assert lock.took_over is not None and lock.took_over.token == "old"
@@ -193,9 +244,17 @@ def test_lock_lost_to_a_takeover_is_noticed(tmp_path):
 
 def _fake_run(directory: Path, status: str, truncated: bool = False) -> None:
     directory.mkdir(parents=True)
-    write_json_atomic(directory / "meta.json", {"schema_version": 1, "status": status, "task": "digits-cnn",
-                                                "optimizer": "asha", "seed": 0,
-                                                "budget": {"amount": 10, "clock": "epochs"}})
+    write_json_atomic(
+        directory / "meta.json",
+        {
+            "schema_version": 1,
+            "status": status,
+            "task": "digits-cnn",
+            "optimizer": "asha",
+            "seed": 0,
+            "budget": {"amount": 10, "clock": "epochs"},
+        },
+    )
     (directory / "trials.jsonl").write_text("")
     (directory / "events.jsonl").write_text('{"trial_id": 0}\n' + ('{"trial_id"' if truncated else ""))
 
@@ -229,7 +288,10 @@ def test_broken_attempts_move_out_of_the_results_tree(tmp_path):
 
 
 def test_lock_path_layout(tmp_path):
-    assert lock_path(tmp_path, "digits-cnn", "asha+ohgw", 3) == tmp_path / "_locks" / "digits-cnn" / "asha+ohgw" / "seed-3.lock"
+    assert (
+        lock_path(tmp_path, "digits-cnn", "asha+ohgw", 3)
+        == tmp_path / "_locks" / "digits-cnn" / "asha+ohgw" / "seed-3.lock"
+    )
 
 
 # --------------------------------------------------------------------------- run_one without Dask
@@ -276,8 +338,16 @@ def test_plain_progress_lines_table_and_summary():
     # 2 queued runs of ~budget + the running one, on 1 slot
     assert "2 queued, 1 running" in buf.getvalue() and "ETA 5m00s" in buf.getvalue()
     ok = RunOutcome(runs[0], "done", "/r/0", t_enter=0.0, t_run_start=1.0, t_run_end=11.0, t_exit=12.0)
-    bad = RunOutcome(runs[1], FAILED, "/r/1", detail="RuntimeError: boom", t_enter=12.0, t_run_start=12.5,
-                     t_run_end=13.0, t_exit=13.0)
+    bad = RunOutcome(
+        runs[1],
+        FAILED,
+        "/r/1",
+        detail="RuntimeError: boom",
+        t_enter=12.0,
+        t_run_start=12.5,
+        t_run_end=13.0,
+        t_exit=13.0,
+    )
     progress.finish(ok)
     progress.finish(bad)
     lines = buf.getvalue().splitlines()

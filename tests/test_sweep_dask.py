@@ -3,6 +3,7 @@ worker process): a LocalCluster, a separately started scheduler + worker, a fail
 and a sweep SIGKILLed mid-run then re-run with the same command.
 
 Budgets are in epochs so that every run reports events however loaded the machine is."""
+
 from __future__ import annotations
 
 import json
@@ -94,18 +95,48 @@ def test_sweep_on_a_separately_started_scheduler_and_worker(tmp_path):
 
     scheduler_file = tmp_path / "scheduler.json"
     logs = {name: open(tmp_path / f"{name}.log", "w") for name in ("scheduler", "worker")}
-    procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
-                               "--no-dashboard", "--scheduler-file", str(scheduler_file)],
-                              stdout=logs["scheduler"], stderr=subprocess.STDOUT, cwd=tmp_path)]
+    procs = [
+        subprocess.Popen(
+            [
+                str(BIN / "dask"),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(scheduler_file),
+            ],
+            stdout=logs["scheduler"],
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
+    ]
     try:
         deadline = time.time() + 60
         while not scheduler_file.exists():
             assert procs[0].poll() is None, (tmp_path / "scheduler.log").read_text()
             assert time.time() < deadline, "the scheduler did not write its file"
             time.sleep(0.1)
-        procs.append(subprocess.Popen([str(BIN / "dask"), "worker", "--scheduler-file", str(scheduler_file),
-                                       "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
-                                      stdout=logs["worker"], stderr=subprocess.STDOUT, cwd=tmp_path))
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(BIN / "dask"),
+                    "worker",
+                    "--scheduler-file",
+                    str(scheduler_file),
+                    "--nworkers",
+                    "1",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                ],
+                stdout=logs["worker"],
+                stderr=subprocess.STDOUT,
+                cwd=tmp_path,
+            )
+        )
         with Client(scheduler_file=str(scheduler_file), timeout="30s") as client:
             client.wait_for_workers(1, timeout=120)
             address = client.scheduler.address
@@ -143,20 +174,38 @@ def _statuses(out: Path) -> dict[Path, str]:
 
 def test_killed_sweep_resumes_exactly_the_missing_runs(tmp_path):
     out = tmp_path / "res"
-    cmd = [str(BIN / "ohgw-bench"), "sweep", "--tasks", "digits-cnn", "--opts", OPTS, "--seeds", "0-1",
-           "--budget", "3ep", "--workers", "1", "--out", str(out), "--n-dask-workers", "1"]
+    cmd = [
+        str(BIN / "ohgw-bench"),
+        "sweep",
+        "--tasks",
+        "digits-cnn",
+        "--opts",
+        OPTS,
+        "--seeds",
+        "0-1",
+        "--budget",
+        "3ep",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+        "--n-dask-workers",
+        "1",
+    ]
     with open(tmp_path / "first.log", "w") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + 240
         running: Path | None = None
         try:
             while True:
-                assert proc.poll() is None, "the sweep ended before it could be killed:\n" + \
-                    (tmp_path / "first.log").read_text()[-3000:]
+                assert proc.poll() is None, (
+                    "the sweep ended before it could be killed:\n" + (tmp_path / "first.log").read_text()[-3000:]
+                )
                 assert time.time() < deadline, "no run completed and another started in time"
                 statuses = _statuses(out)
-                running = next((d for d, s in statuses.items() if s == "running"
-                                and read_jsonl(d / "events.jsonl").records), None)
+                running = next(
+                    (d for d, s in statuses.items() if s == "running" and read_jsonl(d / "events.jsonl").records), None
+                )
                 if running is not None and "complete" in statuses.values():
                     break
                 time.sleep(0.05)
@@ -182,6 +231,6 @@ def test_killed_sweep_resumes_exactly_the_missing_runs(tmp_path):
     attempt = out / "_attempts" / relative / "attempt-1"
     assert json.loads((attempt / ATTEMPT_META).read_text())["status"] == "running"
     assert "interrupted" in json.loads((attempt / "attempt.json").read_text())["reason"]
-    assert read_jsonl(attempt / "events.jsonl").records[:len(broken_events)] == broken_events
+    assert read_jsonl(attempt / "events.jsonl").records[: len(broken_events)] == broken_events
     assert not (out / "_attempts" / relative / "attempt-2").exists()
     assert list((out / "_locks").rglob("*.lock")) == []

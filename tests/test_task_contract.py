@@ -1,6 +1,7 @@
 """Every registered task honours the task contract: its data, inputs, model, a training step, every
 registered warm start and an evaluation all work on a tiny slice (CIFAR-10 from a fixture in the
 official format). Driven by the registry: a new task file is covered without touching this test."""
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,16 @@ def cifar_data_dir(tmp_path_factory):
 
 
 def _tiny(data: DataSplits) -> DataSplits:
-    return DataSplits(data.train_x[:N], data.train_y[:N], data.val_x[:N], data.val_y[:N], data.test_x[:N],
-                      data.test_y[:N], data.num_classes, dict(data.info))
+    return DataSplits(
+        data.train_x[:N],
+        data.train_y[:N],
+        data.val_x[:N],
+        data.val_y[:N],
+        data.test_x[:N],
+        data.test_y[:N],
+        data.num_classes,
+        dict(data.info),
+    )
 
 
 @pytest.mark.parametrize("name", list_tasks())
@@ -60,8 +69,16 @@ def test_task_contract(name, cifar_data_dir, monkeypatch):
         assert all(math.isfinite(v) for v in outcome.config_used.values()), warm_start
         assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items()), warm_start  # w0 untouched
 
-    trainer = Trainer(model, data, TrainingHparams.from_config(config), train_inputs=task.train_inputs,
-                      eval_inputs=task.eval_inputs, batch_size=N, max_epochs=task.max_epochs, seed=0)
+    trainer = Trainer(
+        model,
+        data,
+        TrainingHparams.from_config(config),
+        train_inputs=task.train_inputs,
+        eval_inputs=task.eval_inputs,
+        batch_size=N,
+        max_epochs=task.max_epochs,
+        seed=0,
+    )
     result = trainer.run_epoch()  # one training step on the slice, then validation and test
     assert math.isfinite(result.train_loss) and 0.0 <= result.val_acc <= 1.0 and 0.0 <= result.test_acc <= 1.0
     assert any(not torch.equal(v, model.state_dict()[k]) for k, v in before.items() if v.is_floating_point())

@@ -1,4 +1,5 @@
 """Trajectory v1: write, read back, survive a crash mid-line."""
+
 from __future__ import annotations
 
 import json
@@ -6,24 +7,60 @@ import re
 
 import pytest
 
-from ohgw_bench.trajectory import (EVENTS, META, TRIALS, EventRecord, JsonlAppender, Trajectory, TrialRecord,
-                                   find_runs, read_jsonl, write_json_atomic)
+from ohgw_bench.trajectory import (
+    EVENTS,
+    META,
+    TRIALS,
+    EventRecord,
+    JsonlAppender,
+    Trajectory,
+    TrialRecord,
+    find_runs,
+    read_jsonl,
+    write_json_atomic,
+)
 
 
 def _trial(trial_id: int, status: str) -> TrialRecord:
-    return TrialRecord(trial_id=trial_id, config_sampled={"log10_lr": -1.0}, config_used={"log10_lr": -1.01},
-                       hypergrad={"log10_lr": 10.0}, hypergrad_kind={"log10_lr": "exact"},
-                       clipped={"log10_lr": False}, warm_start={"name": "ohgw", "seconds": 0.1}, status=status)
+    return TrialRecord(
+        trial_id=trial_id,
+        config_sampled={"log10_lr": -1.0},
+        config_used={"log10_lr": -1.01},
+        hypergrad={"log10_lr": 10.0},
+        hypergrad_kind={"log10_lr": "exact"},
+        clipped={"log10_lr": False},
+        warm_start={"name": "ohgw", "seconds": 0.1},
+        status=status,
+    )
 
 
 def _event(trial_id: int, epoch: int, acc: float) -> EventRecord:
-    return EventRecord(trial_id=trial_id, epoch=epoch, val_acc=acc, val_loss=1.0, test_acc=acc, train_loss=1.0,
-                       tuner_seconds=float(epoch), trial_seconds=float(epoch), epochs_total=epoch, flops_total=1e6)
+    return EventRecord(
+        trial_id=trial_id,
+        epoch=epoch,
+        val_acc=acc,
+        val_loss=1.0,
+        test_acc=acc,
+        train_loss=1.0,
+        tuner_seconds=float(epoch),
+        trial_seconds=float(epoch),
+        epochs_total=epoch,
+        flops_total=1e6,
+    )
 
 
 def _write_run(tmp_path):
-    write_json_atomic(tmp_path / META, {"schema_version": 1, "status": "complete", "task": "t", "optimizer": "o",
-                                        "seed": 0, "budget": {"amount": 10, "clock": "epochs"}})
+    write_json_atomic(
+        tmp_path / META,
+        {
+            "schema_version": 1,
+            "status": "complete",
+            "task": "t",
+            "optimizer": "o",
+            "seed": 0,
+            "budget": {"amount": 10, "clock": "epochs"},
+        },
+    )
     trials, events = JsonlAppender(tmp_path / TRIALS), JsonlAppender(tmp_path / EVENTS)
     trials.append(_trial(0, "running"))
     events.append(_event(0, 1, 0.5))
@@ -80,13 +117,18 @@ def test_not_a_run_folder(tmp_path):
         Trajectory.read(tmp_path)
 
 
-@pytest.mark.parametrize("text,problem", [
-    ("{not json", "not JSON"),
-    ("[1, 2]", "not a JSON object"),
-    ('{"schema_version": 1, "status": "complete"}', "missing or mistyped task, optimizer, seed, budget"),
-    ('{"schema_version": 1, "status": "failed", "task": "t", "optimizer": "o", "seed": 0, "budget": "120s"}',
-     "missing or mistyped budget"),
-])
+@pytest.mark.parametrize(
+    "text,problem",
+    [
+        ("{not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"schema_version": 1, "status": "complete"}', "missing or mistyped task, optimizer, seed, budget"),
+        (
+            '{"schema_version": 1, "status": "failed", "task": "t", "optimizer": "o", "seed": 0, "budget": "120s"}',
+            "missing or mistyped budget",
+        ),
+    ],
+)
 def test_a_damaged_meta_json_is_named_in_the_error(tmp_path, text, problem):
     from ohgw_bench.trajectory import read_meta
 

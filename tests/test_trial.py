@@ -1,4 +1,5 @@
 """A trial end to end in-process: warm start once, checkpoint, resume without re-warm-starting."""
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,14 @@ def test_resume_keeps_the_warm_started_config_and_continues(tmp_path, monkeypatc
 
     # The scheduler resumes with the ORIGINAL config and a larger resource.
     resumed: list[dict] = []
-    run_trial(TASK, CONFIG, TrialSetup("ohgw", {"eta": 0.05}, seed=11, max_epoch=4), tmp_path,
-              lambda **r: resumed.append(r), device=torch.device("cpu"))
+    run_trial(
+        TASK,
+        CONFIG,
+        TrialSetup("ohgw", {"eta": 0.05}, seed=11, max_epoch=4),
+        tmp_path,
+        lambda **r: resumed.append(r),
+        device=torch.device("cpu"),
+    )
     assert [r["epoch"] for r in resumed] == [3, 4]  # first reported epoch = pause epoch + 1
     assert len(calls) == 1  # never warm-started twice
     assert {k: resumed[0][f"used_{k}"] for k in CONFIG} == used
@@ -46,10 +53,17 @@ def test_resume_keeps_the_warm_started_config_and_continues(tmp_path, monkeypatc
 def test_same_trial_seed_same_initial_weights_and_batches_across_arms(tmp_path):
     """Common random numbers: arms 'none' and 'gauss' of one trial differ only by the config they
     train. Training gauss's warm-started config under 'none' reproduces the gauss arm exactly."""
+
     def one_epoch(arm: str, params: dict, config: dict, folder: str) -> dict:
         reports: list[dict] = []
-        run_trial(TASK, config, TrialSetup(arm, params, seed=5, max_epoch=1), tmp_path / folder,
-                  lambda **r: reports.append(r), device=torch.device("cpu"))
+        run_trial(
+            TASK,
+            config,
+            TrialSetup(arm, params, seed=5, max_epoch=1),
+            tmp_path / folder,
+            lambda **r: reports.append(r),
+            device=torch.device("cpu"),
+        )
         return reports[0]
 
     gauss = one_epoch("gauss", {"sigma": 0.05}, CONFIG, "gauss")
@@ -64,8 +78,14 @@ def test_same_trial_seed_same_initial_weights_and_batches_across_arms(tmp_path):
 
 def test_warm_start_cost_is_recorded(tmp_path):
     reports: list[dict] = []
-    run_trial(TASK, CONFIG, TrialSetup("ohgw", {}, seed=1, max_epoch=1), tmp_path,
-              lambda **r: reports.append(r), device=torch.device("cpu"))
+    run_trial(
+        TASK,
+        CONFIG,
+        TrialSetup("ohgw", {}, seed=1, max_epoch=1),
+        tmp_path,
+        lambda **r: reports.append(r),
+        device=torch.device("cpu"),
+    )
     r = reports[0]
     assert r["ws_seconds"] > 0
     assert r["ws_flops"] > 0
@@ -79,14 +99,26 @@ def test_a_diverging_trial_reports_once_flagged_and_ends(tmp_path):
     diverged=1 and stops instead of training on; a resume of it reports nothing."""
     config = {**CONFIG, "log10_lr": 8.0}
     reports: list[dict] = []
-    run_trial(TASK, config, TrialSetup("none", {}, seed=2, max_epoch=5), tmp_path,
-              lambda **r: reports.append(r), device=torch.device("cpu"))
+    run_trial(
+        TASK,
+        config,
+        TrialSetup("none", {}, seed=2, max_epoch=5),
+        tmp_path,
+        lambda **r: reports.append(r),
+        device=torch.device("cpu"),
+    )
     assert [r["diverged"] for r in reports] == [1]
     assert not math.isfinite(reports[0]["train_loss"]) or not math.isfinite(reports[0]["val_loss"])
     assert 0.0 <= reports[0]["val_acc"] <= 1.0
     resumed: list[dict] = []
-    run_trial(TASK, config, TrialSetup("none", {}, seed=2, max_epoch=9), tmp_path,
-              lambda **r: resumed.append(r), device=torch.device("cpu"))
+    run_trial(
+        TASK,
+        config,
+        TrialSetup("none", {}, seed=2, max_epoch=9),
+        tmp_path,
+        lambda **r: resumed.append(r),
+        device=torch.device("cpu"),
+    )
     assert resumed == []
 
 
@@ -98,16 +130,34 @@ def test_the_trajectory_keeps_a_diverged_trial_diverged(tmp_path):
     plan.directory.mkdir(parents=True)
     writer = TrajectoryWriter(plan)
     reports: list[dict] = []
-    run_trial(TASK, {**CONFIG, "log10_lr": 8.0}, TrialSetup("none", {}, seed=2, max_epoch=3), tmp_path / "ckpt",
-              lambda **r: reports.append(r), device=torch.device("cpu"))
+    run_trial(
+        TASK,
+        {**CONFIG, "log10_lr": 8.0},
+        TrialSetup("none", {}, seed=2, max_epoch=3),
+        tmp_path / "ckpt",
+        lambda **r: reports.append(r),
+        device=torch.device("cpu"),
+    )
     writer.on_result(0, CONFIG, reports[0])
     writer.on_status(0, "completed")  # syne-tune sees the trial end normally; diverged stays
     writer.close()
     assert writer.records[0].status == "diverged" and writer.finished_trials == 1
     from ohgw_bench.trajectory import write_json_atomic
-    write_json_atomic(plan.directory / "meta.json", {"schema_version": 1, "task": "digits-cnn", "optimizer": "asha",
-                                                     "scheduler": "asha", "warm_start": "none", "seed": 0,
-                                                     "status": "complete", "target": 0.99, "workers": 1,
-                                                     "budget": {"amount": 5, "clock": "epochs"}})
+
+    write_json_atomic(
+        plan.directory / "meta.json",
+        {
+            "schema_version": 1,
+            "task": "digits-cnn",
+            "optimizer": "asha",
+            "scheduler": "asha",
+            "warm_start": "none",
+            "seed": 0,
+            "status": "complete",
+            "target": 0.99,
+            "workers": 1,
+            "budget": {"amount": 5, "clock": "epochs"},
+        },
+    )
     runs = summarize_runs(tmp_path)
     assert int(runs["n_diverged"].iloc[0]) == 1

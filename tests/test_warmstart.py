@@ -1,4 +1,5 @@
 """Warm starts on the real digits task: OHGW, its controls, clipping, failure handling."""
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,9 @@ def data():
 def context(data, seed: int = 3) -> WarmStartContext:
     torch.manual_seed(seed)
     model = TASK.create_model(data.num_classes)
-    return WarmStartContext(model, data, TASK.space, TASK.train_inputs, TASK.eval_inputs,
-                            TASK.batch_size, seed, torch.device("cpu"))
+    return WarmStartContext(
+        model, data, TASK.space, TASK.train_inputs, TASK.eval_inputs, TASK.batch_size, seed, torch.device("cpu")
+    )
 
 
 def test_ohgw_moves_against_the_hypergradient(data):

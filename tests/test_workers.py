@@ -1,5 +1,6 @@
 """Warm workers (the default backend): same trajectories as syne-tune's LocalBackend, and no
 process of a run outlives it, however the run ends."""
+
 from __future__ import annotations
 
 import json
@@ -22,17 +23,55 @@ CLI = [sys.executable, "-m", "ohgw_bench.cli"]
 ODD = "out dir 'é ü'"
 
 
-def _run(out: Path, opt: str, budget: str, *extra: str, seed: int = 0, cwd: Path | None = None,
-         timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, "run", "--task", "digits-cnn", "--opt", opt, "--seed", str(seed), "--budget",
-                           budget, "--out", str(out), "--quiet", *extra],
-                          capture_output=True, text=True, timeout=timeout, cwd=cwd)
+def _run(
+    out: Path, opt: str, budget: str, *extra: str, seed: int = 0, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            *CLI,
+            "run",
+            "--task",
+            "digits-cnn",
+            "--opt",
+            opt,
+            "--seed",
+            str(seed),
+            "--budget",
+            budget,
+            "--out",
+            str(out),
+            "--quiet",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+    )
 
 
 def _start(out: Path, opt: str, budget: str, *extra: str, seed: int = 0) -> subprocess.Popen:
-    return subprocess.Popen([*CLI, "run", "--task", "digits-cnn", "--opt", opt, "--seed", str(seed), "--budget",
-                             budget, "--out", str(out), "--quiet", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            *CLI,
+            "run",
+            "--task",
+            "digits-cnn",
+            "--opt",
+            opt,
+            "--seed",
+            str(seed),
+            "--budget",
+            budget,
+            "--out",
+            str(out),
+            "--quiet",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _descendants(pid: int) -> list[int]:
@@ -45,7 +84,7 @@ def _descendants(pid: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        ppid = int(stat[stat.rfind(")") + 2:].split()[1])
+        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
     found, todo = [], [pid]
     while todo:
@@ -89,6 +128,7 @@ def _all_gone(pids: list[int]) -> bool:
 
 # ---------------------------------------------------------------------- same decisions as LocalBackend
 
+
 @pytest.mark.parametrize("opt,budget", [("asha", "14ep"), ("pasha", "13ep"), ("dyhpo", "12ep")])
 def test_workers_and_subprocess_backends_give_identical_trajectories(tmp_path, opt, budget):
     """One worker, fixed seed, an epoch budget: the same trials, configs, decisions and val_acc at
@@ -102,13 +142,17 @@ def test_workers_and_subprocess_backends_give_identical_trajectories(tmp_path, o
         dirs[backend] = run_dir(out / backend, "digits-cnn", opt, 0)
     n = int(budget[:-2])
     trajectories = {b: Trajectory.read(d) for b, d in dirs.items()}
-    keys = {b: [(e["trial_id"], e["epoch"], e["val_acc"], e["train_loss"]) for e in t.events][:n]
-            for b, t in trajectories.items()}
+    keys = {
+        b: [(e["trial_id"], e["epoch"], e["val_acc"], e["train_loss"]) for e in t.events][:n]
+        for b, t in trajectories.items()
+    }
     assert len(keys["workers"]) == n
     assert keys["workers"] == keys["subprocess"]
     reported = {e[0] for e in keys["workers"]}
-    configs = {b: {t["trial_id"]: (t["config_sampled"], t["status"]) for t in tr.trials if t["trial_id"] in reported}
-               for b, tr in trajectories.items()}
+    configs = {
+        b: {t["trial_id"]: (t["config_sampled"], t["status"]) for t in tr.trials if t["trial_id"] in reported}
+        for b, tr in trajectories.items()
+    }
     assert configs["workers"] == configs["subprocess"]
     assert read_meta(dirs["workers"])["backend"] == "workers"
     assert read_meta(dirs["subprocess"])["backend"] == "subprocess"
@@ -146,8 +190,7 @@ def test_resume_runs_on_another_worker_and_continues_its_epochs(tmp_path):
         assert pool.workers[0].trial_id == first.trial_id
         assert next_result(first.trial_id)["epoch"] == 1
         backend.pause_trial(first.trial_id)
-        _wait_for(lambda: pool.poll(0.05) is not None and pool.workers[0].trial_id is None, 30,
-                  "worker 0 to be free")
+        _wait_for(lambda: pool.poll(0.05) is not None and pool.workers[0].trial_id is None, 30, "worker 0 to be free")
         second = backend.start_trial({**config, "epochs": 3})
         assert pool.workers[0].trial_id == second.trial_id
         backend.resume_trial(first.trial_id, {**config, "epochs": 2})
@@ -155,8 +198,11 @@ def test_resume_runs_on_another_worker_and_continues_its_epochs(tmp_path):
         resumed = next_result(first.trial_id)
         assert resumed["epoch"] == 2  # continued from the checkpoint, not retrained from scratch
         backend.fetch_status_results([first.trial_id])  # releases the last report: the trial completes
-        status = _wait_for(lambda: backend.fetch_status_results([first.trial_id])[0][first.trial_id][1]
-                           == Status.completed, 30, "trial 0 to complete")
+        status = _wait_for(
+            lambda: backend.fetch_status_results([first.trial_id])[0][first.trial_id][1] == Status.completed,
+            30,
+            "trial 0 to complete",
+        )
         assert status
     finally:
         pool.close()
@@ -164,6 +210,7 @@ def test_resume_runs_on_another_worker_and_continues_its_epochs(tmp_path):
 
 
 # ---------------------------------------------------------------------- no process outlives its run
+
 
 def test_sigkill_of_the_run_ends_its_workers_and_a_rerun_holds_only_its_own_trials(tmp_path):
     out = tmp_path / ODD
@@ -227,6 +274,7 @@ def test_a_killed_worker_fails_its_trial_and_is_replaced(tmp_path):
 
 
 # ---------------------------------------------------------------------- locks and odd paths
+
 
 def test_run_on_a_locked_key_exits_2_and_writes_nothing(tmp_path):
     out = tmp_path / "out"

@@ -40,6 +40,7 @@ Randomness: every per-sample parameter is drawn as a tensor from ``generator`` (
 device of ``x``) by :func:`sample_params`, always in the same order and whatever parts are
 switched off, so the same generator state gives the same output.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,41 +51,66 @@ import torch
 import torch.nn.functional as F
 
 MAX_MAGNITUDE = 30.0
-CPU_CHUNK = 128   # on the CPU, larger batches run in chunks of this size (cache-friendly)
+CPU_CHUNK = 128  # on the CPU, larger batches run in chunks of this size (cache-friendly)
 # Order matters only for speed: the geometric ops are contiguous (ids 1..5) so that after
 # sorting by op id they form one slice and share one grid_sample call.
-OPS = ("Identity", "ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate",
-       "Brightness", "Color", "Contrast", "Sharpness", "Posterize", "Solarize",
-       "AutoContrast", "Equalize")
+OPS = (
+    "Identity",
+    "ShearX",
+    "ShearY",
+    "TranslateX",
+    "TranslateY",
+    "Rotate",
+    "Brightness",
+    "Color",
+    "Contrast",
+    "Sharpness",
+    "Posterize",
+    "Solarize",
+    "AutoContrast",
+    "Equalize",
+)
 OP_ID = {name: i for i, name in enumerate(OPS)}
-_GEOMETRIC = (OP_ID["ShearX"], OP_ID["Rotate"] + 1)      # [start, stop) of the geometric ids
-SIGNED = frozenset({"ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate",
-                    "Brightness", "Color", "Contrast", "Sharpness"})
-_GRAY = (0.2989, 0.587, 0.114)                            # torchvision's rgb_to_grayscale weights
+_GEOMETRIC = (OP_ID["ShearX"], OP_ID["Rotate"] + 1)  # [start, stop) of the geometric ids
+SIGNED = frozenset(
+    {"ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate", "Brightness", "Color", "Contrast", "Sharpness"}
+)
+_GRAY = (0.2989, 0.587, 0.114)  # torchvision's rgb_to_grayscale weights
 
 
 def _max_strength(name: str, width: int) -> float:
     """Strength at m = 30 (torchvision's last bin), in the op's own unit."""
-    return {"ShearX": 0.3, "ShearY": 0.3, "TranslateX": 150.0 / 331.0 * width,
-            "TranslateY": 150.0 / 331.0 * width, "Rotate": 30.0, "Brightness": 0.9, "Color": 0.9,
-            "Contrast": 0.9, "Sharpness": 0.9, "Posterize": 4.0, "Solarize": 255.0}.get(name, 0.0)
+    return {
+        "ShearX": 0.3,
+        "ShearY": 0.3,
+        "TranslateX": 150.0 / 331.0 * width,
+        "TranslateY": 150.0 / 331.0 * width,
+        "Rotate": 30.0,
+        "Brightness": 0.9,
+        "Color": 0.9,
+        "Contrast": 0.9,
+        "Sharpness": 0.9,
+        "Posterize": 4.0,
+        "Solarize": 255.0,
+    }.get(name, 0.0)
 
 
 @dataclass(frozen=True)
 class AugmentParams:
     """Per-sample random draws (all tensors of length B on the batch's device)."""
 
-    crop_y: torch.Tensor       # int64 in [0, 2·padding]
-    crop_x: torch.Tensor       # int64 in [0, 2·padding]
-    flip: torch.Tensor         # bool
-    ops: torch.Tensor          # int64 [B, num_ops], indices into OPS
-    signs: torch.Tensor        # float ±1 [B, num_ops]
-    cutout_y: torch.Tensor     # int64 centre row in [0, H)
-    cutout_x: torch.Tensor     # int64 centre column in [0, W)
+    crop_y: torch.Tensor  # int64 in [0, 2·padding]
+    crop_x: torch.Tensor  # int64 in [0, 2·padding]
+    flip: torch.Tensor  # bool
+    ops: torch.Tensor  # int64 [B, num_ops], indices into OPS
+    signs: torch.Tensor  # float ±1 [B, num_ops]
+    cutout_y: torch.Tensor  # int64 centre row in [0, H)
+    cutout_x: torch.Tensor  # int64 centre column in [0, W)
 
 
-def sample_params(batch: int, height: int, width: int, generator: torch.Generator,
-                  *, num_ops: int = 2, padding: int = 4) -> AugmentParams:
+def sample_params(
+    batch: int, height: int, width: int, generator: torch.Generator, *, num_ops: int = 2, padding: int = 4
+) -> AugmentParams:
     """Draw every per-sample parameter, in a fixed order, on ``generator``'s device."""
     dev = generator.device
     kw = dict(generator=generator, device=dev)
@@ -108,6 +134,7 @@ def normalize(x01: torch.Tensor, mean: Sequence[float], std: Sequence[float]) ->
 # ------------------------------------------------------------------ ops on 0..255 floats
 # Each takes a contiguous float slice [n, C, H, W] on the 0..255 scale and the per-sample
 # signed strength v [n] (in the op's unit), and returns the result (in place where cheap).
+
 
 def _gray(x: torch.Tensor) -> torch.Tensor:
     if x.shape[1] == 1:
@@ -201,35 +228,43 @@ def _affine_theta(op: torch.Tensor, v: torch.Tensor, height: int, width: int) ->
     ty = torch.where(rot, cy - (a10 * cx + a11 * cy), zero) - torch.where(is_("TranslateY"), v, zero)
     # n_in = D⁻¹ A D n_out + D⁻¹ (A c + t - c)
     dx, dy = width / 2.0, height / 2.0
-    theta = torch.stack([
-        torch.stack([a00, a01 * dy / dx, (a00 * cx + a01 * cy + tx - cx) / dx], dim=1),
-        torch.stack([a10 * dx / dy, a11, (a10 * cx + a11 * cy + ty - cy) / dy], dim=1),
-    ], dim=1)
+    theta = torch.stack(
+        [
+            torch.stack([a00, a01 * dy / dx, (a00 * cx + a01 * cy + tx - cx) / dx], dim=1),
+            torch.stack([a10 * dx / dy, a11, (a10 * cx + a11 * cy + ty - cy) / dy], dim=1),
+        ],
+        dim=1,
+    )
     return theta
 
 
 def _geometric(x: torch.Tensor, op: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     h, w = x.shape[2], x.shape[3]
-    theta = _affine_theta(op, v, h, w).unsqueeze(-1)                        # [n, 2, 3, 1]
+    theta = _affine_theta(op, v, h, w).unsqueeze(-1)  # [n, 2, 3, 1]
     # The grid affine_grid would build, by broadcasting: affine_grid's bmm is slow on CPU,
     # and so is broadcasting into a last dim of 2, so build [n, 2, H, W] and permute.
     gx = ((torch.arange(w, device=x.device, dtype=x.dtype) * 2 + 1) / w - 1).view(1, 1, 1, w)
     gy = ((torch.arange(h, device=x.device, dtype=x.dtype) * 2 + 1) / h - 1).view(1, 1, h, 1)
     grid = (theta[:, :, 0:1] * gx + theta[:, :, 2:3]) + theta[:, :, 1:2] * gy
-    grid = grid.permute(0, 2, 3, 1)                                             # [n, H, W, 2]
+    grid = grid.permute(0, 2, 3, 1)  # [n, H, W, 2]
     return F.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
 
 
 _COLOR_OPS = {
-    "Brightness": _brightness, "Color": _color, "Contrast": _contrast, "Sharpness": _sharpness,
-    "Posterize": _posterize, "Solarize": _solarize, "AutoContrast": _autocontrast,
+    "Brightness": _brightness,
+    "Color": _color,
+    "Contrast": _contrast,
+    "Sharpness": _sharpness,
+    "Posterize": _posterize,
+    "Solarize": _solarize,
+    "AutoContrast": _autocontrast,
     "Equalize": _equalize,
 }
 
 
 def _strength(name: str, magnitude: float, width: int) -> float:
     if name == "Posterize":
-        return float(round(magnitude / MAX_MAGNITUDE * 4.0))   # bits removed, like the bins
+        return float(round(magnitude / MAX_MAGNITUDE * 4.0))  # bits removed, like the bins
     return _max_strength(name, width) * magnitude / MAX_MAGNITUDE
 
 
@@ -256,7 +291,7 @@ def apply_op(x255: torch.Tensor, name: str, magnitude: float, signs: torch.Tenso
 
 def _apply_slot(y: torch.Tensor, ops: torch.Tensor, signs: torch.Tensor, magnitude: float) -> None:
     """Apply each sample's op, in place; ``y`` is already sorted by ``ops``."""
-    counts = torch.bincount(ops, minlength=len(OPS)).tolist()   # the one host sync per slot
+    counts = torch.bincount(ops, minlength=len(OPS)).tolist()  # the one host sync per slot
     bounds = [0]
     for c in counts:
         bounds.append(bounds[-1] + c)
@@ -264,8 +299,9 @@ def _apply_slot(y: torch.Tensor, ops: torch.Tensor, signs: torch.Tensor, magnitu
     g0, g1 = bounds[_GEOMETRIC[0]], bounds[_GEOMETRIC[1]]
     if g1 > g0:
         op = ops[g0:g1]
-        scale = torch.tensor([_strength(OPS[i], magnitude, width) for i in range(len(OPS))],
-                             device=y.device, dtype=y.dtype)
+        scale = torch.tensor(
+            [_strength(OPS[i], magnitude, width) for i in range(len(OPS))], device=y.device, dtype=y.dtype
+        )
         y[g0:g1] = _geometric(y[g0:g1], op, scale[op] * signs[g0:g1])
     for name, fn in _COLOR_OPS.items():
         i = OP_ID[name]
@@ -277,14 +313,23 @@ def _apply_slot(y: torch.Tensor, ops: torch.Tensor, signs: torch.Tensor, magnitu
             v = v * signs[s:e]
         seg = y[s:e]
         out = fn(seg, v)
-        if out is not seg:   # ops that cannot work in place return a new tensor
+        if out is not seg:  # ops that cannot work in place return a new tensor
             seg.copy_(out)
 
 
-def cifar_augment(x: torch.Tensor, magnitude: float, generator: torch.Generator, *,
-                  crop: bool = True, flip: bool = True, randaugment: bool = True,
-                  cutout: bool = True, num_ops: int = 2, padding: int = 4,
-                  cutout_size: int = 16) -> torch.Tensor:
+def cifar_augment(
+    x: torch.Tensor,
+    magnitude: float,
+    generator: torch.Generator,
+    *,
+    crop: bool = True,
+    flip: bool = True,
+    randaugment: bool = True,
+    cutout: bool = True,
+    num_ops: int = 2,
+    padding: int = 4,
+    cutout_size: int = 16,
+) -> torch.Tensor:
     """Augment a uint8 batch ``[B, C, H, W]``; return float32 ``[B, C, H, W]`` in [0, 1].
 
     ``magnitude`` is RandAugment's m on the [0, 30] scale (continuous; clamped to that
@@ -306,21 +351,51 @@ def cifar_augment(x: torch.Tensor, magnitude: float, generator: torch.Generator,
     if b == 0:
         return torch.empty(x.shape, device=x.device)
     if x.device.type != "cpu" or b <= CPU_CHUNK:
-        return _augment(x, m, p, crop, flip, n_slots=num_ops if randaugment else 0,
-                        padding=padding, cutout=cutout, cutout_size=cutout_size)
+        return _augment(
+            x,
+            m,
+            p,
+            crop,
+            flip,
+            n_slots=num_ops if randaugment else 0,
+            padding=padding,
+            cutout=cutout,
+            cutout_size=cutout_size,
+        )
     # On the CPU, chunks that stay in cache are faster; every op is per sample and the
     # draws are made above for the whole batch, so the result is the same.
     out = torch.empty(x.shape, dtype=torch.float32)
     for start in range(0, b, CPU_CHUNK):
         sl = slice(start, start + CPU_CHUNK)
         part = AugmentParams(*(getattr(p, f.name)[sl] for f in fields(AugmentParams)))
-        _augment(x[sl], m, part, crop, flip, n_slots=num_ops if randaugment else 0,
-                 padding=padding, cutout=cutout, cutout_size=cutout_size, out=out[sl])
+        _augment(
+            x[sl],
+            m,
+            part,
+            crop,
+            flip,
+            n_slots=num_ops if randaugment else 0,
+            padding=padding,
+            cutout=cutout,
+            cutout_size=cutout_size,
+            out=out[sl],
+        )
     return out
 
 
-def _augment(x: torch.Tensor, m: float, p: AugmentParams, crop: bool, flip: bool, *, n_slots: int,
-             padding: int, cutout: bool, cutout_size: int, out: torch.Tensor | None = None) -> torch.Tensor:
+def _augment(
+    x: torch.Tensor,
+    m: float,
+    p: AugmentParams,
+    crop: bool,
+    flip: bool,
+    *,
+    n_slots: int,
+    padding: int,
+    cutout: bool,
+    cutout_size: int,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
     b, c, h, w = x.shape
     dev = x.device
 
@@ -347,7 +422,7 @@ def _augment(x: torch.Tensor, m: float, p: AugmentParams, crop: bool, flip: bool
     windows = xp.as_strided((n_starts, c, h, w), (1, hp * wp, wp, 1))
     y = windows.index_select(0, src * (c * hp * wp) + oy * wp + ox).to(torch.float32)
 
-    cur = order                      # cur[j] = caller's index of the sample now at row j
+    cur = order  # cur[j] = caller's index of the sample now at row j
     for k in range(n_slots):
         if k > 0:
             nxt = torch.argsort(p.ops[cur, k], stable=True)
@@ -364,7 +439,7 @@ def _augment(x: torch.Tensor, m: float, p: AugmentParams, crop: bool, flip: bool
     lo_x = (p.cutout_x - cutout_size // 2).view(-1, 1, 1, 1)
     rows = torch.arange(h, device=dev).view(1, 1, h, 1)
     cols = torch.arange(w, device=dev).view(1, 1, 1, w)
-    row_in = (rows >= lo_y) & (rows < lo_y + cutout_size)                 # [B, 1, H, 1]
+    row_in = (rows >= lo_y) & (rows < lo_y + cutout_size)  # [B, 1, H, 1]
     col_out = ((cols < lo_x) | (cols >= lo_x + cutout_size)).to(out.dtype)  # [B, 1, 1, W]
     # One multiply by a float keep-mask that also scales to [0, 1] (faster than
     # masked_fill_ followed by a division).

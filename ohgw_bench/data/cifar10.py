@@ -15,6 +15,7 @@ half-written cache. :func:`load_cifar10` turns the cache into :class:`DataSplits
 * A smaller imported fixture (tests build these in the official on-disk format) is split
   90/10 with the same stratified procedure.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -34,18 +35,27 @@ from ohgw_bench.atomic import atomic_write
 from ohgw_bench.data.store import DataError, default_data_dir, md5_bytes, md5_file
 
 __all__ = [
-    "CIFAR10_MEAN", "CIFAR10_STD", "DataError", "SPLIT_SEED", "NOISE_SEED",
-    "default_data_dir", "cache_path", "import_cifar10", "download_cifar10",
-    "cifar10_status", "load_cifar10", "split_indices",
+    "CIFAR10_MEAN",
+    "CIFAR10_STD",
+    "DataError",
+    "SPLIT_SEED",
+    "NOISE_SEED",
+    "default_data_dir",
+    "cache_path",
+    "import_cifar10",
+    "download_cifar10",
+    "cifar10_status",
+    "load_cifar10",
+    "split_indices",
 ]
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 NUM_CLASSES = 10
 REAL_TRAIN_SIZE = 50_000
-VAL_FRACTION = 0.1          # 50,000 → 45,000 / 5,000 (exactly: 500 of each class's 5,000)
-SPLIT_SEED = 20_240_101     # fixed for every run: the val split is part of the task definition
-NOISE_SEED = 20_240_102     # fixed: the noisy task has one set of noisy labels
+VAL_FRACTION = 0.1  # 50,000 → 45,000 / 5,000 (exactly: 500 of each class's 5,000)
+SPLIT_SEED = 20_240_101  # fixed for every run: the val split is part of the task definition
+NOISE_SEED = 20_240_102  # fixed: the noisy task has one set of noisy labels
 CACHE_FORMAT_VERSION = 1
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -79,14 +89,19 @@ def cache_path(data_dir: Path | str | None = None) -> Path:
 
 # ---------------------------------------------------------------------------- parsing
 
+
 class _BatchUnpickler(pickle.Unpickler):
     """The batches are pickles; allow only what a dict of numpy arrays/lists needs, so a
     hostile file given with ``verify_md5=False`` cannot run code."""
 
     _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
     }
 
     def find_class(self, module: str, name: str):
@@ -98,31 +113,51 @@ class _BatchUnpickler(pickle.Unpickler):
 def _unpickle(raw: bytes, name: str) -> dict:
     try:
         obj = _BatchUnpickler(io.BytesIO(raw), encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError,
-            IndexError, KeyError, MemoryError) as e:
-        raise DataError(f"{name}: not a valid CIFAR-10 python batch (format error: "
-                        f"{type(e).__name__}: {e}); the file is corrupt or truncated") from e
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        ImportError,
+        IndexError,
+        KeyError,
+        MemoryError,
+    ) as e:
+        raise DataError(
+            f"{name}: not a valid CIFAR-10 python batch (format error: "
+            f"{type(e).__name__}: {e}); the file is corrupt or truncated"
+        ) from e
     if not isinstance(obj, dict):
-        raise DataError(f"{name}: not a valid CIFAR-10 python batch (format error: "
-                        f"expected a dict, got {type(obj).__name__})")
+        raise DataError(
+            f"{name}: not a valid CIFAR-10 python batch (format error: expected a dict, got {type(obj).__name__})"
+        )
     return obj
 
 
 def _parse_batch(raw: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
     obj = _unpickle(raw, name)
     if b"data" not in obj or b"labels" not in obj:
-        raise DataError(f"{name}: not a valid CIFAR-10 python batch (format error: keys "
-                        f"{sorted(obj)!r}, expected b'data' and b'labels')")
+        raise DataError(
+            f"{name}: not a valid CIFAR-10 python batch (format error: keys "
+            f"{sorted(obj)!r}, expected b'data' and b'labels')"
+        )
     data = obj[b"data"]
     labels = np.asarray(obj[b"labels"])
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         desc = f"{data.dtype} {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
-        raise DataError(f"{name}: not a valid CIFAR-10 python batch (format error: b'data' is "
-                        f"{desc}, expected uint8 [N, 3072])")
-    if labels.shape != (data.shape[0],) or not np.issubdtype(labels.dtype, np.integer) \
-            or (labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES)):
-        raise DataError(f"{name}: not a valid CIFAR-10 python batch (format error: b'labels' "
-                        f"must be {data.shape[0]} integers in [0, {NUM_CLASSES}))")
+        raise DataError(
+            f"{name}: not a valid CIFAR-10 python batch (format error: b'data' is {desc}, expected uint8 [N, 3072])"
+        )
+    if (
+        labels.shape != (data.shape[0],)
+        or not np.issubdtype(labels.dtype, np.integer)
+        or (labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES))
+    ):
+        raise DataError(
+            f"{name}: not a valid CIFAR-10 python batch (format error: b'labels' "
+            f"must be {data.shape[0]} integers in [0, {NUM_CLASSES}))"
+        )
     # Rows are 1024 R, 1024 G, 1024 B values, each a row-major 32×32 plane → NCHW directly.
     return data.reshape(-1, 3, 32, 32), labels.astype(np.uint8)
 
@@ -131,8 +166,10 @@ def _parse_meta(raw: bytes, name: str) -> list[str]:
     obj = _unpickle(raw, name)
     names = obj.get(b"label_names")
     if not isinstance(names, list) or len(names) != NUM_CLASSES:
-        raise DataError(f"{name}: not a valid CIFAR-10 batches.meta (format error: "
-                        f"b'label_names' must be a list of {NUM_CLASSES} names)")
+        raise DataError(
+            f"{name}: not a valid CIFAR-10 batches.meta (format error: "
+            f"b'label_names' must be a list of {NUM_CLASSES} names)"
+        )
     return [n.decode() if isinstance(n, bytes) else str(n) for n in names]
 
 
@@ -140,9 +177,11 @@ def _read_tarball(source: Path, verify_md5: bool) -> dict[str, bytes]:
     if verify_md5:
         got = md5_file(source)
         if got != TARBALL_MD5:
-            raise DataError(f"{source}: md5 mismatch (got {got}, expected {TARBALL_MD5} for the "
-                            "official cifar-10-python.tar.gz); the file is corrupt, truncated "
-                            "or not CIFAR-10")
+            raise DataError(
+                f"{source}: md5 mismatch (got {got}, expected {TARBALL_MD5} for the "
+                "official cifar-10-python.tar.gz); the file is corrupt, truncated "
+                "or not CIFAR-10"
+            )
     files: dict[str, bytes] = {}
     try:
         with tarfile.open(source, "r:gz") as tar:
@@ -153,12 +192,16 @@ def _read_tarball(source: Path, verify_md5: bool) -> dict[str, bytes]:
                     assert f is not None  # a regular file always has a file object
                     files[parts[-1]] = f.read()
     except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
-        raise DataError(f"{source}: cannot read as a gzip tar archive (format error: "
-                        f"{type(e).__name__}: {e}); the file is corrupt or truncated") from e
+        raise DataError(
+            f"{source}: cannot read as a gzip tar archive (format error: "
+            f"{type(e).__name__}: {e}); the file is corrupt or truncated"
+        ) from e
     missing = sorted(set(ALL_FILES) - set(files))
     if missing:
-        raise DataError(f"{source}: archive lacks {', '.join(f'{BASE_FOLDER}/{m}' for m in missing)} "
-                        "(format error: not the official CIFAR-10 python archive)")
+        raise DataError(
+            f"{source}: archive lacks {', '.join(f'{BASE_FOLDER}/{m}' for m in missing)} "
+            "(format error: not the official CIFAR-10 python archive)"
+        )
     return files
 
 
@@ -166,8 +209,10 @@ def _read_folder(source: Path) -> tuple[Path, dict[str, bytes]]:
     folder = source if source.name == BASE_FOLDER or not (source / BASE_FOLDER).is_dir() else source / BASE_FOLDER
     missing = [name for name in ALL_FILES if not (folder / name).is_file()]
     if missing:
-        raise DataError(f"{folder}: missing {', '.join(missing)} (expected the extracted "
-                        f"{BASE_FOLDER}/ folder of the official CIFAR-10 python archive)")
+        raise DataError(
+            f"{folder}: missing {', '.join(missing)} (expected the extracted "
+            f"{BASE_FOLDER}/ folder of the official CIFAR-10 python archive)"
+        )
     return folder, {name: (folder / name).read_bytes() for name in ALL_FILES}
 
 
@@ -178,8 +223,11 @@ def _remove_stale_temp_files(target: Path) -> list[Path]:
     """Temp files of imports killed mid-write (older than 10 minutes, so never a live import's)."""
     import time
 
-    stale = [p for p in target.parent.glob(f".{target.name}.*.tmp")
-             if time.time() - p.stat().st_mtime > STALE_TEMP_S] if target.parent.is_dir() else []
+    stale = (
+        [p for p in target.parent.glob(f".{target.name}.*.tmp") if time.time() - p.stat().st_mtime > STALE_TEMP_S]
+        if target.parent.is_dir()
+        else []
+    )
     for p in stale:
         p.unlink(missing_ok=True)
     return stale
@@ -197,8 +245,9 @@ def import_cifar10(source: Path | str, data_dir: Path | str | None = None, verif
     """
     source = Path(source).expanduser()
     if not source.exists():
-        raise DataError(f"{source}: no such file or folder (expected {TARBALL_NAME} or its "
-                        f"extracted {BASE_FOLDER}/ folder)")
+        raise DataError(
+            f"{source}: no such file or folder (expected {TARBALL_NAME} or its extracted {BASE_FOLDER}/ folder)"
+        )
     if source.is_dir():
         where, files = _read_folder(source)
         label = lambda name: where / name  # noqa: E731
@@ -209,23 +258,33 @@ def import_cifar10(source: Path | str, data_dir: Path | str | None = None, verif
         for name, expected in ALL_FILES.items():
             got = md5_bytes(files[name])
             if got != expected:
-                raise DataError(f"{label(name)}: md5 mismatch (got {got}, expected {expected}); "
-                                "the file is corrupt, truncated or not the official CIFAR-10 file")
+                raise DataError(
+                    f"{label(name)}: md5 mismatch (got {got}, expected {expected}); "
+                    "the file is corrupt, truncated or not the official CIFAR-10 file"
+                )
     parts = {name: _parse_batch(files[name], str(label(name))) for name in (*TRAIN_FILES, *TEST_FILES)}
     class_names = _parse_meta(files[META_FILE[0]], str(label(META_FILE[0])))
     train_x = np.concatenate([parts[n][0] for n in TRAIN_FILES])
     train_y = np.concatenate([parts[n][1] for n in TRAIN_FILES])
     test_x, test_y = parts["test_batch"]
     meta = {
-        "format_version": CACHE_FORMAT_VERSION, "dataset": "cifar10", "source": str(source),
-        "md5_verified": bool(verify_md5), "n_train": int(len(train_y)), "n_test": int(len(test_y)),
+        "format_version": CACHE_FORMAT_VERSION,
+        "dataset": "cifar10",
+        "source": str(source),
+        "md5_verified": bool(verify_md5),
+        "n_train": int(len(train_y)),
+        "n_test": int(len(test_y)),
         "class_names": class_names,
         "imported_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     target = cache_path(data_dir)
     _remove_stale_temp_files(target)
-    atomic_write(target, lambda f: np.savez(f, train_x=train_x, train_y=train_y, test_x=test_x,
-                                            test_y=test_y, meta=np.array(json.dumps(meta))))
+    atomic_write(
+        target,
+        lambda f: np.savez(
+            f, train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y, meta=np.array(json.dumps(meta))
+        ),
+    )
     return target
 
 
@@ -248,6 +307,7 @@ def download_cifar10(data_dir: Path | str | None = None) -> Path:
 
 # ---------------------------------------------------------------------------- reading
 
+
 def require_cifar10(data_dir: Path | str | None = None) -> Path:
     """The cache path, or DataError saying how to import CIFAR-10 (cheap: nothing is read)."""
     path = cache_path(data_dir)
@@ -262,8 +322,9 @@ def _open_cache(data_dir: Path | str | None) -> tuple[Path, Any, dict]:
         npz = np.load(path, allow_pickle=False)
         meta = json.loads(str(npz["meta"]))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
-        raise DataError(f"{path}: unreadable CIFAR-10 cache ({type(e).__name__}: {e}); "
-                        "re-run `ohgw-bench data import PATH`") from e
+        raise DataError(
+            f"{path}: unreadable CIFAR-10 cache ({type(e).__name__}: {e}); re-run `ohgw-bench data import PATH`"
+        ) from e
     return path, npz, meta
 
 
@@ -275,9 +336,14 @@ def cifar10_status(data_dir: Path | str | None = None) -> dict[str, Any]:
         return status
     _, npz, meta = _open_cache(data_dir)
     npz.close()
-    status.update(n_train=meta["n_train"], n_test=meta["n_test"], md5_verified=meta["md5_verified"],
-                  source=meta["source"], imported_at=meta["imported_at"],
-                  full_size=meta["n_train"] == REAL_TRAIN_SIZE)
+    status.update(
+        n_train=meta["n_train"],
+        n_test=meta["n_test"],
+        md5_verified=meta["md5_verified"],
+        source=meta["source"],
+        imported_at=meta["imported_at"],
+        full_size=meta["n_train"] == REAL_TRAIN_SIZE,
+    )
     return status
 
 
@@ -302,26 +368,41 @@ def load_cifar10(label_noise: float = 0.0, data_dir: str | Path | None = None):
             pool_x, pool_y = npz["train_x"], npz["train_y"].astype(np.int64)
             test_x, test_y = npz["test_x"], npz["test_y"].astype(np.int64)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
-            raise DataError(f"{path}: unreadable CIFAR-10 cache ({type(e).__name__}: {e}); "
-                            "re-run `ohgw-bench data import PATH`") from e
-    train_idx, val_idx = split_indices(pool_y)   # stratified on the CLEAN labels
+            raise DataError(
+                f"{path}: unreadable CIFAR-10 cache ({type(e).__name__}: {e}); re-run `ohgw-bench data import PATH`"
+            ) from e
+    train_idx, val_idx = split_indices(pool_y)  # stratified on the CLEAN labels
     info: dict[str, Any] = {
-        "dataset": "cifar10", "cache": str(path), "source": meta["source"],
-        "md5_verified": meta["md5_verified"], "fixture": len(pool_y) != REAL_TRAIN_SIZE,
-        "split_seed": SPLIT_SEED, "n_train": int(len(train_idx)), "n_val": int(len(val_idx)),
-        "n_test": int(len(test_y)), "class_names": meta["class_names"],
-        "label_noise": float(label_noise), "label_noise_realised": 0.0,
+        "dataset": "cifar10",
+        "cache": str(path),
+        "source": meta["source"],
+        "md5_verified": meta["md5_verified"],
+        "fixture": len(pool_y) != REAL_TRAIN_SIZE,
+        "split_seed": SPLIT_SEED,
+        "n_train": int(len(train_idx)),
+        "n_val": int(len(val_idx)),
+        "n_test": int(len(test_y)),
+        "class_names": meta["class_names"],
+        "label_noise": float(label_noise),
+        "label_noise_realised": 0.0,
     }
     labels = pool_y
     if label_noise > 0:
         labels, realised = symmetric_label_noise(pool_y, label_noise, NUM_CLASSES, NOISE_SEED)
-        info.update(noise_seed=NOISE_SEED, label_noise_realised=realised,
-                    label_noise_realised_train=float(np.mean(labels[train_idx] != pool_y[train_idx])),
-                    label_noise_realised_val=float(np.mean(labels[val_idx] != pool_y[val_idx])))
+        info.update(
+            noise_seed=NOISE_SEED,
+            label_noise_realised=realised,
+            label_noise_realised_train=float(np.mean(labels[train_idx] != pool_y[train_idx])),
+            label_noise_realised_val=float(np.mean(labels[val_idx] != pool_y[val_idx])),
+        )
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
     return DataSplits(
-        train_x=t(pool_x[train_idx]), train_y=t(labels[train_idx]),
-        val_x=t(pool_x[val_idx]), val_y=t(labels[val_idx]),
-        test_x=t(test_x), test_y=t(test_y),
-        num_classes=NUM_CLASSES, info=info,
+        train_x=t(pool_x[train_idx]),
+        train_y=t(labels[train_idx]),
+        val_x=t(pool_x[val_idx]),
+        val_y=t(labels[val_idx]),
+        test_x=t(test_x),
+        test_y=t(test_y),
+        num_classes=NUM_CLASSES,
+        info=info,
     )

@@ -3,6 +3,7 @@
 The split is fixed (60/20/20, stratified, split seed below) so every run and every arm
 sees the same train/validation/test images.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,9 +30,16 @@ def load_digits_splits() -> DataSplits:
     train, val, test = stratified_split(bunch.target, (0.6, 0.2, 0.2), seed=SPLIT_SEED)
     take = lambda idx: (images[torch.from_numpy(idx)], labels[torch.from_numpy(idx)])  # noqa: E731
     (trx, try_), (vax, vay), (tex, tey) = take(train), take(val), take(test)
-    return DataSplits(trx, try_, vax, vay, tex, tey, num_classes=10,
-                      info={"source": "sklearn.datasets.load_digits", "n_train": len(try_), "n_val": len(vay),
-                            "n_test": len(tey)})
+    return DataSplits(
+        trx,
+        try_,
+        vax,
+        vay,
+        tex,
+        tey,
+        num_classes=10,
+        info={"source": "sklearn.datasets.load_digits", "n_train": len(try_), "n_val": len(vay), "n_test": len(tey)},
+    )
 
 
 def digits_augment(x: torch.Tensor, magnitude: float, generator: torch.Generator) -> torch.Tensor:
@@ -47,7 +55,6 @@ def digits_augment(x: torch.Tensor, magnitude: float, generator: torch.Generator
     scale = 1.0 + u[:, 1] * 0.2 * magnitude
     shift = u[:, 2:] * (1.5 / (x.shape[-1] / 2.0)) * magnitude  # pixels → [-1, 1] grid units
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
-                         torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, padding_mode="zeros", align_corners=False)

@@ -10,6 +10,7 @@ configuration in the data folder (``$OHGW_BENCH_DATA``, default ``~/.cache/ohgw-
 The generator draws from NumPy's global RNG (it calls ``np.random.seed``); we restore the
 caller's global state afterwards so that generating data changes nothing else.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,8 +31,11 @@ N_TRAIN, N_VAL, N_TEST = 16_000, 4_000, 4_000
 GENERATOR_SEED = 42  # the package's default seed
 SPLIT_SEED = 20261126
 #: overrides of ``mnist1d.data.get_dataset_args()``; everything else stays the package's default
-GENERATOR_OVERRIDES: dict[str, Any] = {"num_samples": N_TRAIN + N_VAL + N_TEST, "train_split": 1.0,
-                                       "seed": GENERATOR_SEED}
+GENERATOR_OVERRIDES: dict[str, Any] = {
+    "num_samples": N_TRAIN + N_VAL + N_TEST,
+    "train_split": 1.0,
+    "seed": GENERATOR_SEED,
+}
 
 
 def generator_args() -> dict[str, Any]:
@@ -90,8 +94,14 @@ def load_mnist1d_splits(data_dir: Path | str | None = None):
     train, val, test = stratified_split(y, (N_TRAIN, N_VAL, N_TEST), seed=SPLIT_SEED)
     take = lambda idx: (torch.from_numpy(x[idx]).unsqueeze(1), torch.from_numpy(y[idx]))  # noqa: E731
     (trx, try_), (vax, vay), (tex, tey) = take(train), take(val), take(test)
-    info = {"source": "mnist1d package (generated offline)", **info, "split_seed": SPLIT_SEED,
-            "n_train": len(try_), "n_val": len(vay), "n_test": len(tey)}
+    info = {
+        "source": "mnist1d package (generated offline)",
+        **info,
+        "split_seed": SPLIT_SEED,
+        "n_train": len(try_),
+        "n_val": len(vay),
+        "n_test": len(tey),
+    }
     return DataSplits(trx, try_, vax, vay, tex, tey, num_classes=10, info=info)
 
 

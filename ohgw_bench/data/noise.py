@@ -1,5 +1,6 @@
 """Symmetric label noise: each label is replaced, with probability ``rate``, by a uniformly
 chosen *different* class. Deterministic in ``seed``; never maps a label to itself."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,7 @@ def symmetric_label_noise(labels, rate: float, num_classes: int, seed: int):
     clean = labels.detach().cpu().numpy() if is_torch else np.asarray(labels)
     clean_i64 = clean.astype(np.int64)
     if clean_i64.size and (clean_i64.min() < 0 or clean_i64.max() >= num_classes):
-        raise ValueError(f"labels must lie in [0, {num_classes}), got range "
-                         f"[{clean_i64.min()}, {clean_i64.max()}]")
+        raise ValueError(f"labels must lie in [0, {num_classes}), got range [{clean_i64.min()}, {clean_i64.max()}]")
     rng = np.random.default_rng(seed)
     flip = rng.random(clean_i64.shape) < rate
     # An offset in 1..K-1 (mod K) picks each of the K-1 other classes with equal probability.

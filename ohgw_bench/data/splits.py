@@ -1,4 +1,5 @@
 """The in-memory form every task's data takes: input tensors, int64 labels, fixed splits."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,8 +28,16 @@ class DataSplits:
 
     def to(self, device: torch.device | str) -> "DataSplits":
         move = lambda t: t.to(device, non_blocking=True)  # noqa: E731
-        return DataSplits(move(self.train_x), move(self.train_y), move(self.val_x), move(self.val_y),
-                          move(self.test_x), move(self.test_y), self.num_classes, dict(self.info))
+        return DataSplits(
+            move(self.train_x),
+            move(self.train_y),
+            move(self.val_x),
+            move(self.val_y),
+            move(self.test_x),
+            move(self.test_y),
+            self.num_classes,
+            dict(self.info),
+        )
 
 
 def stratified_split(labels, fractions: tuple[float, ...], seed: int) -> list:

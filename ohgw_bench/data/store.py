@@ -3,6 +3,7 @@
 Nothing here downloads: datasets are imported once from a local file into
 ``default_data_dir()`` and read from there at run time.
 """
+
 from __future__ import annotations
 
 import hashlib

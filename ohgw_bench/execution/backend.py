@@ -8,6 +8,7 @@ still waiting when the tuner next fetches results got "continue": it is released
 so the tuner can run with ``sleep_time=0`` and answers a report within its own loop time
 instead of a fixed polling interval.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -59,10 +60,16 @@ class WarmWorkerBackend(TrialBackend):
         results = []
         for trial_id in trial_ids:
             known = self._trial_dict[trial_id]
-            results.append(TrialResult(
-                trial_id=trial_id, config=known.config, creation_time=known.creation_time,
-                status=self._status[trial_id], metrics=list(self._metrics[trial_id]),
-                training_end_time=self._ended_at.get(trial_id)))
+            results.append(
+                TrialResult(
+                    trial_id=trial_id,
+                    config=known.config,
+                    creation_time=known.creation_time,
+                    status=self._status[trial_id],
+                    metrics=list(self._metrics[trial_id]),
+                    training_end_time=self._ended_at.get(trial_id),
+                )
+            )
         return results
 
     def _pause_trial(self, trial_id: int, result: dict | None) -> None:

@@ -4,6 +4,7 @@
 a watchdog thread covers what it misses (a parent that died before the call, a pid we were
 told to follow that is not our parent, systems without prctl).
 """
+
 from __future__ import annotations
 
 import ctypes

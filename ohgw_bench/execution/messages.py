@@ -4,6 +4,7 @@ The protocol is a strict conversation per trial: the run sends :class:`StartTria
 worker answers every :class:`Report` by *waiting* for a :class:`Decision`, so a pause or
 stop takes effect before the next epoch starts; a trial ends with :class:`TrialEnded`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -10,6 +10,7 @@ watchdog (see :mod:`.lifeline`), so they die with it however it dies; :meth:`clo
 them on every normal or exceptional exit. A worker that dies mid-trial (segfault, OOM
 kill, ``kill -9``) fails that trial and is replaced; the run goes on.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Union
 
-from ohgw_bench.execution.messages import (Action, Decision, Ready, Report, Shutdown, StartTrial, TrialEnded,
-                                           WorkerSpec)
+from ohgw_bench.execution.messages import Action, Decision, Ready, Report, Shutdown, StartTrial, TrialEnded, WorkerSpec
 
 Event = Union[Report, TrialEnded]
 #: Environment a trial process must not inherit. Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 for
@@ -95,8 +95,13 @@ class WorkerPool:
         with open(log, "ab") as sink:
             process = subprocess.Popen(
                 [sys.executable, "-m", "ohgw_bench.execution.worker", str(theirs.fileno()), str(os.getpid())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
-                env=env, close_fds=True)
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                env=env,
+                close_fds=True,
+            )
         theirs.close()
         conn = Connection(ours.detach())
         conn.send(replace(self.spec, gpu=gpu))
@@ -187,12 +192,18 @@ class WorkerPool:
             self._failed_starts += 1
             if self._failed_starts >= MAX_FAILED_STARTS:
                 tail = worker.log.read_text(errors="replace")[-3000:]
-                raise WorkerStartError(f"worker exited with code {code} before it was ready "
-                                       f"({self._failed_starts} times in a row); its log {worker.log} ends:\n{tail}")
+                raise WorkerStartError(
+                    f"worker exited with code {code} before it was ready "
+                    f"({self._failed_starts} times in a row); its log {worker.log} ends:\n{tail}"
+                )
         if worker.trial_id is not None:
-            events.append(TrialEnded(worker.trial_id, "failed",
-                                     f"worker process {worker.process.pid} died ({_exit_reason(code)}) mid-trial; "
-                                     f"its log: {worker.log}"))
+            events.append(
+                TrialEnded(
+                    worker.trial_id,
+                    "failed",
+                    f"worker process {worker.process.pid} died ({_exit_reason(code)}) mid-trial; its log: {worker.log}",
+                )
+            )
         self.replaced += 1
         self.workers[self.workers.index(worker)] = self._spawn(worker.index)
         return events

@@ -9,6 +9,7 @@ Started by :class:`ohgw_bench.execution.pool.WorkerPool` as
 file descriptor ``FD``: everything else (the :class:`WorkerSpec`, the trials) comes over
 that pipe, so no path or name ever passes through a command line.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from ohgw_bench.execution.lifeline import exit_when_gone, kill_me_with_parent
-from ohgw_bench.execution.messages import (Decision, EndStatus, Ready, Report, Shutdown, StartTrial, TrialEnded,
-                                           WorkerSpec)
+from ohgw_bench.execution.messages import (
+    Decision,
+    EndStatus,
+    Ready,
+    Report,
+    Shutdown,
+    StartTrial,
+    TrialEnded,
+    WorkerSpec,
+)
 
 
 class _Halted(Exception):
@@ -49,8 +58,12 @@ class _Reporter:
 
     def __call__(self, **metrics: Any) -> None:
         timestamp, worker_time, worker_iter = self._keys
-        result = {**metrics, timestamp: time.time(), worker_time: time.perf_counter() - self.start,
-                  worker_iter: self.iter}
+        result = {
+            **metrics,
+            timestamp: time.time(),
+            worker_time: time.perf_counter() - self.start,
+            worker_iter: self.iter,
+        }
         self.iter += 1
         sent = time.perf_counter()
         self.conn.send(Report(self.trial_id, result))

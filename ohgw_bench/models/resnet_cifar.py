@@ -12,6 +12,7 @@
 Init: He-normal (``kaiming_normal_``, fan_out, relu) for convolutions, BatchNorm weight 1
 and bias 0, PyTorch's default for the linear head.
 """
+
 from __future__ import annotations
 
 import torch
@@ -48,8 +49,9 @@ class BasicBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(planes)
         self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
-        self.shortcut: nn.Module = (_ShortcutA(in_planes, planes) if stride != 1 or in_planes != planes
-                                    else nn.Identity())
+        self.shortcut: nn.Module = (
+            _ShortcutA(in_planes, planes) if stride != 1 or in_planes != planes else nn.Identity()
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = F.relu(self.bn1(self.conv1(x)))
@@ -96,9 +98,10 @@ class Bottleneck(nn.Module):
         self.conv3 = nn.Conv2d(planes, out_planes, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out_planes)
         self.shortcut: nn.Module = nn.Identity()
-        if stride != 1 or in_planes != out_planes:   # projection shortcut (option B)
-            self.shortcut = nn.Sequential(nn.Conv2d(in_planes, out_planes, 1, stride, bias=False),
-                                          nn.BatchNorm2d(out_planes))
+        if stride != 1 or in_planes != out_planes:  # projection shortcut (option B)
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_planes, out_planes, 1, stride, bias=False), nn.BatchNorm2d(out_planes)
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = F.relu(self.bn1(self.conv1(x)))
@@ -110,7 +113,7 @@ class Bottleneck(nn.Module):
 class ResNetBottleneckCifar(_StemLayersHead):
     def __init__(self, blocks: tuple[int, ...] = (3, 4, 6, 3), num_classes: int = 10):
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)   # CIFAR stem: 3×3, stride 1, no max-pool
+        self.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)  # CIFAR stem: 3×3, stride 1, no max-pool
         self.bn1 = nn.BatchNorm2d(64)
         layers, in_planes = [], 64
         for stage, (count, planes) in enumerate(zip(blocks, (64, 128, 256, 512))):

@@ -35,6 +35,7 @@ Facts about dehb 0.1.2 this relies on (checked against its source):
   (our trajectory is the record of the run; DEHB's in-memory ``history`` stays available
   as ``scheduler.dehb.history``).
 """
+
 from __future__ import annotations
 
 import math
@@ -57,15 +58,20 @@ DEHB_LOG_LEVEL = "WARNING"
 def validate_dehb_settings(task: TaskSpec, eta: int, min_epochs: int) -> None:
     """Raise ValueError saying what to change when the settings cannot make a DEHB run."""
     if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
-        raise ValueError(f"dehb: eta={eta!r} must be an integer >= 2 (the reduction factor "
-                         f"between rungs); use e.g. dehb(eta={DEFAULT_ETA})")
+        raise ValueError(
+            f"dehb: eta={eta!r} must be an integer >= 2 (the reduction factor "
+            f"between rungs); use e.g. dehb(eta={DEFAULT_ETA})"
+        )
     if isinstance(min_epochs, bool) or not isinstance(min_epochs, int) or min_epochs < 1:
-        raise ValueError(f"dehb: min_epochs={min_epochs!r} must be an integer >= 1; "
-                         f"use e.g. dehb(min_epochs={DEFAULT_MIN_EPOCHS})")
+        raise ValueError(
+            f"dehb: min_epochs={min_epochs!r} must be an integer >= 1; use e.g. dehb(min_epochs={DEFAULT_MIN_EPOCHS})"
+        )
     if min_epochs >= task.max_epochs:
-        raise ValueError(f"dehb: min_epochs={min_epochs} must be below the maximum fidelity of "
-                         f"{task.name} ({task.max_epochs} epochs), DEHB needs at least two fidelities; "
-                         f"lower min_epochs to at most {task.max_epochs - 1}")
+        raise ValueError(
+            f"dehb: min_epochs={min_epochs} must be below the maximum fidelity of "
+            f"{task.name} ({task.max_epochs} epochs), DEHB needs at least two fidelities; "
+            f"lower min_epochs to at most {task.max_epochs - 1}"
+        )
 
 
 class DEHBScheduler(TrialScheduler):
@@ -75,8 +81,18 @@ class DEHBScheduler(TrialScheduler):
     which every suggestion carries unchanged except ``epochs`` (= the job's fidelity).
     """
 
-    def __init__(self, config_space: dict[str, Any], *, cs, hp_names: tuple[str, ...], metric: str,
-                 min_epochs: int, max_epochs: int, eta: int, seed: int) -> None:
+    def __init__(
+        self,
+        config_space: dict[str, Any],
+        *,
+        cs,
+        hp_names: tuple[str, ...],
+        metric: str,
+        min_epochs: int,
+        max_epochs: int,
+        eta: int,
+        seed: int,
+    ) -> None:
         super().__init__(config_space)
         from dehb import DEHB
 
@@ -90,11 +106,19 @@ class DEHBScheduler(TrialScheduler):
         self.max_epochs = max_epochs
         self._tmp = tempfile.TemporaryDirectory(prefix="ohgw-dehb-")  # removed with the scheduler
         self.output_path = self._tmp.name
-        self.dehb = DEHB(cs=cs, min_fidelity=min_epochs, max_fidelity=max_epochs, eta=eta,
-                         n_workers=1, output_path=self.output_path, save_freq="end",
-                         log_level=DEHB_LOG_LEVEL, seed=int(seed))
-        self._jobs: dict[int, dict[str, Any]] = {}   # trial_id -> DEHB job from ask()
-        self._epochs: dict[int, int] = {}            # trial_id -> epochs it was asked to train
+        self.dehb = DEHB(
+            cs=cs,
+            min_fidelity=min_epochs,
+            max_fidelity=max_epochs,
+            eta=eta,
+            n_workers=1,
+            output_path=self.output_path,
+            save_freq="end",
+            log_level=DEHB_LOG_LEVEL,
+            seed=int(seed),
+        )
+        self._jobs: dict[int, dict[str, Any]] = {}  # trial_id -> DEHB job from ask()
+        self._epochs: dict[int, int] = {}  # trial_id -> epochs it was asked to train
         self._told: set[int] = set()
 
     def fidelity_to_epochs(self, fidelity: float) -> int:
@@ -131,8 +155,13 @@ class DEHBScheduler(TrialScheduler):
         val_acc = float(result[self.metric])
         cost = float(result.get("trial_seconds", 1.0))
         epoch = int(result.get(RESOURCE_ATTR, -1))
-        info = {"trial_id": int(trial.trial_id), "epochs": self._epochs[trial.trial_id],
-                "epoch_reached": epoch, "val_acc": val_acc, "failed": False}
+        info = {
+            "trial_id": int(trial.trial_id),
+            "epochs": self._epochs[trial.trial_id],
+            "epoch_reached": epoch,
+            "val_acc": val_acc,
+            "failed": False,
+        }
         if not math.isfinite(val_acc):
             info["failed"] = True
             self._tell(trial, FAILED_FITNESS, cost, info)
@@ -151,9 +180,18 @@ class DEHBScheduler(TrialScheduler):
         self._tell_result(trial, result)
 
     def on_trial_error(self, trial: Trial) -> None:
-        self._tell(trial, FAILED_FITNESS, 1.0,
-                   {"trial_id": int(trial.trial_id), "epochs": self._epochs.get(trial.trial_id, -1),
-                    "epoch_reached": -1, "val_acc": float("nan"), "failed": True})
+        self._tell(
+            trial,
+            FAILED_FITNESS,
+            1.0,
+            {
+                "trial_id": int(trial.trial_id),
+                "epochs": self._epochs.get(trial.trial_id, -1),
+                "epoch_reached": -1,
+                "val_acc": float("nan"),
+                "failed": True,
+            },
+        )
 
     def metric_names(self) -> list[str]:
         return [self.metric]

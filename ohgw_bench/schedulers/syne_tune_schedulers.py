@@ -9,6 +9,7 @@ PASHA needs at least three rung levels below the maximum or it never promotes; D
 warns unless ``grace_period == rung_increment``. Settings are checked here, at start-up,
 with a message that says what to change.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,14 +39,17 @@ def _check_geometric(name: str, task: TaskSpec, grace_period: int, reduction_fac
     if reduction_factor < 2:
         raise ValueError(f"{name}: reduction_factor={reduction_factor} must be at least 2")
     if not 1 <= grace_period < task.max_epochs:
-        raise ValueError(f"{name}: grace_period={grace_period} must be in [1, {task.max_epochs - 1}] "
-                         f"for {task.name} (max_epochs={task.max_epochs})")
+        raise ValueError(
+            f"{name}: grace_period={grace_period} must be in [1, {task.max_epochs - 1}] "
+            f"for {task.name} (max_epochs={task.max_epochs})"
+        )
     levels = rung_levels(grace_period, reduction_factor, task.max_epochs)
     if len(levels) < min_levels:
         raise ValueError(
             f"{name} needs at least {min_levels} rung levels below max_epochs={task.max_epochs} of {task.name}, "
             f"but grace_period={grace_period}, reduction_factor={reduction_factor} give {levels}: "
-            f"lower grace_period or reduction_factor")
+            f"lower grace_period or reduction_factor"
+        )
 
 
 @register_scheduler("asha", "asynchronous successive halving, stopping type (syne-tune ASHA)")
@@ -53,33 +57,54 @@ def make_asha(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor
     from syne_tune.optimizer.baselines import ASHA
 
     _check_geometric("asha", task, grace_period, reduction_factor, min_levels=1)
-    return ASHA(config_space, type="stopping", reduction_factor=reduction_factor,
-                grace_period=grace_period, **_multi_fidelity(task, seed))
+    return ASHA(
+        config_space,
+        type="stopping",
+        reduction_factor=reduction_factor,
+        grace_period=grace_period,
+        **_multi_fidelity(task, seed),
+    )
 
 
-@register_scheduler("pasha", "progressive ASHA: raises its maximum resource as rankings stabilise (pause/resume)",
-                    pauses_trials=True)
+@register_scheduler(
+    "pasha", "progressive ASHA: raises its maximum resource as rankings stabilise (pause/resume)", pauses_trials=True
+)
 def make_pasha(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int = 3, grace_period: int = 1):
     from syne_tune.optimizer.baselines import PASHA
 
     _check_geometric("pasha", task, grace_period, reduction_factor, min_levels=3)
-    return PASHA(config_space, reduction_factor=reduction_factor, grace_period=grace_period,
-                 **_multi_fidelity(task, seed))
+    return PASHA(
+        config_space, reduction_factor=reduction_factor, grace_period=grace_period, **_multi_fidelity(task, seed)
+    )
 
 
-@register_scheduler("hyperband", "asynchronous Hyperband, promotion type, several brackets (pause/resume)",
-                    pauses_trials=True)
-def make_hyperband(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int = 3,
-                   grace_period: int = 1, brackets: int = 3):
+@register_scheduler(
+    "hyperband", "asynchronous Hyperband, promotion type, several brackets (pause/resume)", pauses_trials=True
+)
+def make_hyperband(
+    task: TaskSpec,
+    config_space: dict,
+    seed: int,
+    *,
+    reduction_factor: int = 3,
+    grace_period: int = 1,
+    brackets: int = 3,
+):
     from syne_tune.optimizer.schedulers import HyperbandScheduler
 
     _check_geometric("hyperband", task, grace_period, reduction_factor, min_levels=1)
     most = len(rung_levels(grace_period, reduction_factor, task.max_epochs)) + 1
     if not 1 <= brackets <= most:
         raise ValueError(f"hyperband: brackets={brackets} must be in [1, {most}] for these rung levels")
-    return HyperbandScheduler(config_space, searcher="random", type="promotion", brackets=brackets,
-                              reduction_factor=reduction_factor, grace_period=grace_period,
-                              **_multi_fidelity(task, seed))
+    return HyperbandScheduler(
+        config_space,
+        searcher="random",
+        type="promotion",
+        brackets=brackets,
+        reduction_factor=reduction_factor,
+        grace_period=grace_period,
+        **_multi_fidelity(task, seed),
+    )
 
 
 @register_scheduler("mobster", "model-based ASHA with a multi-task GP searcher (syne-tune MOBSTER)")
@@ -87,26 +112,47 @@ def make_mobster(task: TaskSpec, config_space: dict, seed: int, *, reduction_fac
     from syne_tune.optimizer.baselines import MOBSTER
 
     _check_geometric("mobster", task, grace_period, reduction_factor, min_levels=1)
-    return MOBSTER(config_space, type="stopping", reduction_factor=reduction_factor, grace_period=grace_period,
-                   search_options={"debug_log": False}, **_multi_fidelity(task, seed))
+    return MOBSTER(
+        config_space,
+        type="stopping",
+        reduction_factor=reduction_factor,
+        grace_period=grace_period,
+        search_options={"debug_log": False},
+        **_multi_fidelity(task, seed),
+    )
 
 
-@register_scheduler("dyhpo", "DyHPO-style: GP-based promotion on linear rungs, hybrid with SH (pause/resume)",
-                    pauses_trials=True)
-def make_dyhpo(task: TaskSpec, config_space: dict, seed: int, *, grace_period: int = 3, rung_increment: int = 3,
-               probability_sh: float = 0.5):
+@register_scheduler(
+    "dyhpo", "DyHPO-style: GP-based promotion on linear rungs, hybrid with SH (pause/resume)", pauses_trials=True
+)
+def make_dyhpo(
+    task: TaskSpec,
+    config_space: dict,
+    seed: int,
+    *,
+    grace_period: int = 3,
+    rung_increment: int = 3,
+    probability_sh: float = 0.5,
+):
     from syne_tune.optimizer.baselines import DyHPO
 
     if grace_period != rung_increment:
-        raise ValueError(f"dyhpo: grace_period={grace_period} must equal rung_increment={rung_increment} "
-                         "(syne-tune's DyHPO assumes linearly spaced rungs starting at the increment)")
+        raise ValueError(
+            f"dyhpo: grace_period={grace_period} must equal rung_increment={rung_increment} "
+            "(syne-tune's DyHPO assumes linearly spaced rungs starting at the increment)"
+        )
     if not 1 <= rung_increment < task.max_epochs:
         raise ValueError(f"dyhpo: rung_increment={rung_increment} must be in [1, {task.max_epochs - 1}]")
     if not 0.0 <= probability_sh <= 1.0:
         raise ValueError(f"dyhpo: probability_sh={probability_sh} must be in [0, 1]")
-    return DyHPO(config_space, grace_period=grace_period, rung_increment=rung_increment,
-                 probability_sh=probability_sh, search_options={"debug_log": False},
-                 **_multi_fidelity(task, seed))
+    return DyHPO(
+        config_space,
+        grace_period=grace_period,
+        rung_increment=rung_increment,
+        probability_sh=probability_sh,
+        search_options={"debug_log": False},
+        **_multi_fidelity(task, seed),
+    )
 
 
 @register_scheduler("random-search", "random search at full fidelity (not the 'random' warm start)")

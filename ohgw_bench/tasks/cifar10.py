@@ -5,6 +5,7 @@ Data comes from the official ``cifar-10-python.tar.gz`` imported once with
 accuracies that a tuned ResNet-20 passes well before 200 epochs (≈92% is typical at full
 budget), so T@τ measures how fast a scheduler finds a good config, not whether it can.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,8 +14,7 @@ from ohgw_bench.registry import register_task
 from ohgw_bench.space import study_space
 from ohgw_bench.specs import TaskSpec
 
-_SPACE = study_space(lr=(-3.0, 0.0), wd=(-6.0, -2.0), momentum=(0.5, 0.99),
-                     magnitude=(0.0, 30.0), smoothing=(0.0, 0.3))
+_SPACE = study_space(lr=(-3.0, 0.0), wd=(-6.0, -2.0), momentum=(0.5, 0.99), magnitude=(0.0, 30.0), smoothing=(0.0, 0.3))
 
 
 @dataclass(frozen=True)
@@ -54,17 +54,34 @@ class Cifar10Task(TaskSpec):
 
 @register_task
 def cifar10_resnet20() -> TaskSpec:
-    return Cifar10Task(name="cifar10-resnet20", target=0.90, space=_SPACE, max_epochs=200,
-                       description="CIFAR-10 45k/5k/10k, ResNet-20 (0.27M), RandAugment+Cutout, 200 epochs")
+    return Cifar10Task(
+        name="cifar10-resnet20",
+        target=0.90,
+        space=_SPACE,
+        max_epochs=200,
+        description="CIFAR-10 45k/5k/10k, ResNet-20 (0.27M), RandAugment+Cutout, 200 epochs",
+    )
 
 
 @register_task
 def cifar10_resnet50() -> TaskSpec:
-    return Cifar10Task(name="cifar10-resnet50", target=0.92, space=_SPACE, max_epochs=200, model="resnet50",
-                       description="CIFAR-10 45k/5k/10k, ResNet-50 bottleneck (23.5M), 200 epochs")
+    return Cifar10Task(
+        name="cifar10-resnet50",
+        target=0.92,
+        space=_SPACE,
+        max_epochs=200,
+        model="resnet50",
+        description="CIFAR-10 45k/5k/10k, ResNet-50 bottleneck (23.5M), 200 epochs",
+    )
 
 
 @register_task
 def cifar10_resnet20_noisy10() -> TaskSpec:
-    return Cifar10Task(name="cifar10-resnet20-noisy10", target=0.80, space=_SPACE, max_epochs=200, label_noise=0.1,
-                       description="CIFAR-10 with 10% symmetric label noise (train/val), ResNet-20, 200 epochs")
+    return Cifar10Task(
+        name="cifar10-resnet20-noisy10",
+        target=0.80,
+        space=_SPACE,
+        max_epochs=200,
+        label_noise=0.1,
+        description="CIFAR-10 with 10% symmetric label noise (train/val), ResNet-20, 200 epochs",
+    )

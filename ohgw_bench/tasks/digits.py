@@ -8,6 +8,7 @@ LocalBackend: plain ASHA first reached 0.99 after 4.4 s, 22.7 s and 16.0 s tuner
 (seeds 0, 1, 2). The best validation accuracy saturates at 0.997-1.0 and 360 validation
 images cannot resolve the effects under study: use ``mnist1d-cnn`` for studies.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,6 +48,10 @@ def digits_cnn() -> TaskSpec:
     return DigitsCNN(
         name="digits-cnn",
         description="sklearn digits (1,797 real 8x8 images, 60/20/20 split), small BN CNN, 27 epochs, smoke test",
-        space=study_space(lr=(-3.0, 0.0), wd=(-6.0, -2.0), momentum=(0.0, 0.99),
-                          magnitude=(0.0, 1.0), smoothing=(0.0, 0.3)),
-        max_epochs=27, target=0.99, batch_size=64)
+        space=study_space(
+            lr=(-3.0, 0.0), wd=(-6.0, -2.0), momentum=(0.0, 0.99), magnitude=(0.0, 1.0), smoothing=(0.0, 0.3)
+        ),
+        max_epochs=27,
+        target=0.99,
+        batch_size=64,
+    )

@@ -13,6 +13,7 @@ median 44.1 s = 37% of the 120 s budget, no seed censored. Nearby: τ = 0.982 gi
 runs spans 0.983-0.991, and one-epoch accuracies span 0.2-0.8 across the space, so
 hyperparameters matter and learning curves separate.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,6 +51,11 @@ def mnist1d_cnn() -> TaskSpec:
     return Mnist1dCNN(
         name="mnist1d-cnn",
         description="MNIST-1D (mnist1d package, 16k/4k/4k), BN 1-D CNN (9.7k params), 27 epochs, CPU",
-        space=study_space(lr=(-3.0, 0.0), wd=(-6.0, -2.0), momentum=(0.0, 0.99),
-                          magnitude=(0.0, 1.0), smoothing=(0.0, 0.3)),
-        max_epochs=27, target=0.983, batch_size=128, eval_batch_size=4000)
+        space=study_space(
+            lr=(-3.0, 0.0), wd=(-6.0, -2.0), momentum=(0.0, 0.99), magnitude=(0.0, 1.0), smoothing=(0.0, 0.3)
+        ),
+        max_epochs=27,
+        target=0.983,
+        batch_size=128,
+        eval_batch_size=4000,
+    )

@@ -6,6 +6,7 @@ one file each in this folder, registered with ``@register_warm_start``:
 ``none`` (none.py), ``gauss`` (gauss.py), ``ohgw`` and its equal-energy control ``random``
 (ohgw.py). Registration is torch-free; the transforms import torch when they run.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,19 +52,27 @@ def validate_params(name: str, params: Mapping[str, Any]) -> None:
     whole = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
     real = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)  # noqa: E731
     checks = {
-        "steps": lambda v: whole(v) and v >= 1, "horizon": lambda v: whole(v) and v >= 1,
-        "eta": lambda v: real(v) and v >= 0, "fd_step": lambda v: real(v) and 0 <= v < 0.5,
+        "steps": lambda v: whole(v) and v >= 1,
+        "horizon": lambda v: whole(v) and v >= 1,
+        "eta": lambda v: real(v) and v >= 0,
+        "fd_step": lambda v: real(v) and 0 <= v < 0.5,
         "sigma": lambda v: real(v) and v >= 0,
     }
-    rules = {"steps": "an integer >= 1", "horizon": "an integer >= 1", "eta": "a finite number >= 0",
-             "fd_step": "a number in [0, 0.5)", "sigma": "a finite number >= 0"}
+    rules = {
+        "steps": "an integer >= 1",
+        "horizon": "an integer >= 1",
+        "eta": "a finite number >= 0",
+        "fd_step": "a number in [0, 0.5)",
+        "sigma": "a finite number >= 0",
+    }
     for key, value in full.items():
         if key in checks and not checks[key](value):
             raise ValueError(f"warm start {name}: {key}={value} must be {rules[key]}")
 
 
-def apply_warm_start(name: str, params: Mapping[str, Any], config: Mapping[str, float],
-                     ctx: WarmStartContext) -> WarmStartOutcome:
+def apply_warm_start(
+    name: str, params: Mapping[str, Any], config: Mapping[str, float], ctx: WarmStartContext
+) -> WarmStartOutcome:
     from ohgw_bench.registry import get_warm_start
 
     spec = get_warm_start(name)

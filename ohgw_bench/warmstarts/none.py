@@ -1,4 +1,5 @@
 """``none``: train the config as sampled (the baseline arm)."""
+
 from __future__ import annotations
 
 from typing import Mapping

@@ -1,4 +1,5 @@
 """Shared by the benchmarks: interleaved timing and printing past pytest's capture."""
+
 from __future__ import annotations
 
 import statistics

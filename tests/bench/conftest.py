@@ -1,4 +1,5 @@
 """Benchmarks run on one thread (per-core figures), unless a benchmark says otherwise."""
+
 from __future__ import annotations
 
 import pytest

@@ -11,6 +11,7 @@ Run:  .venv/bin/python -m pytest tests/bench/test_bench_augment.py --benchmark-o
    pre-made batches. Target: ≥ 0.95.
 The figures are printed (and stored in each benchmark's extra_info).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,11 +40,18 @@ def _pil_pipeline():
     def cutout(t: torch.Tensor, size: int = 16) -> torch.Tensor:
         h, w = t.shape[1:]
         cy, cx = int(rng.integers(h)), int(rng.integers(w))
-        t[:, max(cy - size // 2, 0):cy + size // 2, max(cx - size // 2, 0):cx + size // 2] = 0
+        t[:, max(cy - size // 2, 0) : cy + size // 2, max(cx - size // 2, 0) : cx + size // 2] = 0
         return t
 
-    return T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(),
-                      T.RandAugment(num_ops=2, magnitude=9), T.ToTensor(), cutout])
+    return T.Compose(
+        [
+            T.RandomCrop(32, padding=4),
+            T.RandomHorizontalFlip(),
+            T.RandAugment(num_ops=2, magnitude=9),
+            T.ToTensor(),
+            cutout,
+        ]
+    )
 
 
 def test_augment_throughput_batched_vs_torchvision_pil(benchmark, capsys):
@@ -55,10 +63,10 @@ def test_augment_throughput_batched_vs_torchvision_pil(benchmark, capsys):
     tf = _pil_pipeline()
 
     def batched():
-        for _ in range(5):                       # 5 calls per round: the batched path is fast
+        for _ in range(5):  # 5 calls per round: the batched path is fast
             cifar_augment(x, 9.0, g)
 
-    def batched_128():                           # the same 512 images as 4 training batches
+    def batched_128():  # the same 512 images as 4 training batches
         for _ in range(5):
             for chunk in x.split(BATCH):
                 cifar_augment(chunk, 9.0, g)
@@ -70,12 +78,22 @@ def test_augment_throughput_batched_vs_torchvision_pil(benchmark, capsys):
     med = interleaved(benchmark, {"batched": batched, "batched_128": batched_128, "pil": pil}, rounds=8)
     fast, fast128 = 5 * N_IMAGES / med["batched"], 5 * N_IMAGES / med["batched_128"]
     slow = N_IMAGES / med["pil"]
-    benchmark.extra_info.update(batched_images_per_s=fast, batched_128_images_per_s=fast128,
-                                pil_images_per_s=slow, ratio=fast / slow, ratio_128=fast128 / slow)
-    report(capsys, [f"batched on-device pipeline, 1 call of 512:  {fast:10,.0f} images/s (median, 1 thread)",
-                     f"batched on-device pipeline, 4 calls of 128: {fast128:10,.0f} images/s (median, 1 thread)",
-                     f"torchvision per-image PIL pipeline:         {slow:10,.0f} images/s (median, 1 thread)",
-                     f"batched / PIL = {fast / slow:.1f}x at 512, {fast128 / slow:.1f}x at 128 (target >= 10x)"])
+    benchmark.extra_info.update(
+        batched_images_per_s=fast,
+        batched_128_images_per_s=fast128,
+        pil_images_per_s=slow,
+        ratio=fast / slow,
+        ratio_128=fast128 / slow,
+    )
+    report(
+        capsys,
+        [
+            f"batched on-device pipeline, 1 call of 512:  {fast:10,.0f} images/s (median, 1 thread)",
+            f"batched on-device pipeline, 4 calls of 128: {fast128:10,.0f} images/s (median, 1 thread)",
+            f"torchvision per-image PIL pipeline:         {slow:10,.0f} images/s (median, 1 thread)",
+            f"batched / PIL = {fast / slow:.1f}x at 512, {fast128 / slow:.1f}x at 128 (target >= 10x)",
+        ],
+    )
 
 
 def _train_setup():
@@ -99,34 +117,42 @@ def _train_setup():
 def test_epoch_pipeline_efficiency(benchmark, capsys):
     raw, labels, step = _train_setup()
     g = torch.Generator().manual_seed(0)
-    premade = [normalize(cifar_augment(raw[i * BATCH:(i + 1) * BATCH], 9.0, g), MEAN, STD)
-               for i in range(N_BATCHES)]
+    premade = [normalize(cifar_augment(raw[i * BATCH : (i + 1) * BATCH], 9.0, g), MEAN, STD) for i in range(N_BATCHES)]
 
     def train_only():
         for i in range(N_BATCHES):
-            step(premade[i], labels[i * BATCH:(i + 1) * BATCH])
+            step(premade[i], labels[i * BATCH : (i + 1) * BATCH])
 
     def augment_and_train():
         for i in range(N_BATCHES):
-            x = normalize(cifar_augment(raw[i * BATCH:(i + 1) * BATCH], 9.0, g), MEAN, STD)
-            step(x, labels[i * BATCH:(i + 1) * BATCH])
+            x = normalize(cifar_augment(raw[i * BATCH : (i + 1) * BATCH], 9.0, g), MEAN, STD)
+            step(x, labels[i * BATCH : (i + 1) * BATCH])
 
     def augment_only():
         for i in range(N_BATCHES):
-            normalize(cifar_augment(raw[i * BATCH:(i + 1) * BATCH], 9.0, g), MEAN, STD)
+            normalize(cifar_augment(raw[i * BATCH : (i + 1) * BATCH], 9.0, g), MEAN, STD)
 
     benchmark.group = "epoch pipeline, ResNet-20, batch 128, 1 thread"
-    med = interleaved(benchmark, {"train": train_only, "full": augment_and_train, "augment": augment_only},
-                       rounds=8)
+    med = interleaved(benchmark, {"train": train_only, "full": augment_and_train, "augment": augment_only}, rounds=8)
     n = BATCH * N_BATCHES
     train, full, aug = n / med["train"], n / med["full"], n / med["augment"]
     # The direct ratio carries the step's run-to-run noise (a few % on a shared machine);
     # the ratio from the separately timed parts isolates the input pipeline's share.
     parts = med["train"] / (med["train"] + med["augment"])
-    benchmark.extra_info.update(train_images_per_s=train, full_images_per_s=full, augment_images_per_s=aug,
-                                efficiency=full / train, efficiency_from_parts=parts)
-    report(capsys, [f"train step on pre-made batches:   {train:8,.0f} images/s (median, 1 thread)",
-                     f"augment + normalize + train step: {full:8,.0f} images/s (median, 1 thread)",
-                     f"augment + normalize alone:        {aug:8,.0f} images/s (median, 1 thread)",
-                     f"pipeline efficiency = {full / train:.3f} measured end to end, "
-                     f"{parts:.3f} from the parts (target >= 0.95)"])
+    benchmark.extra_info.update(
+        train_images_per_s=train,
+        full_images_per_s=full,
+        augment_images_per_s=aug,
+        efficiency=full / train,
+        efficiency_from_parts=parts,
+    )
+    report(
+        capsys,
+        [
+            f"train step on pre-made batches:   {train:8,.0f} images/s (median, 1 thread)",
+            f"augment + normalize + train step: {full:8,.0f} images/s (median, 1 thread)",
+            f"augment + normalize alone:        {aug:8,.0f} images/s (median, 1 thread)",
+            f"pipeline efficiency = {full / train:.3f} measured end to end, "
+            f"{parts:.3f} from the parts (target >= 0.95)",
+        ],
+    )

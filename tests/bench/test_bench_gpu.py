@@ -13,6 +13,7 @@ Run on a CUDA machine:  make bench   (or .venv/bin/python -m pytest tests/bench/
    and, for comparison, batch by batch.
 3. OHGW vs a training step on the GPU: time and ``cuda.max_memory_allocated`` ratios.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -35,6 +36,7 @@ def _synced(fn):
     def run():
         fn()
         torch.cuda.synchronize()
+
     return run
 
 
@@ -52,8 +54,10 @@ def _write_cifar_stand_in(root: Path) -> Path:
         labels = rng.integers(0, 10, n)
         noise = rng.integers(-96, 97, (n, 3072), dtype=np.int16)
         data = np.clip(templates[labels] // 2 + 64 + noise, 0, 255).astype(np.uint8)
-        return pickle.dumps({b"batch_label": name.encode(), b"labels": labels.tolist(), b"data": data,
-                             b"filenames": [b"x.png"] * n}, protocol=2)
+        return pickle.dumps(
+            {b"batch_label": name.encode(), b"labels": labels.tolist(), b"data": data, b"filenames": [b"x.png"] * n},
+            protocol=2,
+        )
 
     for i in range(1, 6):
         (folder / f"data_batch_{i}").write_bytes(batch(f"training batch {i} of 5", 10_000))
@@ -78,26 +82,40 @@ def test_cifar10_resnet20_trial_epochs_on_gpu(benchmark, capsys, tmp_path, monke
     setup = TrialSetup("ohgw", get_warm_start("ohgw").defaults, seed=0, max_epoch=epochs)
     reports: list[dict] = []
     benchmark.group = "cifar10-resnet20 trial on the GPU"
-    benchmark.pedantic(lambda: run_trial(task, config, setup, tmp_path / "trial", lambda **r: reports.append(r),
-                                         device=torch.device("cuda")), rounds=1, iterations=1)
+    benchmark.pedantic(
+        lambda: run_trial(
+            task, config, setup, tmp_path / "trial", lambda **r: reports.append(r), device=torch.device("cuda")
+        ),
+        rounds=1,
+        iterations=1,
+    )
     assert [r["epoch"] for r in reports] == list(range(1, epochs + 1))
     seconds = [b["trial_seconds"] - a["trial_seconds"] for a, b in zip(reports, reports[1:])]
     epoch_s = statistics.median(seconds)  # epochs 2.. (epoch 1 carries start-up and autotuning)
     n_train = 45_000
     ws = torch.load(tmp_path / "trial" / CHECKPOINT, weights_only=False)["record"]["warm_start"]
     mem_ratio = ws["peak_mem_bytes"] / ws["train_step_peak_mem_bytes"]
-    benchmark.extra_info.update(epoch_seconds=epoch_s, images_per_s=n_train / epoch_s,
-                                warm_start_seconds=ws["seconds"], warm_start_mem_ratio=mem_ratio,
-                                val_acc=[r["val_acc"] for r in reports])
+    benchmark.extra_info.update(
+        epoch_seconds=epoch_s,
+        images_per_s=n_train / epoch_s,
+        warm_start_seconds=ws["seconds"],
+        warm_start_mem_ratio=mem_ratio,
+        val_acc=[r["val_acc"] for r in reports],
+    )
     first = reports[0]["trial_seconds"]
-    report(capsys, [f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}",
-                    f"trial start to first report (data to GPU, warm start, epoch 1): {first:.2f} s",
-                    f"steady epoch (train 45k + eval 15k): {epoch_s:.2f} s = {1 / epoch_s:.3f} epochs/s, "
-                    f"{n_train / epoch_s:,.0f} train images/s",
-                    f"OHGW warm start: {ws['seconds'] * 1e3:.0f} ms, "
-                    f"peak CUDA memory {ws['peak_mem_bytes'] / 2**20:.0f} MiB = {mem_ratio:.2f}x epoch 1's peak",
-                    "val_acc per epoch (bf16 learns the stand-in; chance 0.1): "
-                    + ", ".join(f"{r['val_acc']:.3f}" for r in reports)])
+    report(
+        capsys,
+        [
+            f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}",
+            f"trial start to first report (data to GPU, warm start, epoch 1): {first:.2f} s",
+            f"steady epoch (train 45k + eval 15k): {epoch_s:.2f} s = {1 / epoch_s:.3f} epochs/s, "
+            f"{n_train / epoch_s:,.0f} train images/s",
+            f"OHGW warm start: {ws['seconds'] * 1e3:.0f} ms, "
+            f"peak CUDA memory {ws['peak_mem_bytes'] / 2**20:.0f} MiB = {mem_ratio:.2f}x epoch 1's peak",
+            "val_acc per epoch (bf16 learns the stand-in; chance 0.1): "
+            + ", ".join(f"{r['val_acc']:.3f}" for r in reports),
+        ],
+    )
     assert reports[-1]["val_acc"] > 0.3  # chance is 0.1: bf16 training on the GPU learns
 
 
@@ -118,8 +136,15 @@ def test_gpu_pipeline_efficiency(benchmark, capsys, arch, n_batches):
     chunk = AUGMENT_CHUNK_BATCHES["cuda"]
 
     def batches(chunk_batches: int):
-        return augmented_batches(raw, labels, order, BATCH, lambda r: normalize(cifar_augment(r, 9.0, g), MEAN, STD),
-                                 chunk_batches, channels_last=True)
+        return augmented_batches(
+            raw,
+            labels,
+            order,
+            BATCH,
+            lambda r: normalize(cifar_augment(r, 9.0, g), MEAN, STD),
+            chunk_batches,
+            channels_last=True,
+        )
 
     premade = list(batches(chunk))
 
@@ -141,12 +166,18 @@ def test_gpu_pipeline_efficiency(benchmark, capsys, arch, n_batches):
     med = interleaved(benchmark, variants, rounds=5, warmup=2)
     ips = {k: n_batches * BATCH / v for k, v in med.items()}
     benchmark.extra_info.update({f"{k}_images_per_s": v for k, v in ips.items()})
-    benchmark.extra_info.update(efficiency=ips["full"] / ips["train"],
-                                efficiency_per_batch=ips["full_per_batch"] / ips["train"])
-    report(capsys, [f"{arch} on {torch.cuda.get_device_name()}, images/s:"]
-           + [f"{k:<18} {v:9,.0f}" for k, v in ips.items()]
-           + [f"pipeline efficiency = {ips['full'] / ips['train']:.3f} augmenting {chunk} batches per call, "
-              f"{ips['full_per_batch'] / ips['train']:.3f} per batch (target >= 0.95)"])
+    benchmark.extra_info.update(
+        efficiency=ips["full"] / ips["train"], efficiency_per_batch=ips["full_per_batch"] / ips["train"]
+    )
+    report(
+        capsys,
+        [f"{arch} on {torch.cuda.get_device_name()}, images/s:"]
+        + [f"{k:<18} {v:9,.0f}" for k, v in ips.items()]
+        + [
+            f"pipeline efficiency = {ips['full'] / ips['train']:.3f} augmenting {chunk} batches per call, "
+            f"{ips['full_per_batch'] / ips['train']:.3f} per batch (target >= 0.95)"
+        ],
+    )
     assert 0 < ips["full"] / ips["train"] < 1.5
 
 
@@ -163,8 +194,10 @@ def test_ohgw_vs_training_step_on_gpu(benchmark, capsys):
     for base in ("train_step", "train_step_bf16"):
         for name in variants:
             if not name.startswith("train_step"):
-                lines.append(f"{name:<24} / {base:<16} time {med[name] / med[base]:5.2f}x   "
-                             f"memory {peaks[name] / peaks[base]:5.2f}x")
+                lines.append(
+                    f"{name:<24} / {base:<16} time {med[name] / med[base]:5.2f}x   "
+                    f"memory {peaks[name] / peaks[base]:5.2f}x"
+                )
     lines += [f"{name:<24} {med[name] * 1e3:7.2f} ms {peaks[name] / 2**20:8.1f} MiB" for name in variants]
     benchmark.extra_info.update({f"{k}_seconds": v for k, v in med.items()})
     benchmark.extra_info.update({f"{k}_peak_bytes": v for k, v in peaks.items()})

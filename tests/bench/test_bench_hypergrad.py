@@ -10,6 +10,7 @@ ResNet-20 (0.27M parameters), batch 128, CIFAR-shaped inputs, one thread:
   see ohgw_bench.accounting). Target ≤ 1.1× a step.
 * share: the warm start's share of compute and FLOPs in a real default digits-cnn ASHA run.
 """
+
 from __future__ import annotations
 
 import copy
@@ -63,11 +64,18 @@ def _setup(device: str = "cpu"):
     variants = {
         "train_step": _step_fn(model, x1, y),
         "ohgw": lambda: lookahead_hypergradient(model, [(x1, y)], (x2, y), CONFIG),
-        "ohgw_double_backward": lambda: lookahead_hypergradient(model, [(x1, y)], (x2, y), CONFIG,
-                                                                exact_first_order=False),
+        "ohgw_double_backward": lambda: lookahead_hypergradient(
+            model, [(x1, y)], (x2, y), CONFIG, exact_first_order=False
+        ),
         "ohgw_with_magnitude_fd": lambda: lookahead_hypergradient(
-            model, [(raw, y)], (x2, y), {**CONFIG, "aug_magnitude": 9.0}, augment=augment, fd_step=1.5,
-            magnitude_bounds=(0.0, 30.0)),
+            model,
+            [(raw, y)],
+            (x2, y),
+            {**CONFIG, "aug_magnitude": 9.0},
+            augment=augment,
+            fd_step=1.5,
+            magnitude_bounds=(0.0, 30.0),
+        ),
     }
     if torch.device(device).type == "cuda":
         variants["train_step_bf16"] = _step_fn(copy.deepcopy(model), x1, y, bf16=True)
@@ -82,8 +90,11 @@ def test_warm_start_time_vs_training_step(benchmark, capsys):
     ratios = {k: v / base for k, v in med.items()}
     benchmark.extra_info.update({f"{k}_seconds": v for k, v in med.items()})
     benchmark.extra_info.update({f"{k}_ratio": v for k, v in ratios.items()})
-    report(capsys, [f"{k:<24} {med[k] * 1e3:8.1f} ms  = {ratios[k]:.2f}x a training step" for k in med]
-           + ["target: ohgw <= 2.2x (floor ~2x: two forward/backward passes)"])
+    report(
+        capsys,
+        [f"{k:<24} {med[k] * 1e3:8.1f} ms  = {ratios[k]:.2f}x a training step" for k in med]
+        + ["target: ohgw <= 2.2x (floor ~2x: two forward/backward passes)"],
+    )
 
 
 _PEAK_SCRIPT = r"""
@@ -118,8 +129,11 @@ def test_warm_start_peak_memory_vs_training_step(benchmark, capsys):
     benchmark.pedantic(measure_all, rounds=1, iterations=1)
     base = peaks["train_step"]
     benchmark.extra_info.update({f"{k}_peak_bytes": v for k, v in peaks.items()})
-    report(capsys, [f"{k:<24} {v / 2**20:8.1f} MiB = {v / base:.2f}x a training step" for k, v in peaks.items()]
-           + ["target: ohgw <= 1.1x"])
+    report(
+        capsys,
+        [f"{k:<24} {v / 2**20:8.1f} MiB = {v / base:.2f}x a training step" for k, v in peaks.items()]
+        + ["target: ohgw <= 1.1x"],
+    )
 
 
 def test_warm_start_share_of_a_default_digits_asha_run(benchmark, capsys, tmp_path):
@@ -129,10 +143,18 @@ def test_warm_start_share_of_a_default_digits_asha_run(benchmark, capsys, tmp_pa
     benchmark.group = "warm-start share of a digits-cnn asha+ohgw run (120s, 2 workers)"
     torch.set_num_threads(2)
     runs = []
-    benchmark.pedantic(lambda: runs.append(execute_run(prepare_run(
-        "digits-cnn", "asha+ohgw", 0, "120s", 2, tmp_path))), rounds=1, iterations=1)
+    benchmark.pedantic(
+        lambda: runs.append(execute_run(prepare_run("digits-cnn", "asha+ohgw", 0, "120s", 2, tmp_path))),
+        rounds=1,
+        iterations=1,
+    )
     row = summarize_runs(runs[0].parent.parent.parent).iloc[0]
     benchmark.extra_info.update(compute_share=float(row["ws_compute_share"]), flops_share=float(row["ws_flops_share"]))
-    report(capsys, [f"warm-start share of device-seconds: {row['ws_compute_share']:.2%}",
-                    f"warm-start share of FLOPs:          {row['ws_flops_share']:.2%}",
-                    "target: <= 1%"])
+    report(
+        capsys,
+        [
+            f"warm-start share of device-seconds: {row['ws_compute_share']:.2%}",
+            f"warm-start share of FLOPs:          {row['ws_flops_share']:.2%}",
+            "target: <= 1%",
+        ],
+    )

@@ -13,6 +13,7 @@ Two figures per consecutive pair of runs (the first run's start-up is excluded):
 
 Printed and stored in the benchmark's extra_info; tests never assert on time.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -25,8 +26,9 @@ N_RUNS = 5
 
 
 def test_bench_sweep_scheduling_overhead(benchmark, tmp_path, capsys):
-    spec = build_spec(tasks="digits-cnn", opts="asha", seeds=f"0-{N_RUNS - 1}", budget="1ep", workers=1,
-                      out=str(tmp_path / "res"))
+    spec = build_spec(
+        tasks="digits-cnn", opts="asha", seeds=f"0-{N_RUNS - 1}", budget="1ep", workers=1, out=str(tmp_path / "res")
+    )
     runs = validate_runs(spec)
     results = []
 

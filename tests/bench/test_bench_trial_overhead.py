@@ -10,6 +10,7 @@ imports, data load, model build, checkpoint I/O, one epoch). Start = no checkpoi
 start ``none``, so only orchestration is measured); resume = continue from the epoch-1
 checkpoint to epoch 2.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,8 +34,19 @@ ENTRY = Path(__file__).resolve().parents[2] / "ohgw_bench" / "trial_entry.py"
 
 
 def _trial_process(config_path: Path, checkpoint_dir: Path) -> None:
-    subprocess.run([sys.executable, str(ENTRY), "--st_config_json_filename", str(config_path),
-                    "--st_checkpoint_dir", str(checkpoint_dir)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ENTRY),
+            "--st_config_json_filename",
+            str(config_path),
+            "--st_checkpoint_dir",
+            str(checkpoint_dir),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 def _on_worker(pool: WorkerPool, trial_id: int, config: dict, checkpoint_dir: Path) -> None:
@@ -52,8 +64,16 @@ def _on_worker(pool: WorkerPool, trial_id: int, config: dict, checkpoint_dir: Pa
 def test_trial_start_and_resume_overhead(benchmark, capsys, tmp_path):
     plan = prepare_run("digits-cnn", "asha", 0, "10s", 1, tmp_path / "unused")
     config = {k: v for k, v in _config_space(plan).items() if not hasattr(v, "sample")}
-    config.update({"log10_lr": -1.0, "log10_wd": -4.0, "momentum": 0.9, "aug_magnitude": 0.3,
-                   "label_smoothing": 0.1, "ohgw_threads": 1})
+    config.update(
+        {
+            "log10_lr": -1.0,
+            "log10_wd": -4.0,
+            "momentum": 0.9,
+            "aug_magnitude": 0.3,
+            "label_smoothing": 0.1,
+            "ohgw_threads": 1,
+        }
+    )
     start_cfg, resume_cfg = tmp_path / "start.json", tmp_path / "resume.json"
     start_cfg.write_text(json.dumps({**config, "epochs": 1}))
     resume_cfg.write_text(json.dumps({**config, "epochs": 2}))
@@ -68,8 +88,16 @@ def test_trial_start_and_resume_overhead(benchmark, capsys, tmp_path):
     hparams = TrainingHparams.from_config(config)
 
     def in_process_epoch():
-        trainer = Trainer(task.create_model(10), data, hparams, train_inputs=task.train_inputs, eval_inputs=task.eval_inputs,
-                          batch_size=task.batch_size, max_epochs=task.max_epochs, seed=0)
+        trainer = Trainer(
+            task.create_model(10),
+            data,
+            hparams,
+            train_inputs=task.train_inputs,
+            eval_inputs=task.eval_inputs,
+            batch_size=task.batch_size,
+            max_epochs=task.max_epochs,
+            seed=0,
+        )
         trainer.run_epoch()
 
     counter = {"n": 0}
@@ -95,13 +123,17 @@ def test_trial_start_and_resume_overhead(benchmark, capsys, tmp_path):
     pool.start()
     try:
         benchmark.group = "trial orchestration, digits-cnn one-epoch rung, 1 thread"
-        med = interleaved(benchmark, {
-            "epoch": in_process_epoch,
-            "worker start": lambda: _on_worker(pool, counter["n"], {**config, "epochs": 1}, fresh_dir()),
-            "worker resume": worker_resume,
-            "process start": lambda: _trial_process(start_cfg, fresh_dir()),
-            "process resume": process_resume,
-        }, rounds=7)
+        med = interleaved(
+            benchmark,
+            {
+                "epoch": in_process_epoch,
+                "worker start": lambda: _on_worker(pool, counter["n"], {**config, "epochs": 1}, fresh_dir()),
+                "worker resume": worker_resume,
+                "process start": lambda: _trial_process(start_cfg, fresh_dir()),
+                "process resume": process_resume,
+            },
+            rounds=7,
+        )
     finally:
         pool.close()
     epoch = med["epoch"]
@@ -109,7 +141,9 @@ def test_trial_start_and_resume_overhead(benchmark, capsys, tmp_path):
     for kind in ("worker start", "worker resume", "process start", "process resume"):
         overhead = med[kind] - epoch
         benchmark.extra_info[f"{kind} overhead seconds"] = overhead
-        lines.append(f"trial {kind:<14}, one epoch: {med[kind]:6.3f} s  -> overhead {overhead:+6.3f} s = "
-                     f"{overhead / med[kind]:+.0%} of the rung, training {epoch / med[kind]:.0%}")
+        lines.append(
+            f"trial {kind:<14}, one epoch: {med[kind]:6.3f} s  -> overhead {overhead:+6.3f} s = "
+            f"{overhead / med[kind]:+.0%} of the rung, training {epoch / med[kind]:.0%}"
+        )
     benchmark.extra_info["epoch_seconds"] = epoch
     report(capsys, lines)

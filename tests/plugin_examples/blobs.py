@@ -1,4 +1,5 @@
 """``blobs-mlp``: a task in one file — 3 Gaussian blobs in 8-D and a small MLP (not image-shaped)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,8 +20,16 @@ class Blobs(TaskSpec):
         centres = torch.randn(3, 8, generator=g) * 2
         y = torch.arange(600) % 3
         x = centres[y] + torch.randn(600, 8, generator=g)
-        return DataSplits(x[:400], y[:400], x[400:500], y[400:500], x[500:], y[500:], num_classes=3,
-                          info={"source": "synthetic blobs"})
+        return DataSplits(
+            x[:400],
+            y[:400],
+            x[400:500],
+            y[400:500],
+            x[500:],
+            y[500:],
+            num_classes=3,
+            info={"source": "synthetic blobs"},
+        )
 
     def create_model(self, num_classes):
         from torch import nn
@@ -38,6 +47,13 @@ class Blobs(TaskSpec):
 
 @register_task
 def blobs_mlp() -> TaskSpec:
-    return Blobs(name="blobs-mlp", description="3 Gaussian blobs in 8-D, MLP", max_epochs=9, target=0.9,
-                 batch_size=50, space=study_space(lr=(-3.0, 0.0), wd=(-6.0, -2.0), momentum=(0.0, 0.99),
-                                                  magnitude=(0.0, 1.0), smoothing=(0.0, 0.3)))
+    return Blobs(
+        name="blobs-mlp",
+        description="3 Gaussian blobs in 8-D, MLP",
+        max_epochs=9,
+        target=0.9,
+        batch_size=50,
+        space=study_space(
+            lr=(-3.0, 0.0), wd=(-6.0, -2.0), momentum=(0.0, 0.99), magnitude=(0.0, 1.0), smoothing=(0.0, 0.3)
+        ),
+    )

@@ -1,4 +1,5 @@
 """``halving``: a scheduler in one file — syne-tune's ASHA with its own defaults."""
+
 from __future__ import annotations
 
 from ohgw_bench.registry import register_scheduler
@@ -9,6 +10,14 @@ from ohgw_bench.specs import MAX_RESOURCE_ATTR, RESOURCE_ATTR
 def make_halving(task, config_space, seed, *, reduction_factor: int = 2):
     from syne_tune.optimizer.baselines import ASHA
 
-    return ASHA(config_space, metric=task.metric, mode="max", resource_attr=RESOURCE_ATTR,
-                max_resource_attr=MAX_RESOURCE_ATTR, reduction_factor=reduction_factor, grace_period=1,
-                points_to_evaluate=[], random_seed=seed)
+    return ASHA(
+        config_space,
+        metric=task.metric,
+        mode="max",
+        resource_attr=RESOURCE_ATTR,
+        max_resource_attr=MAX_RESOURCE_ATTR,
+        reduction_factor=reduction_factor,
+        grace_period=1,
+        points_to_evaluate=[],
+        random_seed=seed,
+    )
