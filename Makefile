@@ -18,6 +18,9 @@ demo: $(STAMP)
 	$(VENV)/bin/ohgw-bench run --task mnist1d-cnn --opt asha+ohgw --seed 0 --budget 120s --workers 2 --out runs/demo --overwrite
 
 test: $(STAMP)
+	$(PY) -m ruff check ohgw_bench tests examples
+	$(PY) -m ruff format --check ohgw_bench tests examples
+	$(PY) -m mypy
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)

@@ -14,10 +14,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Generic, TypeVar
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -30,11 +31,14 @@ def count_flops(fn: Callable[[], object]) -> float:
     return float(counter.get_total_flops())
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
-class Measured:
+class Measured(Generic[T]):
     seconds: float
     peak_mem_bytes: int
-    result: object = None
+    result: T
 
 
 _STATUS = Path("/proc/self/status")
@@ -75,7 +79,7 @@ def _peak_memory(device: torch.device) -> Iterator[list[int]]:
     box[0] = max(0, (_vm_kib("VmHWM") - before) * 1024)
 
 
-def measure(fn: Callable[[], object], device: torch.device) -> Measured:
+def measure(fn: Callable[[], T], device: torch.device) -> Measured[T]:
     """Wall seconds and peak memory above the starting point of one call of ``fn``."""
     with _peak_memory(device) as peak:
         start = time.perf_counter()

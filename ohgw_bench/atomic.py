@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO
 
 
-def atomic_write(path: Path | str, write: Callable[[IO[bytes]], None], durable: bool = True) -> Path:
+def atomic_write(path: Path | str, write: Callable[[IO[bytes]], object], durable: bool = True) -> Path:
     """Write ``path`` through a temp file in the same folder, then rename over it.
 
     A failure (or a kill) mid-write leaves at most a stray ``*.tmp`` file that is removed on

@@ -18,7 +18,7 @@ class Budget:
     clock: str  # "tuner_seconds", "device_seconds" or "epochs"
 
     @classmethod
-    def parse(cls, text: str) -> "Budget":
+    def parse(cls, text: str) -> Budget:
         match = _BUDGET.match(text)
         if not match:
             raise ValueError(

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -17,7 +18,6 @@ EXIT_BAD_INPUT = 2
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ohgw-bench", description="Warm-start benchmark for multi-fidelity HPO.")
     sub = p.add_subparsers(dest="command", required=True)
-    defaults = {"formatter_class": argparse.ArgumentDefaultsHelpFormatter}
 
     ls = sub.add_parser("list", help="list registered tasks, optimizers (schedulers) and warm starts")
     ls.add_argument(
@@ -28,7 +28,11 @@ def _parser() -> argparse.ArgumentParser:
         help="list only this kind (default: all three)",
     )
 
-    run = sub.add_parser("run", help="run one replicate: task x optimizer x seed x budget", **defaults)
+    run = sub.add_parser(
+        "run",
+        help="run one replicate: task x optimizer x seed x budget",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     run.add_argument("--task", required=True, help="task name, e.g. digits-cnn")
     run.add_argument("--opt", required=True, help="<scheduler>[(k=v,...)][+<warmstart>[(k=v,...)]], e.g. asha+ohgw")
     run.add_argument(
@@ -132,9 +136,9 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
 
 
 def cmd_list(kind: str | None) -> int:
-    from ohgw_bench.registry import SCHEDULERS, TASKS, WARM_STARTS
+    from ohgw_bench.registry import SCHEDULERS, TASKS, WARM_STARTS, Registry
 
-    sections = {"tasks": TASKS, "optimizers": SCHEDULERS, "warmstarts": WARM_STARTS}
+    sections: dict[str, Registry[Any]] = {"tasks": TASKS, "optimizers": SCHEDULERS, "warmstarts": WARM_STARTS}
     for title, registry in sections.items():
         if kind not in (None, title):
             continue
@@ -194,7 +198,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_show(path: Path) -> int:
     from ohgw_bench.summary import format_summary, summarize_run
-
     from ohgw_bench.trajectory import META
 
     if path.is_dir() and not (path / META).exists():

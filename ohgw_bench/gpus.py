@@ -17,8 +17,8 @@ in the current folder; :func:`make_local_backend` passes the count in, so nothin
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 VISIBLE = "CUDA_VISIBLE_DEVICES"
 

@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -89,11 +90,12 @@ class _Functional:
 
     def __call__(self, weights: Sequence[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         buffers = {n: b.clone() for n, b in self._buffers.items()}  # BN running stats stay untouched
-        return functional_call(self.model, ({**dict(zip(self.names, weights)), **buffers}), (x,))
+        return functional_call(self.model, ({**dict(zip(self.names, weights, strict=True)), **buffers}), (x,))
 
 
 def _dot(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor]) -> torch.Tensor:
-    return sum((x * y).sum() for x, y in zip(a, b))
+    # sum() returns its start value 0 only for no terms; a model's weight list is never empty.
+    return cast(torch.Tensor, sum((x * y).sum() for x, y in zip(a, b, strict=True)))
 
 
 def _gradients_at_w0(f: _Functional, x1: torch.Tensor, y1: torch.Tensor, eps: float, want_eps: bool):
@@ -105,8 +107,8 @@ def _gradients_at_w0(f: _Functional, x1: torch.Tensor, y1: torch.Tensor, eps: fl
         return torch.autograd.grad((1.0 - eps) * ce + eps * uniform, w0), None
     g_ce = torch.autograd.grad(ce, w0, retain_graph=True)
     g_u = torch.autograd.grad(uniform, w0)
-    g0 = [(1.0 - eps) * a + eps * b for a, b in zip(g_ce, g_u)]
-    return g0, [b - a for a, b in zip(g_ce, g_u)]
+    g0 = [(1.0 - eps) * a + eps * b for a, b in zip(g_ce, g_u, strict=True)]
+    return g0, [b - a for a, b in zip(g_ce, g_u, strict=True)]
 
 
 def _horizon1(
@@ -122,9 +124,9 @@ def _horizon1(
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Exact first-order hyper-gradient at horizon 1 (see module docstring)."""
     g0, eps_direction = _gradients_at_w0(f, x1, y1, eps, want_eps)
-    direction = [g + wd * w for g, w in zip(g0, f.w0)]  # d = g0 + wd·w0; w1 = w0 − lr·d
+    direction = [g + wd * w for g, w in zip(g0, f.w0, strict=True)]  # d = g0 + wd·w0; w1 = w0 − lr·d
     del g0
-    w1 = [(w - lr * d).detach().requires_grad_(True) for w, d in zip(f.w0, direction)]
+    w1 = [(w - lr * d).detach().requires_grad_(True) for w, d in zip(f.w0, direction, strict=True)]
     loss_v = F.cross_entropy(f(w1, x2), y2)
     v = torch.autograd.grad(loss_v, w1)
     grads = {
@@ -154,7 +156,7 @@ def _unrolled(
     loss_v = F.cross_entropy(f(w, x2), y2)
     names = [LOG10_LR, LOG10_WD, MOMENTUM, LABEL_SMOOTHING]
     grads = torch.autograd.grad(loss_v, [coords[n] for n in names], allow_unused=True)
-    return {n: (g if g is not None else torch.zeros(())) for n, g in zip(names, grads)}, loss_v.detach()
+    return {n: (g if g is not None else torch.zeros(())) for n, g in zip(names, grads, strict=True)}, loss_v.detach()
 
 
 def lookahead_hypergradient(
@@ -261,9 +263,9 @@ def _sgd_lookahead(
     for x, y in batches:
         g = torch.autograd.grad(_smoothed_ce(f(w, x), y, eps), w, create_graph=differentiable)
         with contextlib.nullcontext() if differentiable else torch.no_grad():
-            d = [gi + wd * wi for gi, wi in zip(g, w)]
-            buf = d if buf is None else [mom * b + di for b, di in zip(buf, d)]
-            w = [wi - lr * bi for wi, bi in zip(w, buf)]
+            d = [gi + wd * wi for gi, wi in zip(g, w, strict=True)]
+            buf = d if buf is None else [mom * b + di for b, di in zip(buf, d, strict=True)]
+            w = [wi - lr * bi for wi, bi in zip(w, buf, strict=True)]
         if not differentiable:
             w = [wi.requires_grad_(True) for wi in w]
     return w

@@ -55,9 +55,10 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
@@ -104,7 +105,7 @@ def pair_runs(none_runs: pd.DataFrame, arm_runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def censored_pair_values(
-    t_none: Sequence[float], t_arm: Sequence[float], reached_none: Sequence[bool], reached_arm: Sequence[bool]
+    t_none: npt.ArrayLike, t_arm: npt.ArrayLike, reached_none: npt.ArrayLike, reached_arm: npt.ArrayLike
 ) -> tuple[np.ndarray, np.ndarray]:
     """T@τ of each pair with the censoring rule applied *within* the pair.
 
@@ -127,48 +128,48 @@ def _paired_differences(
     return a - b
 
 
-def wilcoxon_p(d: Sequence[float]) -> float:
+def wilcoxon_p(d: npt.ArrayLike) -> float:
     """Two-sided Wilcoxon signed-rank p-value of paired differences (``zero_method="zsplit"``).
 
     NaN when there is no pair.
     """
-    d = np.asarray(d, float)
-    if d.size == 0:
+    diffs = np.asarray(d, float)
+    if diffs.size == 0:
         return math.nan
-    return float(stats.wilcoxon(d, zero_method=ZERO_METHOD, alternative="two-sided").pvalue)
+    return float(stats.wilcoxon(diffs, zero_method=ZERO_METHOD, alternative="two-sided").pvalue)
 
 
-def rank_biserial(d: Sequence[float]) -> float:
+def rank_biserial(d: npt.ArrayLike) -> float:
     """Matched-pairs rank-biserial correlation (R+ − R−) / (n(n+1)/2), zero ranks split evenly.
 
     Ranks are of |d| with average ranks for ties (zeros rank lowest), matching
     ``zero_method="zsplit"``. Positive when the differences are mostly positive.
     """
-    d = np.asarray(d, float)
-    n = d.size
+    diffs = np.asarray(d, float)
+    n = diffs.size
     if n == 0:
         return math.nan
-    ranks = stats.rankdata(np.abs(d))
-    r_plus = ranks[d > 0].sum() + ranks[d == 0].sum() / 2
-    r_minus = ranks[d < 0].sum() + ranks[d == 0].sum() / 2
+    ranks = stats.rankdata(np.abs(diffs))
+    r_plus = ranks[diffs > 0].sum() + ranks[diffs == 0].sum() / 2
+    r_minus = ranks[diffs < 0].sum() + ranks[diffs == 0].sum() / 2
     return float((r_plus - r_minus) / (n * (n + 1) / 2))
 
 
 def win_rate(
-    t_none: Sequence[float], t_arm: Sequence[float], reached_none: Sequence[bool], reached_arm: Sequence[bool]
+    t_none: npt.ArrayLike, t_arm: npt.ArrayLike, reached_none: npt.ArrayLike, reached_arm: npt.ArrayLike
 ) -> float:
     """Share of pairs where the arm reaches τ strictly sooner; ties count one half.
 
     Arm reached and none not → 1; none reached and arm not → 0; both censored → ½;
     both reached → 1 / ½ / 0 as T_arm <, =, > T_none. NaN when there is no pair.
     """
-    t_none, t_arm = np.asarray(t_none, float), np.asarray(t_arm, float)
+    tn, ta = np.asarray(t_none, float), np.asarray(t_arm, float)
     rn, ra = np.asarray(reached_none, bool), np.asarray(reached_arm, bool)
-    if t_none.size == 0:
+    if tn.size == 0:
         return math.nan
     score = np.where(ra & ~rn, 1.0, np.where(rn & ~ra, 0.0, 0.5))
     both = rn & ra
-    score[both] = np.where(t_arm[both] < t_none[both], 1.0, np.where(t_arm[both] > t_none[both], 0.0, 0.5))
+    score[both] = np.where(ta[both] < tn[both], 1.0, np.where(ta[both] > tn[both], 0.0, 0.5))
     return float(score.mean())
 
 
@@ -276,8 +277,9 @@ def compare_pairs(pairs: pd.DataFrame) -> dict[str, Any]:
 def success_mark(stats_row: dict[str, Any]) -> str:
     """✓ / ✗ from the study's criteria (see the module docstring)."""
     reduction, p, delta = stats_row.get("T_reduction"), stats_row.get("p_value"), stats_row.get("delta_test_acc_pp")
-    values = (reduction, p, delta)
-    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in values):
+    if reduction is None or p is None or delta is None:
+        return CROSS
+    if any(isinstance(v, float) and math.isnan(v) for v in (reduction, p, delta)):
         return CROSS
     ok = reduction >= MIN_T_REDUCTION and p < ALPHA and delta >= -MAX_TEST_DROP_PP
     return CHECK if ok else CROSS

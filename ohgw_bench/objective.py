@@ -9,9 +9,10 @@ the suite's tasks and warm starts, and its numbers compare with the suite's runs
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ohgw_bench.specs import TaskSpec
@@ -52,7 +53,7 @@ class ObjectiveResult:
 
 
 def objective_function(
-    task: "TaskSpec",
+    task: TaskSpec,
     config: Mapping[str, float],
     epochs: int,
     seed: int = 0,

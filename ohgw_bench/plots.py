@@ -82,7 +82,7 @@ def _scheduler_panels(frame: pd.DataFrame, figure: str, why_empty: str) -> tuple
         return None
     groups = list(frame.groupby(["task", "scheduler_key"], sort=True))
     fig, axes = _grid_panels(len(groups))
-    return fig, list(zip(axes, groups))
+    return fig, list(zip(axes, groups, strict=True))
 
 
 def _style_boxes(parts: dict[str, Any], first_style: int = 0) -> None:
@@ -112,7 +112,7 @@ def _quantiles(matrix: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:
     has = np.isfinite(matrix).any(axis=0)
     if has.any():
         values = np.nanpercentile(matrix[:, has], qs, axis=0)
-        for row, q in zip(out, values):
+        for row, q in zip(out, values, strict=True):
             row[has] = q
     return out
 
@@ -129,9 +129,9 @@ def _step_on_grid(times: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np
 
 
 def _plot_anytime(df: pd.DataFrame, out_dir: Path, target: float | None = None) -> list[Path]:
-    if (panels := _scheduler_panels(df, "anytime", "no events")) is None:
+    if (found := _scheduler_panels(df, "anytime", "no events")) is None:
         return []
-    fig, panels = panels
+    fig, panels = found
     unit, unit_name = _time_unit(float(df["tuner_seconds"].max()))
     for ax, ((task, scheduler), group) in panels:
         grid = np.linspace(0.0, float(group["tuner_seconds"].max()), _GRID_POINTS)
@@ -178,9 +178,9 @@ def _plot_anytime(df: pd.DataFrame, out_dir: Path, target: float | None = None) 
 
 
 def _plot_t_at_tau(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
-    if (panels := _scheduler_panels(summary, "t_at_tau", "no run with events")) is None:
+    if (found := _scheduler_panels(summary, "t_at_tau", "no run with events")) is None:
         return []
-    fig, panels = panels
+    fig, panels = found
     unit, unit_name = _time_unit(float(summary["T_tuner_seconds_cens"].max()))
     for ax, ((task, scheduler), group) in panels:
         arms = _arm_order(group["warm_start_label"])
@@ -248,7 +248,7 @@ def _plot_dpsi(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
         return []
     dims = sorted(frame["dim"].unique())
     fig, axes = _grid_panels(len(dims), width=4.0, height=3.2)
-    for ax, dim in zip(axes, dims):
+    for ax, dim in zip(axes, dims, strict=True):
         sub = frame[frame["dim"] == dim]
         arms = sorted(sub["arm"].unique())
         parts = ax.boxplot(
@@ -287,7 +287,7 @@ def _eta_points(summary: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
         if ohgw["eta"].nunique() < 2 or none.empty:
             continue
         rows = []
-        for label, runs in ohgw.groupby("warm_start_label"):
+        for _label, runs in ohgw.groupby("warm_start_label"):
             pairs = pair_runs(none, runs)
             if pairs.empty:
                 continue
@@ -297,7 +297,7 @@ def _eta_points(summary: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
                 pairs["reached_none"].to_numpy(bool),
                 pairs["reached_arm"].to_numpy(bool),
             )
-            for eta, r in zip(pairs["eta_arm"], ratio):
+            for eta, r in zip(pairs["eta_arm"], ratio, strict=True):
                 if np.isfinite(r) and r > 0:
                     rows.append({"eta": float(eta), "speedup": float(r)})
         points = pd.DataFrame(rows, columns=["eta", "speedup"])
@@ -320,7 +320,7 @@ def _plot_eta(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
         )
         return []
     fig, axes = _grid_panels(len(panels))
-    for ax, ((task, scheduler), points) in zip(axes, panels.items()):
+    for ax, ((task, scheduler), points) in zip(axes, panels.items(), strict=True):
         x = np.log10(points["eta"].to_numpy(float))
         y = points["speedup"].to_numpy(float)
         ax.scatter(10**x, y, marker="o", facecolors="white", edgecolors="0.3", label="per seed", zorder=3)

@@ -13,7 +13,8 @@ import difflib
 import fnmatch
 import importlib
 import pkgutil
-from typing import Any, Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from ohgw_bench.specs import SchedulerSpec, TaskSpec, WarmStartSpec, keyword_defaults
 

@@ -224,7 +224,7 @@ class RunLock:
             except OSError:
                 break  # not empty (another lock, or the run's results): keep it and its parents
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         if not self.acquire():
             raise RuntimeError(f"{self.path} is held by {self.holder.describe() if self.holder else 'another process'}")
         return self

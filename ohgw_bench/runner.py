@@ -22,9 +22,10 @@ import shutil
 import subprocess
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ohgw_bench import __version__
 from ohgw_bench.budget import Budget
@@ -44,7 +45,6 @@ from ohgw_bench.trajectory import (
     write_json_atomic,
 )
 from ohgw_bench.warmstarts import validate_params as validate_warm_start
-
 
 BACKENDS = ("workers", "subprocess")
 
@@ -227,7 +227,7 @@ def _device() -> str:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class TrajectoryWriter:
@@ -348,7 +348,7 @@ def _syne_tune_callback(writer: TrajectoryWriter, on_update: Callable[[Trajector
             writer.on_status(trial.trial_id, "completed")
 
         def on_fetch_status_results(self, trial_status_dict, new_results):
-            for trial_id, (trial, status) in trial_status_dict.items():
+            for trial_id, (_trial, status) in trial_status_dict.items():
                 if status == Status.failed and trial_id not in writer.failed_trials:
                     writer.failed_trials.add(trial_id)
                     writer.on_status(trial_id, "failed")

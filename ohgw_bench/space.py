@@ -8,8 +8,8 @@ used for clipping are exactly the scheduler's bounds.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 # The five coordinates of the study.
 LOG10_LR = "log10_lr"
@@ -84,7 +84,7 @@ class TrainingHparams:
     label_smoothing: float
 
     @classmethod
-    def from_config(cls, config: Mapping[str, float]) -> "TrainingHparams":
+    def from_config(cls, config: Mapping[str, float]) -> TrainingHparams:
         return cls(
             lr=10.0 ** float(config[LOG10_LR]),
             weight_decay=10.0 ** float(config[LOG10_WD]),
@@ -95,7 +95,12 @@ class TrainingHparams:
 
 
 def study_space(
-    *, lr=(-3.0, 0.0), wd=(-6.0, -2.0), momentum=(0.0, 0.99), magnitude=(0.0, 1.0), smoothing=(0.0, 0.3)
+    *,
+    lr: tuple[float, float] = (-3.0, 0.0),
+    wd: tuple[float, float] = (-6.0, -2.0),
+    momentum: tuple[float, float] = (0.0, 0.99),
+    magnitude: tuple[float, float] = (0.0, 1.0),
+    smoothing: tuple[float, float] = (0.0, 0.3),
 ) -> SearchSpace:
     """The 5-dimensional space of the study with task-specific bounds."""
     return SearchSpace(

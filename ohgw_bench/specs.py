@@ -8,8 +8,9 @@ that import inside their bodies, and a factory's defaults are read from its sign
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ohgw_bench.space import SearchSpace
 
@@ -51,20 +52,20 @@ class TaskSpec:
     eval_batch_size: int = 1024
     metric: str = "val_acc"
 
-    def load_data(self) -> "DataSplits":
+    def load_data(self) -> DataSplits:
         raise NotImplementedError(f"task {self.name} does not define load_data")
 
     def check_data(self) -> None:
         """Raise :class:`~ohgw_bench.data.errors.DataError` saying what to do if the data cannot be
         loaded; cheap, called before anything is written. Generated or bundled data: nothing to check."""
 
-    def create_model(self, num_classes: int) -> "nn.Module":
+    def create_model(self, num_classes: int) -> nn.Module:
         raise NotImplementedError(f"task {self.name} does not define create_model")
 
-    def train_inputs(self, x: "torch.Tensor", magnitude: float, generator: "torch.Generator") -> "torch.Tensor":
+    def train_inputs(self, x: torch.Tensor, magnitude: float, generator: torch.Generator) -> torch.Tensor:
         raise NotImplementedError(f"task {self.name} does not define train_inputs")
 
-    def eval_inputs(self, x: "torch.Tensor") -> "torch.Tensor":
+    def eval_inputs(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"task {self.name} does not define eval_inputs")
 
     def objective_function(

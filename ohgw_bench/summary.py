@@ -62,7 +62,8 @@ def format_summary(s: RunSummary) -> str:
         f"run        {s.directory}",
         f"key        {m['task']} / {m['optimizer']} / seed {m['seed']}   status: {m['status']}"
         + ("   (last line truncated)" if s.truncated else ""),
-        f"budget     {m['budget']['amount']:g} {m['budget']['clock']}, {m['workers']} workers, device {m.get('device')}",
+        f"budget     {m['budget']['amount']:g} {m['budget']['clock']}, {m['workers']} workers, "
+        f"device {m.get('device')}",
         f"trials     {s.n_trials} ({s.n_events} epochs reported)",
     ]
     if s.best_val_acc is None:

@@ -7,13 +7,13 @@ Four parts, each testable on its own:
   file's key). Every run of the grid is validated with :func:`ohgw_bench.runner.prepare_run`
   before anything starts; a bad value is a :class:`SweepError` naming the file and line
   (or the flag) and, for an unknown name, the closest registered names.
-* **Locks** (:class:`ohgw_bench.runlock.RunLock`): one lock file per run, ``<out>/_locks/<task>/<optimizer>/seed-<k>.lock``,
-  created with ``O_CREAT|O_EXCL`` and holding pid, hostname, the process start time and a
-  heartbeat that a thread refreshes while the run executes. A lock is *stale* when its
-  heartbeat is older than ``stale_after`` seconds, or when it was taken on this host by a
-  process that no longer exists (or is a zombie, or whose pid was reused). Two sweeps
-  pointed at the same results folder never write the same run; the one that finds a
-  fresh lock reports the run as ``busy``.
+* **Locks** (:class:`ohgw_bench.runlock.RunLock`): one lock file per run,
+  ``<out>/_locks/<task>/<optimizer>/seed-<k>.lock``, created with ``O_CREAT|O_EXCL`` and
+  holding pid, hostname, the process start time and a heartbeat that a thread refreshes
+  while the run executes. A lock is *stale* when its heartbeat is older than ``stale_after``
+  seconds, or when it was taken on this host by a process that no longer exists (or is a
+  zombie, or whose pid was reused). Two sweeps pointed at the same results folder never
+  write the same run; the one that finds a fresh lock reports the run as ``busy``.
 * **Resumption** (:func:`run_one`, executed inside a Dask worker process under the lock):
   a run whose ``meta.json`` says ``complete`` (and whose JSONL files end cleanly) is
   skipped. Anything else found in the run folder — status ``running`` (its lock was stale,
@@ -50,9 +50,10 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -144,7 +145,7 @@ def move_aside(out: Path | str, run: RunKey, reason: str) -> Path:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -264,7 +265,8 @@ def default_n_dask_workers(spec: SweepSpec, n_runs: int) -> int:
 
 def precheck(spec: SweepSpec, runs: Iterable[RunKey]) -> tuple[list[RunKey], list[RunKey]]:
     """Split runs into (to submit, already complete). Done without locks: the worker re-checks."""
-    todo, complete = [], []
+    todo: list[RunKey] = []
+    complete: list[RunKey] = []
     for run in runs:
         (complete if inspect_run(run_dir(spec.out, run.task, run.optimizer, run.seed)) is None else todo).append(run)
     return todo, complete
@@ -276,7 +278,7 @@ def run_sweep(
     *,
     scheduler_address: str | None = None,
     n_dask_workers: int | None = None,
-    progress: "SweepProgress | None" = None,
+    progress: SweepProgress | None = None,
     stale_after: float = STALE_AFTER_S,
     heartbeat_every: float = HEARTBEAT_EVERY_S,
     poll_s: float = 0.25,
@@ -407,8 +409,10 @@ def scheduling_gaps(outcomes: Iterable[RunOutcome]) -> dict[str, list[float]]:
     gaps: dict[str, list[float]] = {"dask": [], "engine": []}
     for items in by_worker.values():
         items.sort(key=lambda o: o.t_enter)
-        for prev, nxt in zip(items, items[1:]):
+        for prev, nxt in zip(items, items[1:], strict=False):
             gaps["dask"].append(nxt.t_enter - prev.t_exit)
+            # by_worker holds only outcomes with both execute_run stamps (filtered above)
+            assert nxt.t_run_start is not None and prev.t_run_end is not None
             gaps["engine"].append(nxt.t_run_start - prev.t_run_end)
     return gaps
 

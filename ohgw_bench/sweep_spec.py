@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 SPEC_KEYS = ("tasks", "opts", "seeds", "budget", "workers", "out")
 DEFAULT_BUDGET = "120s"

@@ -20,8 +20,8 @@ Why it looks like this:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -94,7 +94,8 @@ class Trainer:
         self.cuda = self.device.type == "cuda"
         images = data.train_x.dim() == 4  # channels_last only means something for NCHW inputs
         self.channels_last = self.cuda and images
-        self.model = model.to(
+        # torch's Module.to stubs lack the (device, memory_format=...) form that the runtime accepts.
+        self.model = model.to(  # type: ignore[call-overload]
             self.device, memory_format=torch.channels_last if self.channels_last else torch.contiguous_format
         )
         self.data = data

@@ -15,9 +15,10 @@ but not damage anywhere else.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from ohgw_bench.atomic import atomic_write
 
@@ -163,7 +164,7 @@ class Trajectory:
     truncated: bool
 
     @classmethod
-    def read(cls, directory: Path | str) -> "Trajectory":
+    def read(cls, directory: Path | str) -> Trajectory:
         directory = Path(directory)
         if not (directory / META).exists():
             raise FileNotFoundError(f"{directory} holds no {META}: not an ohgw-bench run folder")

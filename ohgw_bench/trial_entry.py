@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 # Keys the runner adds to every config as constants.
 TASK_KEY = "ohgw_task"

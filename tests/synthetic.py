@@ -7,8 +7,9 @@ so the readers are tested against the on-disk format rather than against themsel
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 
 def _split_optimizer(optimizer: str) -> tuple[str, str, str]:

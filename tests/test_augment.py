@@ -130,7 +130,7 @@ def test_larger_magnitude_changes_images_more():
         (cifar_augment(x, m, gen(9), **OFF) - base).abs().mean().item()
         for m in (0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)
     ]
-    for lo, hi in zip(diffs, diffs[1:]):
+    for lo, hi in zip(diffs, diffs[1:], strict=False):
         assert hi >= lo * 0.98, diffs  # monotone up to noise
     assert diffs[-1] > 2.0 * diffs[1], diffs
 

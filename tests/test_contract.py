@@ -51,7 +51,7 @@ def test_every_scheduler_and_arm_writes_a_valid_trajectory(matrix_runs, schedule
     assert {e["trial_id"] for e in traj.events} <= ids
     for trial in traj.trials:
         assert trial["status"] in ("completed", "stopped")
-        for key, value in trial["config_used"].items():
+        for _key, value in trial["config_used"].items():
             assert value == value  # not NaN
         if arm == "":
             assert trial["config_used"] == trial["config_sampled"]

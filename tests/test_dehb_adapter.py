@@ -11,10 +11,10 @@ from syne_tune.backend.trial_status import Trial
 from syne_tune.config_space import Domain
 from syne_tune.optimizer.scheduler import SchedulerDecision
 
-from ohgw_bench.schedulers.dehb import make_dehb
-from ohgw_bench.schedulers._dehb_scheduler import FAILED_FITNESS, DEHBScheduler, validate_dehb_settings
 from ohgw_bench.registry import get_task
 from ohgw_bench.runner import _config_space, prepare_run
+from ohgw_bench.schedulers._dehb_scheduler import FAILED_FITNESS, DEHBScheduler, validate_dehb_settings
+from ohgw_bench.schedulers.dehb import make_dehb
 
 TASK = get_task("digits-cnn")
 NAMES = TASK.space.names

@@ -71,8 +71,8 @@ def test_trajectory_files_and_fields(ohgw_run):
         assert EVENT_FIELDS <= set(event)
         assert 0.0 <= event["val_acc"] <= 1.0
     assert [e["epochs_total"] for e in traj.events] == list(range(1, len(traj.events) + 1))
-    assert all(a["tuner_seconds"] <= b["tuner_seconds"] for a, b in zip(traj.events, traj.events[1:]))
-    assert all(a["flops_total"] <= b["flops_total"] for a, b in zip(traj.events, traj.events[1:]))
+    assert all(a["tuner_seconds"] <= b["tuner_seconds"] for a, b in zip(traj.events, traj.events[1:], strict=False))
+    assert all(a["flops_total"] <= b["flops_total"] for a, b in zip(traj.events, traj.events[1:], strict=False))
     for trial in traj.trials:
         assert TRIAL_FIELDS <= set(trial)
         assert trial["status"] in ("completed", "stopped", "failed")

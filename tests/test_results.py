@@ -32,7 +32,7 @@ def one_run(tmp_path: Path) -> Path:
     totals = [(1, 1e8, 1e9), (2, 2e8, 2e9), (3, 3e8, 3e9), (4, 4e8, 4e9), (5, 5e8, 1e10)]
     events = [
         dict(ev, warm_start_seconds_total=float(ws_s), warm_start_flops_total=ws_f, flops_total=flops)
-        for ev, (ws_s, ws_f, flops) in zip(EVENTS, totals)
+        for ev, (ws_s, ws_f, flops) in zip(EVENTS, totals, strict=True)
     ]
     trials = [
         trial(0, {"lr": -2.0, "wd": -4.0}, {"lr": -1.5, "wd": -4.0}, peak=300, train_peak=100),

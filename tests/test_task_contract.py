@@ -11,7 +11,7 @@ import torch
 from test_cifar_data import make_cifar_tarball
 
 from ohgw_bench.data.splits import DataSplits
-from ohgw_bench.registry import list_tasks, list_warm_starts, get_task
+from ohgw_bench.registry import get_task, list_tasks, list_warm_starts
 from ohgw_bench.space import TrainingHparams
 from ohgw_bench.train import Trainer, seeded_generator
 from ohgw_bench.warmstarts import WarmStartContext, apply_warm_start

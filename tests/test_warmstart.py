@@ -106,7 +106,7 @@ def test_gauss_perturbs_without_hypergradient(data):
     moved = [abs(out.config_used[k] - CONFIG[k]) for k in CONFIG]
     assert all(m > 0 for m in moved)
     ranges = [TASK.space[k].high - TASK.space[k].low for k in CONFIG]
-    assert all(m < 0.05 * r * 6 for m, r in zip(moved, ranges))  # within 6 sigma
+    assert all(m < 0.05 * r * 6 for m, r in zip(moved, ranges, strict=True))  # within 6 sigma
 
 
 def test_none_is_identity(data):

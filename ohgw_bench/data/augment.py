@@ -44,8 +44,9 @@ switched off, so the same generator state gives the same output.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -113,7 +114,7 @@ def sample_params(
 ) -> AugmentParams:
     """Draw every per-sample parameter, in a fixed order, on ``generator``'s device."""
     dev = generator.device
-    kw = dict(generator=generator, device=dev)
+    kw: dict[str, Any] = dict(generator=generator, device=dev)
     crop = torch.randint(0, 2 * padding + 1, (2, batch), **kw)
     flip = torch.rand(batch, **kw) < 0.5
     ops = torch.randint(0, len(OPS), (batch, num_ops), **kw)

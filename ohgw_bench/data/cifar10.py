@@ -275,7 +275,7 @@ def import_cifar10(source: Path | str, data_dir: Path | str | None = None, verif
         "n_train": int(len(train_y)),
         "n_test": int(len(test_y)),
         "class_names": class_names,
-        "imported_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "imported_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
     target = cache_path(data_dir)
     _remove_stale_temp_files(target)

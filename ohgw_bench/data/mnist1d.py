@@ -105,7 +105,7 @@ def load_mnist1d_splits(data_dir: Path | str | None = None):
     return DataSplits(trx, try_, vax, vay, tex, tey, num_classes=10, info=info)
 
 
-def mnist1d_augment(x: "torch.Tensor", magnitude: float, generator: "torch.Generator") -> "torch.Tensor":
+def mnist1d_augment(x: torch.Tensor, magnitude: float, generator: torch.Generator) -> torch.Tensor:
     """Batched 1-D transforms after MNIST-1D's own: per-sample shift (±4 samples·m), stretch
     (1 ± 0.2·m) about the centre, and additive Gaussian noise (σ = 0.1·m), resampled by linear
     interpolation with zeros outside. Draws come from ``generator`` only; m = 0 is the identity."""
@@ -125,7 +125,7 @@ def mnist1d_augment(x: "torch.Tensor", magnitude: float, generator: "torch.Gener
     frac = (pos - left).unsqueeze(1)
     idx0, idx1 = left.long(), left.long() + 1
 
-    def gather(idx: "torch.Tensor") -> "torch.Tensor":
+    def gather(idx: torch.Tensor) -> torch.Tensor:
         inside = ((idx >= 0) & (idx < length)).unsqueeze(1)
         return torch.gather(x, 2, idx.clamp(0, length - 1).unsqueeze(1)) * inside
 

@@ -26,7 +26,7 @@ class DataSplits:
     num_classes: int
     info: dict[str, Any] = field(default_factory=dict)
 
-    def to(self, device: torch.device | str) -> "DataSplits":
+    def to(self, device: torch.device | str) -> DataSplits:
         move = lambda t: t.to(device, non_blocking=True)  # noqa: E731
         return DataSplits(
             move(self.train_x),

@@ -19,7 +19,7 @@ from typing import Any
 from syne_tune.backend.trial_backend import TrialBackend
 from syne_tune.backend.trial_status import Status, TrialResult
 
-from ohgw_bench.execution.messages import Report, StartTrial, TrialEnded
+from ohgw_bench.execution.messages import Action, Report, StartTrial, TrialEnded
 from ohgw_bench.execution.pool import WorkerPool
 
 POLL_TIMEOUT_S = 0.05
@@ -37,7 +37,7 @@ class WarmWorkerBackend(TrialBackend):
         self._ended_at: dict[int, datetime] = {}
         self._errors: dict[int, str] = {}
         self._waiting: set[int] = set()  # trials blocked at a report, awaiting their decision
-        self._halt: dict[int, str] = {}  # paused/stopped while mid-epoch: answer at their next report
+        self._halt: dict[int, Action] = {}  # paused/stopped while mid-epoch: answer at their next report
 
     def checkpoint_dir(self, trial_id: int) -> Path:
         return self.trials_dir / str(trial_id) / "checkpoints"
@@ -107,16 +107,16 @@ class WarmWorkerBackend(TrialBackend):
     def failed_trial_errors(self) -> dict[int, str]:
         return dict(self._errors)
 
-    def _halt_trial(self, trial_id: int, status: str, action: str) -> None:
+    def _halt_trial(self, trial_id: int, status: str, action: Action) -> None:
         self._status[trial_id] = status
         if trial_id in self._waiting:
-            self._answer(trial_id, action)  # type: ignore[arg-type]
+            self._answer(trial_id, action)
         else:
             self._halt[trial_id] = action
 
-    def _answer(self, trial_id: int, action: str) -> None:
+    def _answer(self, trial_id: int, action: Action) -> None:
         self._waiting.discard(trial_id)
-        self.pool.decide(trial_id, action)  # type: ignore[arg-type]
+        self.pool.decide(trial_id, action)
 
     def _pump(self) -> None:
         """Take in what the workers said; wait briefly only if a trial is training and none spoke."""

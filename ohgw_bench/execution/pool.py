@@ -22,11 +22,10 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Union
 
 from ohgw_bench.execution.messages import Action, Decision, Ready, Report, Shutdown, StartTrial, TrialEnded, WorkerSpec
 
-Event = Union[Report, TrialEnded]
+Event = Report | TrialEnded
 #: Environment a trial process must not inherit. Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 for
 #: its workers (to hand memory back to the OS); in a trial it makes glibc trim on every large free,
 #: which doubled an mnist1d-cnn epoch (1.4 s against 0.7 s, measured), so runs inside a sweep

@@ -62,6 +62,12 @@ class BasicBlock(nn.Module):
 class _StemLayersHead(nn.Module):
     """Shared forward of the CIFAR ResNets: 3×3 stem, residual stages, global pool, linear head."""
 
+    # Set by each subclass's __init__; declared here so that forward() type-checks.
+    conv1: nn.Conv2d
+    bn1: nn.BatchNorm2d
+    layers: nn.Sequential
+    fc: nn.Linear
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.layers(F.relu(self.bn1(self.conv1(x))))
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(out, 1), 1))
@@ -116,7 +122,7 @@ class ResNetBottleneckCifar(_StemLayersHead):
         self.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)  # CIFAR stem: 3×3, stride 1, no max-pool
         self.bn1 = nn.BatchNorm2d(64)
         layers, in_planes = [], 64
-        for stage, (count, planes) in enumerate(zip(blocks, (64, 128, 256, 512))):
+        for stage, (count, planes) in enumerate(zip(blocks, (64, 128, 256, 512), strict=False)):
             for block in range(count):
                 stride = 2 if stage > 0 and block == 0 else 1
                 layers.append(Bottleneck(in_planes, planes, stride))

@@ -10,8 +10,9 @@ one file each in this folder, registered with ``@register_warm_start``:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ohgw_bench.space import SearchSpace
 
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 class WarmStartContext:
     """Everything a warm start may look at: the initial model, the data, the space."""
 
-    model: "nn.Module"
-    data: "DataSplits"
+    model: nn.Module
+    data: DataSplits
     space: SearchSpace
     train_inputs: Callable  # the task's (x_raw, magnitude, generator) -> model-ready batch
     eval_inputs: Callable  # the task's x_raw -> model-ready batch, no augmentation

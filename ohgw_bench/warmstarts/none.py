@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from ohgw_bench.registry import register_warm_start
 from ohgw_bench.warmstarts import WarmStartContext, WarmStartOutcome

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import random as _random
-from typing import Mapping
+from collections.abc import Mapping
 
 from ohgw_bench.registry import register_warm_start
 from ohgw_bench.warmstarts import WarmStartContext, WarmStartOutcome
@@ -52,8 +52,11 @@ def ohgw_steps(
     from ohgw_bench.space import AUG_MAGNITUDE
 
     psi = {k: float(config[k]) for k in ctx.space.names}
-    target, grads, kinds, clipped = dict(psi), {}, {}, {k: False for k in psi}
-    notes = []
+    target = dict(psi)
+    grads: dict[str, float | None] = {}
+    kinds: dict[str, str] = {}
+    clipped = {k: False for k in psi}
+    notes: list[str] = []
     for step in range(steps):
         train, val, augment = _warm_start_batches(ctx, step, horizon)
         coords = {k: v for k, v in psi.items() if k != AUG_MAGNITUDE or fd_step > 0}
@@ -78,7 +81,8 @@ def ohgw_steps(
             break
         grads, kinds = dict(hg.values), dict(hg.kinds)
         notes.extend(hg.notes)
-        target = {k: psi[k] - (eta * grads[k] if kinds.get(k) in (EXACT, FINITE_DIFFERENCE) else 0.0) for k in psi}
+        # hg.values is what grads now holds, typed without the None of a non-finite step
+        target = {k: psi[k] - (eta * hg.values[k] if kinds.get(k) in (EXACT, FINITE_DIFFERENCE) else 0.0) for k in psi}
         psi, step_clipped = ctx.space.clip(target)
         clipped = {k: clipped[k] or step_clipped[k] for k in psi}
     for k in psi:

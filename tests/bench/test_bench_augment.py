@@ -17,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 from benchutil import interleaved, report
 
 from ohgw_bench.data.augment import cifar_augment, normalize

@@ -90,7 +90,7 @@ def test_cifar10_resnet20_trial_epochs_on_gpu(benchmark, capsys, tmp_path, monke
         iterations=1,
     )
     assert [r["epoch"] for r in reports] == list(range(1, epochs + 1))
-    seconds = [b["trial_seconds"] - a["trial_seconds"] for a, b in zip(reports, reports[1:])]
+    seconds = [b["trial_seconds"] - a["trial_seconds"] for a, b in zip(reports, reports[1:], strict=False)]
     epoch_s = statistics.median(seconds)  # epochs 2.. (epoch 1 carries start-up and autotuning)
     n_train = 45_000
     ws = torch.load(tmp_path / "trial" / CHECKPOINT, weights_only=False)["record"]["warm_start"]
