@@ -189,3 +189,14 @@ def test_every_option_has_help():
         for action in sub._actions:
             if action.dest != "help" and not isinstance(action.choices, dict):
                 assert action.help, f"{name} {action.option_strings or action.dest} has no help"
+
+
+def test_results_loader_reads_a_run_that_failed_before_it_started(tmp_path):
+    """The sweep's fallback meta.json once wrote its budget as a string; now the runner writes every meta.json."""
+    import ohgw_bench
+    from ohgw_bench.runner import prepare_run, write_failed_meta
+
+    plan = prepare_run("digits-cnn", "asha", 0, "120s", 1, tmp_path)
+    write_failed_meta(plan, RuntimeError("boom"), "Traceback: boom")
+    df = ohgw_bench.load_results(tmp_path, include_incomplete=True)
+    assert df.empty and df.attrs["incomplete_runs"][0]["status"] == "failed"
