@@ -139,7 +139,8 @@ def _check_params(kind: str, name: str, params: dict[str, Any], defaults: Mappin
             raise OptimizerNameError(f"{kind} {name}: {key} must be an integer, got {value!r}")
         if isinstance(default, (int, float)) and isinstance(value, str):
             raise OptimizerNameError(f"{kind} {name}: {key} must be a number, got {value!r}")
-        checked.append((key, value))
+        if value != default or isinstance(value, bool) != isinstance(default, bool):
+            checked.append((key, value))  # a value equal to its default is dropped: one name per configuration
     return tuple(checked)
 
 

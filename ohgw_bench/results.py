@@ -161,8 +161,9 @@ def _run_columns(traj: Trajectory) -> dict[str, Any]:
     columns["budget_clock"] = budget.get("clock")
     columns["truncated"] = traj.truncated
     params = meta.get("warm_start_params") or {}
-    # eta_h of the warm start when the run names one (NaN otherwise; defaults are not guessed).
-    eta = params.get("eta")
+    # eta_h of the warm start, its default included (``warm_start_settings``); runs written before that
+    # field existed give it only when the name set it (NaN otherwise: defaults are not guessed).
+    eta = (meta.get("warm_start_settings") or params).get("eta")
     columns["eta"] = float(eta) if isinstance(eta, (int, float)) and not isinstance(eta, bool) else math.nan
     columns["warm_start_params"] = json.dumps(params, sort_keys=True, default=str)
     return columns
@@ -212,7 +213,7 @@ def load_results(path: Path | str, include_incomplete: bool = False) -> pd.DataF
     Columns: the run keys (``task, optimizer, scheduler, warm_start, warm_start_label,
     seed, status, workers, target``), ``scheduler_key`` (optimizer name without the warm
     start), ``run_dir``, ``budget_amount``, ``budget_clock``, ``truncated``,
-    ``warm_start_params`` (JSON text), ``eta`` (``warm_start_params["eta"]`` or NaN),
+    ``warm_start_params`` (JSON text), ``eta`` (η_h with its default filled in; NaN without one),
     ``event_index`` (arrival order within the run), the event fields, and the derived
     ``device_seconds``, ``best_val_acc_so_far``, ``incumbent_test_acc`` and
     ``incumbent_trial_id``.

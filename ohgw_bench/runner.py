@@ -30,7 +30,7 @@ from typing import Any
 from ohgw_bench import __version__
 from ohgw_bench.budget import Budget
 from ohgw_bench.names import OptimizerName, parse_optimizer_name
-from ohgw_bench.registry import get_scheduler, get_task
+from ohgw_bench.registry import get_scheduler, get_task, get_warm_start
 from ohgw_bench.specs import TaskSpec
 from ohgw_bench.trajectory import (
     EVENTS,
@@ -400,6 +400,15 @@ def run_meta(
         "warm_start": plan.optimizer.warm_start,
         "warm_start_params": dict(plan.optimizer.warm_start_params),
         "warm_start_label": plan.optimizer.warm_start_label,
+        # every setting with its default filled in (the name leaves defaults out)
+        "scheduler_settings": {
+            **get_scheduler(plan.optimizer.scheduler).defaults,
+            **dict(plan.optimizer.scheduler_params),
+        },
+        "warm_start_settings": {
+            **get_warm_start(plan.optimizer.warm_start).defaults,
+            **dict(plan.optimizer.warm_start_params),
+        },
         "seed": plan.seed,
         "seeds": {"scheduler": plan.seed, "trial": "trial_seed(seed, trial_id)", "data_split": "fixed per task"},
         "budget": {"amount": plan.budget.amount, "clock": plan.budget.clock},

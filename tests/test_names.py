@@ -45,6 +45,10 @@ def test_unknown_names_list_closest():
         ("asha+gauss(sigma=0.05)", "asha+gauss(sigma=0.05)", "gauss", (("sigma", 0.05),)),
         ("asha(reduction_factor=2)+random", "asha(reduction_factor=2)+random", "random", ()),
         ("asha+ohgw(eta=1)", "asha+ohgw(eta=1)", "ohgw", (("eta", 1.0),)),  # int promoted to the float default
+        # explicit defaults name the same configuration as omitted ones: one folder, one leaderboard arm
+        ("asha+ohgw(steps=1)", "asha+ohgw", "ohgw", ()),
+        ("asha(reduction_factor=3)+ohgw(eta=0.001)", "asha+ohgw", "ohgw", ()),
+        ("asha+ohgw(eta=1e-3,steps=2)", "asha+ohgw(steps=2)", "ohgw", (("steps", 2),)),
     ],
 )
 def test_parse_valid_names(text, canonical, ws, ws_params):

@@ -144,7 +144,8 @@ def _part(draw, name, defaults, allow_empty_parens=True):
         text, value = draw(_value(defaults[key]))
         sp = [draw(_SPACE_INSIDE) for _ in range(4)]
         items.append(f"{sp[0]}{key}{sp[1]}={sp[2]}{text}{sp[3]}")
-        expected[key] = value
+        if value != defaults[key]:  # an explicit default names the same configuration as an omitted one
+            expected[key] = value
     text = name + draw(_SPACE_OUTSIDE)
     if items:
         text += "(" + ",".join(items) + ")"
