@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/ohgw-bench run --task mnist1d-cnn --opt asha+ohgw --seed 0 --budget 120s --workers 2 --out runs/demo --overwrite
+	$(VENV)/bin/ohgw-bench run --task mnist1d-cnn --opt asha+ohgw --seed 8 --budget 120s --workers 2 --out runs/demo --overwrite
 
 test: $(STAMP)
 	$(PY) -m ruff check ohgw_bench tests examples
