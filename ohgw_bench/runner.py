@@ -196,14 +196,33 @@ def make_scheduler(plan: RunPlan, config_space: dict[str, Any]):
     return spec.factory(plan.task, space, plan.seed, **settings)
 
 
-def _git_sha() -> str | None:
+def _git(*args: str) -> str | None:
+    """Output of a git command run in the package's checkout; None outside a git checkout."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
+            ["git", *args], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _git_sha() -> str | None:
+    return _git("rev-parse", "HEAD") or None
+
+
+def code_version() -> dict[str, Any] | None:
+    """What identifies the code that ran, unchanged by committing results: the git tree hash of the
+    package, a hash of pyproject.toml (the pins), and whether either differs from that commit."""
+    top = _git("rev-parse", "--show-toplevel")
+    if not top:
+        return None
+    tree = _git("rev-parse", "HEAD:ohgw_bench")
+    pins = _git("rev-parse", "HEAD:pyproject.toml")
+    status = _git("status", "--porcelain", "--", "ohgw_bench", "pyproject.toml")
+    if tree is None or status is None:
+        return None
+    return {"package_tree": tree, "pyproject": pins, "modified": bool(status)}
 
 
 def _versions() -> dict[str, str]:
@@ -420,6 +439,7 @@ def run_meta(
         "status": status,
         "versions": _versions(),
         "git_sha": _git_sha(),
+        "code_version": code_version(),
         "device": _device(),
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "gpus_rotated": gpus,

@@ -200,3 +200,19 @@ def test_results_loader_reads_a_run_that_failed_before_it_started(tmp_path):
     write_failed_meta(plan, RuntimeError("boom"), "Traceback: boom")
     df = ohgw_bench.load_results(tmp_path, include_incomplete=True)
     assert df.empty and df.attrs["incomplete_runs"][0]["status"] == "failed"
+
+
+def test_meta_records_a_code_version_that_committing_results_does_not_change(tmp_path):
+    """The package's git tree hash identifies the code that ran; results commits leave it as it is."""
+    import subprocess as sp
+
+    from ohgw_bench.runner import prepare_run, run_meta
+
+    meta = run_meta(prepare_run("digits-cnn", "asha", 0, "5ep", 1, tmp_path))
+    root = sp.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True).stdout.strip()
+    if not root:
+        pytest.skip("not a git checkout")
+    expected = sp.run(["git", "rev-parse", "HEAD:ohgw_bench"], capture_output=True, text=True, cwd=root).stdout.strip()
+    version = meta["code_version"]
+    assert version["package_tree"] == expected and len(expected) == 40
+    assert isinstance(version["modified"], bool) and len(version["pyproject"]) == 40
