@@ -112,3 +112,11 @@ def test_gauss_perturbs_without_hypergradient(data):
 def test_none_is_identity(data):
     out = apply_warm_start("none", {}, CONFIG, context(data))
     assert out.config_used == CONFIG and not any(out.clipped.values())
+
+
+def test_random_control_takes_the_same_parameters_and_defaults_as_ohgw():
+    """The equal-energy control must compute the very OHGW step it randomises: both factories spell out
+    their defaults in their signatures, so they are checked equal here."""
+    from ohgw_bench.registry import get_warm_start
+
+    assert dict(get_warm_start("random").defaults) == dict(get_warm_start("ohgw").defaults)

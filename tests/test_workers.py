@@ -23,55 +23,23 @@ CLI = [sys.executable, "-m", "ohgw_bench.cli"]
 ODD = "out dir 'é ü'"
 
 
+def _run_argv(out: Path, opt: str, budget: str, *extra: str, seed: int = 0) -> list[str]:
+    """`ohgw-bench run` on digits-cnn, quiet."""
+    args = ["--task", "digits-cnn", "--opt", opt, "--seed", str(seed), "--budget", budget, "--out", str(out)]
+    return [*CLI, "run", *args, "--quiet", *extra]
+
+
 def _run(
     out: Path, opt: str, budget: str, *extra: str, seed: int = 0, cwd: Path | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [
-            *CLI,
-            "run",
-            "--task",
-            "digits-cnn",
-            "--opt",
-            opt,
-            "--seed",
-            str(seed),
-            "--budget",
-            budget,
-            "--out",
-            str(out),
-            "--quiet",
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
+        _run_argv(out, opt, budget, *extra, seed=seed), capture_output=True, text=True, timeout=timeout, cwd=cwd
     )
 
 
 def _start(out: Path, opt: str, budget: str, *extra: str, seed: int = 0) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            *CLI,
-            "run",
-            "--task",
-            "digits-cnn",
-            "--opt",
-            opt,
-            "--seed",
-            str(seed),
-            "--budget",
-            budget,
-            "--out",
-            str(out),
-            "--quiet",
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    argv = _run_argv(out, opt, budget, *extra, seed=seed)
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _descendants(pid: int) -> list[int]:

@@ -17,13 +17,13 @@ EndStatus = Literal["completed", "paused", "stopped", "failed"]
 @dataclass(frozen=True)
 class WorkerSpec:
     """Everything a worker needs before its first trial: which data to load, how many CPU threads,
-    which GPU (None: inherit the visible set), and which warm start to count FLOPs for up front."""
+    and which warm start to count FLOPs for up front. Its GPU comes from the environment the pool
+    starts it with (``CUDA_VISIBLE_DEVICES``), which must be set before torch is imported."""
 
     task: str
     threads: int
     warm_start: str
     warm_start_params: dict[str, Any]
-    gpu: int | None = None
 
 
 @dataclass(frozen=True)

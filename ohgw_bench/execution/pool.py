@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
@@ -46,10 +46,8 @@ class _Worker:
     process: subprocess.Popen
     conn: Connection
     log: Path
-    gpu: int | None
     ready: bool = False
     trial_id: int | None = None  # the trial it is running, if any
-    started_at: float = field(default_factory=time.perf_counter)
 
 
 class WorkerPool:
@@ -103,8 +101,8 @@ class WorkerPool:
             )
         theirs.close()
         conn = Connection(ours.detach())
-        conn.send(replace(self.spec, gpu=gpu))
-        return _Worker(index, process, conn, log, gpu)
+        conn.send(self.spec)
+        return _Worker(index, process, conn, log)
 
     def close(self) -> None:
         """End every worker: idle ones are asked to exit, busy ones are killed (the run is over);
@@ -145,10 +143,6 @@ class WorkerPool:
             worker.conn.send(Decision(trial_id, action))
         except (BrokenPipeError, ConnectionResetError):
             pass  # the worker just died; poll() reports the trial as failed
-
-    def busy(self) -> bool:
-        """Whether any trial is queued or running."""
-        return bool(self.queue) or any(w.trial_id is not None for w in self.workers)
 
     def poll(self, timeout: float) -> list[Event]:
         """Events that arrived, waiting up to ``timeout`` seconds for the first one."""
