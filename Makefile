@@ -26,12 +26,13 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pytest -q tests/bench --benchmark-only --benchmark-columns=min,median,mean,rounds -p no:cacheprovider -o addopts=""
 
-# The reference result under results/digits-cnn/: about an hour on 2 cores. Resumable: re-run after an interruption.
+# The reference study under results/mnist1d-cnn/: about two hours on 2 cores. Resumable: re-run after an interruption.
 leaderboard: $(STAMP)
-	$(VENV)/bin/ohgw-bench sweep examples/reference-digits.toml --n-dask-workers 1
-	$(VENV)/bin/ohgw-bench leaderboard results/digits-cnn --out results/digits-cnn/LEADERBOARD.md
-	$(VENV)/bin/ohgw-bench leaderboard results/digits-cnn --format csv --out results/digits-cnn/leaderboard.csv
-	$(VENV)/bin/ohgw-bench plot results/digits-cnn --out results/digits-cnn/figures --overwrite
+	$(VENV)/bin/ohgw-bench sweep examples/reference-mnist1d.toml --n-dask-workers 1
+	$(VENV)/bin/ohgw-bench leaderboard results/mnist1d-cnn --out results/mnist1d-cnn/LEADERBOARD.md
+	$(VENV)/bin/ohgw-bench leaderboard results/mnist1d-cnn --format csv --out results/mnist1d-cnn/leaderboard.csv
+	$(VENV)/bin/ohgw-bench leaderboard results/mnist1d-cnn --format tex --out results/mnist1d-cnn/leaderboard.tex
+	$(VENV)/bin/ohgw-bench plot results/mnist1d-cnn --out results/mnist1d-cnn/figures --overwrite
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -85,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     lb.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
     lb.add_argument("--include-incomplete", action="store_true", help="also rank running/truncated runs")
+    lb.add_argument(
+        "--allow-mixed",
+        action="store_true",
+        help="rank pairs whose two runs differ in code version, package versions or device (refused otherwise); "
+        "their rows are marked",
+    )
 
     pl = sub.add_parser("plot", help="figures: anytime curves, paired T@tau, hyperparameter shifts, eta_h")
     pl.add_argument("path", type=Path, help="results root or any folder holding run folders")
@@ -245,9 +251,13 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         try:
             text = leaderboard(
-                args.path, target=args.target, fmt=args.format, include_incomplete=args.include_incomplete
+                args.path,
+                target=args.target,
+                fmt=args.format,
+                include_incomplete=args.include_incomplete,
+                allow_mixed=args.allow_mixed,
             )
-        except (ValueError, FileNotFoundError) as err:
+        except (ValueError, FileNotFoundError) as err:  # MixedPairError too: bad input, exit 2
             return _fail(str(err))
     for w in caught:
         print(f"ohgw-bench: warning: {w.message}", file=sys.stderr)

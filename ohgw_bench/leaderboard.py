@@ -4,8 +4,8 @@ Pure functions over the per-run summary of :func:`ohgw_bench.results.summarize_r
 
 * :func:`build_leaderboard` — one row per (task, scheduler, warm-start arm);
 * :func:`render` — the same table as Markdown (a heading per task × scheduler), CSV (one
-  flat file, raw numbers) or LaTeX (one hand-written ``tabular`` per task × scheduler; no
-  jinja2 needed);
+  flat file, raw numbers, times in seconds) or LaTeX (a booktabs ``table`` per task ×
+  scheduler, nine columns, for a portrait page; no jinja2 needed);
 * :func:`leaderboard` — path in, rendered text out (what ``ohgw-bench leaderboard`` prints).
 
 Pairing
@@ -14,6 +14,21 @@ Pairing
     paired with the ``none`` arm seed by seed. Only seeds present in both arms are paired;
     ``n`` is the number of pairs. Every statistic of an arm row is computed over its paired
     seeds. The ``none`` row describes all of the ``none`` runs (``n`` = their number).
+
+Pairs you can trust
+    A paired difference only measures the warm start when both runs ran the same code on the
+    same software and hardware. So both runs of every pair must agree on ``code_version``
+    (``package_tree`` and ``pyproject``; ``modified`` is not compared), on every entry of
+    ``versions`` and on ``device`` (meta.json's fields, see :func:`pair_mismatches`). A run that
+    did not record one of them (e.g. ``code_version`` is null outside a git checkout) counts as
+    unknown and mismatches anything, itself included. :func:`build_leaderboard` raises
+    :class:`MixedPairError` (a ``ValueError``) at the first pair that disagrees, naming task,
+    scheduler, arm, seed, the field and both values. With ``allow_mixed=True``
+    (``--allow-mixed``) it ranks them anyway and marks the row: column ``mixed`` (the fields
+    that differ in any pair, ``;``-joined, empty when clean) and ``n_mixed`` (how many pairs);
+    Markdown and LaTeX put † on the arm and a footnote under the table. ``code_modified`` says
+    whether any run of the row had ``code_version.modified`` (uncommitted changes); Markdown
+    then says in its header that the results may not be reproducible from the commit.
 
 Censoring and ties (the T@τ clock of the paired statistics is tuner-seconds)
     A run that never reached τ has T@τ censored at the budget used: the larger of its final
@@ -43,17 +58,35 @@ Success mark (per arm row)
     Note: with ``zero_method="zsplit"`` and no ties, p < 0.05 needs at least 6 pairs.
     The accuracy change ``delta_test_acc_pp`` is the median over pairs of
     (incumbent_test_acc_arm − incumbent_test_acc_none) × 100, where incumbent_test_acc is
-    the test accuracy of the end-of-run incumbent (accuracies are fractions in [0, 1]).
+    the test accuracy of the end-of-run incumbent (accuracies are fractions in [0, 1]);
+    ``delta_test_acc_examples`` is the same change in test examples (pp / 100 × ``n_test``,
+    NaN when meta.json's ``data_info`` gave no ``n_test``). A test split of fewer than 500
+    examples cannot resolve 0.2 pp (one example is more than that): ``test_resolves_criterion``
+    is then False, the mark is still computed, and Markdown and LaTeX flag it (✓* / ✗*) with
+    a note under the table.
 
-Other columns: ``best_val_acc_median`` and ``incumbent_test_acc_median`` (medians over the
-row's runs), ``ws_compute_share`` and ``ws_flops_share`` (medians of the per-run warm-start
-shares), ``peak_mem_ratio`` (the largest per-run ratio: memory is a worst-case concern).
+Units
+    The CSV keeps raw numbers, T@τ in seconds (``T_tuner_s_*``, ``T_device_s_*``) and epochs
+    (``T_epochs_*``). Markdown and LaTeX show each task × scheduler table in one time unit
+    (:func:`time_unit` of the ``none`` row's median T@τ tuner: s below 120 s, min below
+    120 min, else h), named in the column header, to 3 significant digits. Markdown leaves
+    out the T@τ device column (= tuner × workers) of a table where it equals the tuner column
+    (one worker per run).
+
+Other columns: ``target`` (τ) and ``n_test`` (NaN when the row's runs disagree or did not
+say), ``best_val_acc_median`` and ``incumbent_test_acc_median`` (medians over the row's runs),
+``ws_compute_share`` and ``ws_flops_share`` (medians of the per-run warm-start shares),
+``peak_mem_ratio`` (the largest per-run ratio: memory is a worst-case concern).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,14 +101,20 @@ __all__ = [
     "MIN_T_REDUCTION",
     "ZERO_METHOD",
     "COLUMNS",
+    "PAIR_FIELDS",
+    "Mismatch",
+    "MixedPairError",
+    "TimeUnit",
     "success_mark",
     "build_leaderboard",
     "censored_pair_values",
     "compare_pairs",
     "leaderboard",
+    "pair_mismatches",
     "pair_runs",
     "rank_biserial",
     "render",
+    "time_unit",
     "win_rate",
     "wilcoxon_p",
 ]
@@ -88,8 +127,12 @@ MAX_TEST_DROP_PP = 0.2  # at most 0.2 percentage points lower final incumbent te
 ZERO_METHOD = "zsplit"  # how scipy's Wilcoxon treats zero differences (ties)
 NONE = "none"
 CHECK, CROSS, DASH = "✓", "✗", "—"
+MIXED_MARK = "†"  # an arm ranked with --allow-mixed
+UNRESOLVED_MARK = "*"  # a success mark the test split cannot back at 0.2 pp
 
-_HOURS = 3600.0
+#: The summary columns both runs of a pair must agree on (meta.json's fields, see :func:`pair_mismatches`).
+PAIR_FIELDS = ("code_version", "versions", "device")
+_CODE_KEYS = ("package_tree", "pyproject")  # what identifies the code; ``modified`` is reported, not compared
 
 
 # --------------------------------------------------------------------------- statistics
@@ -193,17 +236,17 @@ def _median(values: Any) -> float:
     return _quantile(values, 50)
 
 
-def _clock_stats(row: dict[str, Any], values: Any, name: str, scale: float) -> None:
-    values = np.asarray(values, float) / scale
+def _clock_stats(row: dict[str, Any], values: Any, name: str) -> None:
+    values = np.asarray(values, float)
     row[f"{name}_median"] = _median(values)
     row[f"{name}_q25"] = _quantile(values, 25)
     row[f"{name}_q75"] = _quantile(values, 75)
 
 
-_CLOCK_COLUMNS = (
-    ("T_tuner_h", "T_tuner_seconds_cens", _HOURS),
-    ("T_device_h", "T_device_seconds_cens", _HOURS),
-    ("T_epochs", "T_epochs_cens", 1.0),
+_CLOCK_COLUMNS = (  # leaderboard name → summary column; raw seconds (epochs) so the CSV needs no unit
+    ("T_tuner_s", "T_tuner_seconds_cens"),
+    ("T_device_s", "T_device_seconds_cens"),
+    ("T_epochs", "T_epochs_cens"),
 )
 
 
@@ -213,11 +256,13 @@ COLUMNS = (
     "arm",
     "warm_start",
     "eta",
+    "target",
+    "n_test",
     "n",
     "n_runs",
     "n_censored",
     "n_censored_none",
-    *[f"{name}_{s}" for name, _, _ in _CLOCK_COLUMNS for s in ("median", "q25", "q75")],
+    *[f"{name}_{s}" for name, _ in _CLOCK_COLUMNS for s in ("median", "q25", "q75")],
     "T_reduction",
     "speedup",
     "p_value",
@@ -226,18 +271,28 @@ COLUMNS = (
     "best_val_acc_median",
     "incumbent_test_acc_median",
     "delta_test_acc_pp",
+    "delta_test_acc_examples",
     "ws_compute_share",
     "ws_flops_share",
     "peak_mem_ratio",
     "n_diverged",
     "success",
+    "test_resolves_criterion",
+    "mixed",
+    "n_mixed",
+    "code_modified",
 )
 
 
 def _describe_runs(row: dict[str, Any], runs: pd.DataFrame) -> None:
     """Per-arm descriptive columns over ``runs`` (one arm's runs, suffix-free columns)."""
-    for name, column, scale in _CLOCK_COLUMNS:
-        _clock_stats(row, runs[column] if column in runs else [], name, scale)
+    for name, column in _CLOCK_COLUMNS:
+        _clock_stats(row, runs[column] if column in runs else [], name)
+    row["target"] = _unique_number(runs["target"]) if "target" in runs else math.nan
+    row["n_test"] = _unique_number(runs["n_test"]) if "n_test" in runs else math.nan
+    row["test_resolves_criterion"] = (
+        None if math.isnan(row["n_test"]) else bool(100.0 / row["n_test"] <= MAX_TEST_DROP_PP)
+    )
     row["n_censored"] = int((~runs["reached"].astype(bool)).sum())
     row["best_val_acc_median"] = _median(runs["best_val_acc"])
     row["incumbent_test_acc_median"] = _median(runs["incumbent_test_acc"])
@@ -247,6 +302,12 @@ def _describe_runs(row: dict[str, Any], runs: pd.DataFrame) -> None:
     peaks = peaks[~np.isnan(peaks)]
     row["peak_mem_ratio"] = float(peaks.max()) if peaks.size else math.nan
     row["n_diverged"] = int(runs["n_diverged"].sum()) if "n_diverged" in runs else 0
+
+
+def _unique_number(values: Any) -> float:
+    """The one finite value of a column, NaN when there is none or several (nothing to report as the row's)."""
+    found = {float(v) for v in np.asarray(values, float) if math.isfinite(v)}
+    return found.pop() if len(found) == 1 else math.nan
 
 
 def compare_pairs(pairs: pd.DataFrame) -> dict[str, Any]:
@@ -285,14 +346,19 @@ def success_mark(stats_row: dict[str, Any]) -> str:
     return CHECK if ok else CROSS
 
 
-def build_leaderboard(summary: pd.DataFrame) -> pd.DataFrame:
+def build_leaderboard(summary: pd.DataFrame, allow_mixed: bool = False) -> pd.DataFrame:
     """One row per (task, scheduler, warm-start arm) from :func:`summarize_runs` output.
 
-    Columns: task, scheduler, arm (warm_start_label), warm_start, eta, n, n_runs,
-    n_censored, n_censored_none, T_tuner_h_{median,q25,q75}, T_device_h_…, T_epochs_…,
-    T_reduction, speedup, p_value, rank_biserial, win_rate, best_val_acc_median,
-    incumbent_test_acc_median, delta_test_acc_pp, ws_compute_share, ws_flops_share,
-    peak_mem_ratio, success. Rows: tasks and schedulers sorted, the none row first.
+    Columns: :data:`COLUMNS` (task, scheduler, arm = warm_start_label, warm_start, eta,
+    target, n_test, n, n_runs, n_censored, n_censored_none, T_tuner_s_{median,q25,q75},
+    T_device_s_…, T_epochs_…, T_reduction, speedup, p_value, rank_biserial, win_rate,
+    best_val_acc_median, incumbent_test_acc_median, delta_test_acc_pp,
+    delta_test_acc_examples, ws_compute_share, ws_flops_share, peak_mem_ratio, n_diverged,
+    success, test_resolves_criterion, mixed, n_mixed, code_modified). Rows: tasks and
+    schedulers sorted, the none row first.
+
+    Raises :class:`MixedPairError` when the two runs of a pair differ in code version,
+    package versions or device, unless ``allow_mixed`` (then ``mixed`` names the fields).
     """
     rows: list[dict[str, Any]] = []
     if summary.empty:
@@ -312,6 +378,7 @@ def build_leaderboard(summary: pd.DataFrame) -> pd.DataFrame:
                 "warm_start": runs["warm_start"].iloc[0],
                 "eta": float(eta[0]) if len(eta) == 1 else math.nan,
                 "n_runs": int(len(runs)),
+                "code_modified": _code_modified(runs),  # every run of the arm, paired or not
             }
             if label == NONE:
                 _describe_runs(row, runs)
@@ -326,10 +393,13 @@ def build_leaderboard(summary: pd.DataFrame) -> pd.DataFrame:
                         "win_rate": math.nan,
                         "delta_test_acc_pp": 0.0,
                         "success": DASH,
+                        "mixed": "",
+                        "n_mixed": 0,
                     }
                 )
             else:
                 pairs = pair_runs(none_runs, runs) if not none_runs.empty else runs.iloc[0:0]
+                row["mixed"], row["n_mixed"] = _check_pairs(str(task), str(scheduler), label, pairs, allow_mixed)
                 paired_arm = runs[runs["seed"].isin(pairs["seed"])] if len(pairs) else runs.iloc[0:0]
                 _describe_runs(row, paired_arm)
                 if len(pairs):
@@ -348,75 +418,295 @@ def build_leaderboard(summary: pd.DataFrame) -> pd.DataFrame:
                         }
                     )
                 row["success"] = success_mark(row)
+            row["delta_test_acc_examples"] = row["delta_test_acc_pp"] / 100.0 * row["n_test"]
             rows.append(row)
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+# --------------------------------------------------------------------------- pairs you can trust
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One field in which the two runs of a pair differ; None stands for "not recorded"."""
+
+    field: str  # e.g. ``code_version.package_tree``, ``versions.torch``, ``device``
+    none_value: Any
+    arm_value: Any
+
+
+class MixedPairError(ValueError):
+    """Both runs of a pair must run the same code, packages and device, or their difference is not the warm start's."""
+
+    def __init__(self, task: str, scheduler: str, arm: str, seed: int, mismatch: Mismatch) -> None:
+        self.task, self.scheduler, self.arm, self.seed, self.mismatch = task, scheduler, arm, seed, mismatch
+        super().__init__(
+            f"task {task!r}, scheduler {scheduler!r}, arm {arm!r}, seed {seed}: the pair's runs differ in "
+            f"{mismatch.field} (none: {_show(mismatch.none_value)}, {arm}: {_show(mismatch.arm_value)}). "
+            "Both runs of a pair must share code_version, versions and device; rerun one side so that they do, "
+            "or pass --allow-mixed (allow_mixed=True) to rank them anyway with the rows marked."
+        )
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "unknown (not recorded)"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return repr(value)
+
+
+def _record(value: Any) -> Any:
+    """A provenance value of a summary row as a Python value: JSON text parsed, NaN/None as None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        return json.loads(value)
+    return value
+
+
+def pair_mismatches(none_run: Mapping[str, Any], arm_run: Mapping[str, Any]) -> list[Mismatch]:
+    """Every :data:`PAIR_FIELDS` entry in which two runs differ, in a fixed order.
+
+    ``none_run`` / ``arm_run`` map ``code_version``, ``versions`` and ``device`` to the
+    summary's values (JSON text or dicts). A value that was not recorded is unknown and
+    mismatches anything, another unknown included: nothing vouches that the two are the same.
+    """
+    out: list[Mismatch] = []
+    for name in PAIR_FIELDS:
+        a, b = _record(none_run.get(name)), _record(arm_run.get(name))
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys = _CODE_KEYS if name == "code_version" else [*a, *(k for k in b if k not in a)]
+            out += [Mismatch(f"{name}.{k}", a.get(k), b.get(k)) for k in keys if _differ(a.get(k), b.get(k))]
+        elif _differ(a, b):
+            out.append(Mismatch(name, a, b))
+    return out
+
+
+def _differ(a: Any, b: Any) -> bool:
+    """Unknown (None) differs from anything, itself included."""
+    return a is None or b is None or a != b
+
+
+def _pair_fields(pair: pd.Series, side: str) -> dict[str, Any]:
+    return {name: pair.get(f"{name}_{side}") for name in PAIR_FIELDS}
+
+
+def _check_pairs(task: str, scheduler: str, arm: str, pairs: pd.DataFrame, allow_mixed: bool) -> tuple[str, int]:
+    """``(mixed, n_mixed)`` of an arm row; raises :class:`MixedPairError` unless ``allow_mixed``."""
+    fields: list[str] = []
+    n_mixed = 0
+    for _, pair in pairs.iterrows():
+        found = pair_mismatches(_pair_fields(pair, "none"), _pair_fields(pair, "arm"))
+        if not found:
+            continue
+        if not allow_mixed:
+            raise MixedPairError(task, scheduler, arm, int(pair["seed"]), found[0])
+        n_mixed += 1
+        fields += [m.field for m in found if m.field not in fields]
+    return ";".join(fields), n_mixed
+
+
+def _code_modified(runs: pd.DataFrame) -> bool:
+    """Whether any run recorded uncommitted changes to the package or its pins."""
+    if "code_version" not in runs:
+        return False
+    return any(isinstance(c := _record(v), dict) and c.get("modified") is True for v in runs["code_version"])
+
+
 # --------------------------------------------------------------------------- rendering
 
-_DISPLAY = (  # header, function of a row → text
-    ("arm", lambda r: str(r["arm"])),
-    ("n", lambda r: str(int(r["n"]))),
-    ("T@τ tuner h, median [IQR]", lambda r: _iqr(r, "T_tuner_h")),
-    ("T@τ device h", lambda r: _iqr(r, "T_device_h")),
-    ("T@τ epochs", lambda r: _iqr(r, "T_epochs")),
-    ("not reached", lambda r: str(int(r["n_censored"]))),
-    ("speed-up", lambda r: _num(r["speedup"], "{:.2f}×")),
-    ("p", lambda r: _num(r["p_value"], "{:.3g}")),
-    ("r_rb", lambda r: _num(r["rank_biserial"], "{:+.2f}")),
-    ("win rate", lambda r: _num(r["win_rate"], "{:.2f}")),
-    ("best val acc", lambda r: _num(r["best_val_acc_median"], "{:.4f}")),
-    ("incumbent test acc", lambda r: _num(r["incumbent_test_acc_median"], "{:.4f}")),
-    ("Δ test acc (pp)", lambda r: _num(r["delta_test_acc_pp"], "{:+.2f}")),
-    ("warm-start compute", lambda r: _num(r["ws_compute_share"], "{:.1%}")),
-    ("warm-start FLOPs", lambda r: _num(r["ws_flops_share"], "{:.1%}")),
-    ("peak mem ratio", lambda r: _num(r["peak_mem_ratio"], "{:.2f}")),
-    ("diverged trials", lambda r: str(int(r["n_diverged"]))),
-    ("success", lambda r: str(r["success"])),
-)
+
+@dataclass(frozen=True)
+class TimeUnit:
+    """A display unit for T@τ: ``name`` in headers, ``seconds`` per unit, ``long`` in captions."""
+
+    name: str
+    seconds: float
+    long: str
+
+
+_UNITS = (TimeUnit("s", 1.0, "seconds"), TimeUnit("min", 60.0, "minutes"), TimeUnit("h", 3600.0, "hours"))
+
+
+def time_unit(seconds: float) -> TimeUnit:
+    """s below 120 s, min below 120 min, else h: the reference value then reads as 1–120 units.
+
+    NaN (nothing reached, nothing to scale by) gives seconds.
+    """
+    if not math.isfinite(seconds) or seconds < 120:
+        return _UNITS[0]
+    return _UNITS[1] if seconds < 120 * 60 else _UNITS[2]
+
+
+def _table_unit(rows: pd.DataFrame) -> TimeUnit:
+    """One unit per task × scheduler table, from the none row's median T@τ tuner (else the largest median)."""
+    none = rows.loc[rows["warm_start"] == NONE, "T_tuner_s_median"].to_numpy(float)
+    medians = none[np.isfinite(none)]
+    if not medians.size:
+        medians = rows["T_tuner_s_median"].to_numpy(float)
+        medians = medians[np.isfinite(medians)]
+    return time_unit(float(medians.max()) if medians.size else math.nan)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _sig(value: float, signed: bool = False) -> str:
+    """3 significant digits without an exponent for numbers ≥ 1 (1234 → 1230, 0.01234 → 0.0123)."""
+    value = float(value) + 0.0  # no "-0"
+    text = f"{value:+.3g}" if signed else f"{value:.3g}"
+    if "e+" in text:
+        text = f"{round(value, 2 - math.floor(math.log10(abs(value)))):{'+' if signed else ''}.0f}"
+    return text
 
 
 def _num(value: Any, fmt: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return DASH
     if isinstance(value, float) and math.isinf(value):
         return "∞"
     return fmt.format(value)
 
 
-def _iqr(row: Any, name: str) -> str:
-    median, q25, q75 = row[f"{name}_median"], row[f"{name}_q25"], row[f"{name}_q75"]
-    if isinstance(median, float) and math.isnan(median):
+def _iqr(row: pd.Series, name: str, scale: float = 1.0) -> str:
+    """``median [q25, q75]`` of a clock, divided by ``scale`` (seconds per display unit)."""
+    median, q25, q75 = (row[f"{name}_{s}"] for s in ("median", "q25", "q75"))
+    if _missing(median):
         return DASH
-    return f"{median:.3g} [{q25:.3g}, {q75:.3g}]"
+    return f"{_sig(median / scale)} [{_sig(q25 / scale)}, {_sig(q75 / scale)}]"
 
 
-def _groups(table: pd.DataFrame):
+def _is_none_row(row: pd.Series) -> bool:
+    return bool(row["warm_start"] == NONE)
+
+
+def _unresolved(row: pd.Series) -> bool:
+    """The test split is too small to resolve the accuracy criterion (one example > 0.2 pp)."""
+    value = row["test_resolves_criterion"]
+    return not _missing(value) and not bool(value)
+
+
+def _mark(row: pd.Series) -> str:
+    mark = str(row["success"])
+    return mark + UNRESOLVED_MARK if mark in (CHECK, CROSS) and _unresolved(row) else mark
+
+
+def _delta_cell(row: pd.Series) -> str:
+    """``+0.05 pp (+2 ex.)``: the accuracy change and what it is in test examples (pp only without n_test)."""
+    if _is_none_row(row) or _missing(row["delta_test_acc_pp"]):
+        return DASH
+    text = f"{float(row['delta_test_acc_pp']) + 0.0:+.2f} pp"
+    examples = row["delta_test_acc_examples"]
+    return text if _missing(examples) else f"{text} ({_sig(examples, signed=True)} ex.)"
+
+
+def _mixed(row: pd.Series) -> bool:
+    return isinstance(row["mixed"], str) and bool(row["mixed"])
+
+
+@dataclass(frozen=True)
+class _Column:
+    header: str  # "{unit}" becomes the table's time unit
+    cell: Callable[[pd.Series, TimeUnit], str]
+
+
+_MD_COLUMNS = (
+    _Column("arm", lambda r, u: f"{r['arm']} {MIXED_MARK}" if _mixed(r) else str(r["arm"])),
+    _Column("n", lambda r, u: str(int(r["n"]))),
+    _Column("T@τ tuner ({unit}), median [IQR]", lambda r, u: _iqr(r, "T_tuner_s", u.seconds)),
+    _Column("T@τ device ({unit})", lambda r, u: _iqr(r, "T_device_s", u.seconds)),
+    _Column("T@τ epochs", lambda r, u: _iqr(r, "T_epochs")),
+    _Column("not reached", lambda r, u: str(int(r["n_censored"]))),
+    _Column("speed-up", lambda r, u: _num(r["speedup"], "{:.2f}×")),
+    _Column("p", lambda r, u: _num(r["p_value"], "{:.3g}")),
+    _Column("r_rb", lambda r, u: _num(r["rank_biserial"], "{:+.2f}")),
+    _Column("win rate", lambda r, u: _num(r["win_rate"], "{:.2f}")),
+    _Column("best val acc", lambda r, u: _num(r["best_val_acc_median"], "{:.4f}")),
+    _Column("incumbent test acc", lambda r, u: _num(r["incumbent_test_acc_median"], "{:.4f}")),
+    _Column("Δ test acc", lambda r, u: _delta_cell(r)),
+    _Column("warm-start compute", lambda r, u: _num(r["ws_compute_share"], "{:.1%}")),
+    _Column("warm-start FLOPs", lambda r, u: _num(r["ws_flops_share"], "{:.1%}")),
+    _Column("peak mem ratio", lambda r, u: _num(r["peak_mem_ratio"], "{:.2f}")),
+    _Column("diverged trials", lambda r, u: str(int(r["n_diverged"]))),
+    _Column("success", lambda r, u: _mark(r)),
+)
+_MD_TUNER, _MD_DEVICE = 2, 3  # the device column is left out where it repeats the tuner column
+
+
+def _groups(table: pd.DataFrame) -> Iterator[tuple[str, str, pd.DataFrame]]:
     for (task, scheduler), group in table.groupby(["task", "scheduler"], sort=False):
-        yield task, scheduler, [[cell(r) for _, cell in _DISPLAY] for _, r in group.iterrows()]
+        yield str(task), str(scheduler), group
+
+
+def _mixed_notes(rows: pd.DataFrame) -> list[tuple[str, int, int, list[str]]]:
+    """``(arm, n_mixed, n, fields)`` of each row ranked with mixed pairs."""
+    return [
+        (str(r["arm"]), int(r["n_mixed"]), int(r["n"]), str(r["mixed"]).split(";"))
+        for _, r in rows.iterrows()
+        if _mixed(r)
+    ]
+
+
+def _coarse_test_splits(rows: pd.DataFrame) -> list[int]:
+    """Test-split sizes of a table too small to resolve the accuracy criterion (one example > 0.2 pp)."""
+    sizes = {int(v) for v in rows["n_test"].to_numpy(float) if math.isfinite(v)}
+    return sorted(n for n in sizes if 100.0 / n > MAX_TEST_DROP_PP)
+
+
+def _resolution_note(n_test: int) -> str:
+    return (
+        f"The test split ({n_test} examples, 1 example = {_sig(100.0 / n_test)} pp) cannot resolve the "
+        f"{MAX_TEST_DROP_PP} pp accuracy criterion: the success mark is computed as usual, but one test example "
+        "more or less can flip it"
+    )
 
 
 def _markdown(table: pd.DataFrame) -> str:
-    headers = [h for h, _ in _DISPLAY]
     out = [
         "# Leaderboard",
         "",
-        f"T@τ censored at the budget used when τ was not reached; Wilcoxon two-sided, "
+        "T@τ: time until the incumbent's validation accuracy first reaches τ, median [IQR] over seeds, in the unit "
+        "named in each table's header; censored at the budget used when τ was not reached. T@τ device "
+        "(= tuner × workers) is shown only where it differs from T@τ tuner. Wilcoxon two-sided, "
         f"zero_method={ZERO_METHOD}; ✓ = median T@τ ≥ {MIN_T_REDUCTION:.0%} lower, p < {ALPHA}, "
-        f"Δ test acc ≥ −{MAX_TEST_DROP_PP} pp.",
+        f"Δ test acc ≥ −{MAX_TEST_DROP_PP} pp (ex. = test examples).",
         "",
     ]
+    if bool(table["code_modified"].any()):
+        out += [
+            "**Code modified locally:** some runs ran with uncommitted changes to ohgw_bench/ or pyproject.toml "
+            "(meta.json code_version.modified), so these results may not be reproducible from the commit.",
+            "",
+        ]
     if table.empty:
         out += ["_No complete run to rank (incomplete runs are excluded unless asked for)._", ""]
     for task, scheduler, rows in _groups(table):
+        unit = _table_unit(rows)
+        cells = [[column.cell(r, unit) for column in _MD_COLUMNS] for _, r in rows.iterrows()]
+        keep = [
+            i for i in range(len(_MD_COLUMNS)) if i != _MD_DEVICE or any(c[_MD_DEVICE] != c[_MD_TUNER] for c in cells)
+        ]
+        headers = [_MD_COLUMNS[i].header.format(unit=unit.name) for i in keep]
+        taus = rows["target"].dropna().unique()
+        out += [f"## {task} × {scheduler}", ""]
+        out += [f"τ = {taus[0]:g}; times in {unit.long}.", ""] if len(taus) == 1 else []
         out += [
-            f"## {task} × {scheduler}",
-            "",
             "| " + " | ".join(headers) + " |",
             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|",
         ]
-        out += ["| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |" for cells in rows]
+        out += ["| " + " | ".join(row[i].replace("|", "\\|") for i in keep) + " |" for row in cells]
         out.append("")
+        for arm, n_mixed, n, fields in _mixed_notes(rows):
+            listed = ", ".join(f"`{f}`" for f in fields)
+            out += [
+                f"{MIXED_MARK} {arm}: {n_mixed} of {n} pairs ran different {listed} (ranked with --allow-mixed).",
+                "",
+            ]
+        for n_test in _coarse_test_splits(rows):
+            marks = f"{CHECK}\\{UNRESOLVED_MARK} / {CROSS}\\{UNRESOLVED_MARK}"
+            out += [f"\\{UNRESOLVED_MARK} {_resolution_note(n_test)} ({marks}).", ""]
     return "\n".join(out)
 
 
@@ -445,32 +735,110 @@ _TEX_SYMBOLS = {
 
 
 def _tex(text: str) -> str:
+    """Plain text (names, numbers, marks) as LaTeX: special characters escaped, symbols in math mode."""
     escaped = "".join(_TEX_SPECIAL.get(ch, ch) for ch in text)
     for symbol, replacement in _TEX_SYMBOLS.items():
         escaped = escaped.replace(symbol, replacement)
     return escaped
 
 
+def _tex_signed(value: Any, fmt: str = "{:+.2f}") -> str:
+    """A signed number in math mode, so that its minus is a minus and not a hyphen."""
+    return "---" if _missing(value) else "$" + fmt.format(float(value) + 0.0) + "$"
+
+
+def _tex_p(value: Any) -> str:
+    if _missing(value):
+        return "---"
+    return "$<0.001$" if value < 0.001 else f"{value:.3f}"
+
+
+def _tex_mark(row: pd.Series) -> str:
+    symbol = {CHECK: r"\checkmark", CROSS: r"\times"}.get(str(row["success"]))
+    if symbol is None:
+        return _tex(str(row["success"]))
+    return f"${symbol}^{{{UNRESOLVED_MARK}}}$" if _unresolved(row) else f"${symbol}$"
+
+
+def _tex_arm(row: pd.Series) -> str:
+    return _tex(str(row["arm"])) + (r"$^{\dagger}$" if _mixed(row) else "")
+
+
+# Nine columns, the paired statistics of a paper table; the CSV and Markdown have the rest.
+_TEX_COLUMNS = (
+    _Column("Arm", lambda r, u: _tex_arm(r)),
+    _Column("$n$", lambda r, u: str(int(r["n"]))),
+    _Column(r"$T_\tau$ ({unit}), median [IQR]", lambda r, u: _tex(_iqr(r, "T_tuner_s", u.seconds))),
+    _Column("Not reached", lambda r, u: str(int(r["n_censored"]))),
+    _Column("Speed-up", lambda r, u: _tex(_num(r["speedup"], "{:.2f}×"))),
+    _Column("$p$", lambda r, u: _tex_p(r["p_value"])),
+    _Column("Win rate", lambda r, u: _tex(_num(r["win_rate"], "{:.2f}"))),
+    _Column(
+        r"$\Delta$ test acc.\ (pp)", lambda r, u: "---" if _is_none_row(r) else _tex_signed(r["delta_test_acc_pp"])
+    ),
+    _Column("Success", lambda r, u: _tex_mark(r)),
+)
+
+
+def _tex_code(name: str) -> str:
+    return r"\texttt{" + _tex(name) + "}"
+
+
+def _tex_label(*parts: str) -> str:
+    return "tab:leaderboard-" + "-".join(re.sub(r"[^A-Za-z0-9]+", "-", p).strip("-").lower() for p in parts)
+
+
+def _tex_caption(task: str, scheduler: str, rows: pd.DataFrame, unit: TimeUnit) -> str:
+    taus = rows["target"].dropna().unique()
+    tau = f"$\\tau = {taus[0]:g}$" if len(taus) == 1 else r"$\tau$"
+    return (
+        f"{_tex(task)} $\\times$ {_tex(scheduler)}: time $T_\\tau$ until the incumbent's validation accuracy "
+        f"reaches {tau}, in tuner wall-clock {unit.long} (median [IQR] over seeds; a run that never reached "
+        r"$\tau$ counts at its budget used). $n$: seeds paired with \emph{none}; speed-up: median of the "
+        r"per-pair $T_\tau^{\mathrm{none}} / T_\tau^{\mathrm{arm}}$; $p$: two-sided Wilcoxon signed-rank test; "
+        r"$\Delta$ test acc.: median paired change of the final incumbent's test accuracy. "
+        f"$\\checkmark$: median $T_\\tau$ at least {MIN_T_REDUCTION * 100:.0f}\\,\\% lower, $p < {ALPHA}$ and "
+        f"$\\Delta \\geq -{MAX_TEST_DROP_PP}$\\,pp."
+    )
+
+
 def _latex(table: pd.DataFrame) -> str:
-    headers = [h for h, _ in _DISPLAY]
-    out = ["% Generated by ohgw-bench leaderboard; needs \\usepackage{amssymb} for \\checkmark."]
+    out = [
+        "% Generated by ohgw-bench leaderboard --format tex; regenerate rather than edit.",
+        "% Needs \\usepackage{booktabs} (\\toprule, \\midrule, \\bottomrule) and \\usepackage{amssymb} (\\checkmark).",
+    ]
+    if bool(table["code_modified"].any()):
+        out.append("% Code modified locally (code_version.modified): may not be reproducible from the commit.")
     for task, scheduler, rows in _groups(table):
+        unit = _table_unit(rows)
+        notes = [
+            f"$^{{\\dagger}}${_tex(arm)}: {n_mixed} of {n} pairs ran different {', '.join(map(_tex_code, fields))}."
+            for arm, n_mixed, n, fields in _mixed_notes(rows)
+        ]
+        notes += [f"$^{{{UNRESOLVED_MARK}}}${_tex(_resolution_note(n))}." for n in _coarse_test_splits(rows)]
         out += [
             "",
-            f"\\paragraph{{{_tex(str(task))} / {_tex(str(scheduler))}}}",
-            "\\begin{tabular}{l" + "r" * (len(headers) - 1) + "}",
-            "\\hline",
-            " & ".join(_tex(h) for h in headers) + " \\\\",
-            "\\hline",
+            "\\begin{table}[htbp]",
+            "\\centering",
+            "\\small",
+            f"\\caption{{{_tex_caption(task, scheduler, rows, unit)}}}",
+            f"\\label{{{_tex_label(task, scheduler)}}}",
+            "\\begin{tabular}{l" + "r" * (len(_TEX_COLUMNS) - 2) + "c}",
+            "\\toprule",
+            " & ".join(c.header.format(unit=unit.name) for c in _TEX_COLUMNS) + " \\\\",
+            "\\midrule",
         ]
-        out += [" & ".join(_tex(c) for c in cells) + " \\\\" for cells in rows]
-        out += ["\\hline", "\\end{tabular}"]
+        out += [" & ".join(c.cell(r, unit) for c in _TEX_COLUMNS) + " \\\\" for _, r in rows.iterrows()]
+        out += ["\\bottomrule", "\\end{tabular}"]
+        if notes:
+            out += ["", "\\smallskip", "\\footnotesize", *(f"{note}\\par" for note in notes)]
+        out.append("\\end{table}")
     return "\n".join(out) + "\n"
 
 
 def render(table: pd.DataFrame, fmt: str = "md") -> str:
     """The leaderboard as text: ``md`` (heading per task × scheduler), ``csv`` (flat, raw
-    numbers, every column) or ``tex`` (one ``tabular`` per task × scheduler)."""
+    numbers, every column, times in seconds) or ``tex`` (a booktabs ``table`` per task × scheduler)."""
     if fmt == "csv":
         return table.to_csv(index=False)
     if fmt == "md":
@@ -481,12 +849,20 @@ def render(table: pd.DataFrame, fmt: str = "md") -> str:
 
 
 def leaderboard(
-    path: Path | str, target: float | None = None, fmt: str = "md", include_incomplete: bool = False
+    path: Path | str,
+    target: float | None = None,
+    fmt: str = "md",
+    include_incomplete: bool = False,
+    allow_mixed: bool = False,
 ) -> str:
-    """Read every run under ``path`` and render its leaderboard (``target`` overrides τ)."""
+    """Read every run under ``path`` and render its leaderboard (``target`` overrides τ).
+
+    Raises :class:`MixedPairError` for a pair of runs of different code, packages or device
+    unless ``allow_mixed``.
+    """
     from ohgw_bench.results import summarize_runs
 
     if fmt not in ("md", "csv", "tex"):
         raise ValueError(f"unknown leaderboard format {fmt!r}: use md, csv or tex")
     summary = summarize_runs(path, target=target, include_incomplete=include_incomplete)
-    return render(build_leaderboard(summary), fmt)
+    return render(build_leaderboard(summary, allow_mixed=allow_mixed), fmt)

@@ -10,6 +10,11 @@ stored by hand. Two entry points:
   (censored when τ is never reached), AUC of the incumbent curve, accuracies, warm-start
   overhead shares, peak-memory ratio and mean |Δψ| per search-space dimension.
 
+Both carry what the run ran on, copied from ``meta.json`` so that a leaderboard can refuse to
+pair runs of different code, packages or hardware: ``code_version`` and ``versions`` (JSON
+text, like ``warm_start_params``; None when the run did not record them), ``device`` and
+``n_test`` (test-split size from ``data_info``; NaN when unknown).
+
 Incomplete runs
     A run is *complete* when ``meta.json`` says ``status == "complete"`` and neither
     ``trials.jsonl`` nor ``events.jsonl`` ends in a truncated line. Every other run
@@ -44,6 +49,7 @@ from ohgw_bench.trajectory import Trajectory, find_runs
 __all__ = [
     "CLOCKS",
     "IncompleteRunWarning",
+    "PROVENANCE_COLUMNS",
     "RUN_KEYS",
     "load_results",
     "read_runs",
@@ -53,6 +59,9 @@ __all__ = [
 
 #: Run keys copied from ``meta.json`` onto every event row (plus ``run_dir``).
 RUN_KEYS = ("task", "optimizer", "scheduler", "warm_start", "warm_start_label", "seed", "status", "workers", "target")
+
+#: What the run ran on (see ``_run_columns``): the leaderboard checks pairs against these.
+PROVENANCE_COLUMNS = ("code_version", "versions", "device", "n_test")
 
 #: The three clocks: summary column suffix → event column holding the running total.
 CLOCKS = {"tuner_seconds": "tuner_seconds", "device_seconds": "device_seconds", "epochs": "epochs_total"}
@@ -166,7 +175,20 @@ def _run_columns(traj: Trajectory) -> dict[str, Any]:
     eta = (meta.get("warm_start_settings") or params).get("eta")
     columns["eta"] = float(eta) if isinstance(eta, (int, float)) and not isinstance(eta, bool) else math.nan
     columns["warm_start_params"] = json.dumps(params, sort_keys=True, default=str)
+    columns.update(_provenance(meta))
     return columns
+
+
+def _provenance(meta: dict[str, Any]) -> dict[str, Any]:
+    """The ``PROVENANCE_COLUMNS`` of one run; nested records as JSON text so columns stay hashable."""
+    code, versions = meta.get("code_version"), meta.get("versions")
+    n_test = (meta.get("data_info") or {}).get("n_test")
+    return {
+        "code_version": json.dumps(code, sort_keys=True) if code is not None else None,
+        "versions": json.dumps(versions, sort_keys=True) if versions is not None else None,
+        "device": meta.get("device"),
+        "n_test": float(n_test) if isinstance(n_test, (int, float)) and not isinstance(n_test, bool) else math.nan,
+    }
 
 
 def _events_frame(traj: Trajectory) -> pd.DataFrame:
@@ -214,6 +236,8 @@ def load_results(path: Path | str, include_incomplete: bool = False) -> pd.DataF
     seed, status, workers, target``), ``scheduler_key`` (optimizer name without the warm
     start), ``run_dir``, ``budget_amount``, ``budget_clock``, ``truncated``,
     ``warm_start_params`` (JSON text), ``eta`` (η_h with its default filled in; NaN without one),
+    ``code_version`` and ``versions`` (meta.json's records as JSON text; None when absent),
+    ``device``, ``n_test`` (test-split size; NaN when unknown),
     ``event_index`` (arrival order within the run), the event fields, and the derived
     ``device_seconds``, ``best_val_acc_so_far``, ``incumbent_test_acc`` and
     ``incumbent_trial_id``.
@@ -413,6 +437,7 @@ def summarize_runs(
                 "truncated",
                 "eta",
                 "warm_start_params",
+                *PROVENANCE_COLUMNS,
             )
         ]
         for run_dir, events in df.groupby("run_dir", sort=True):

@@ -239,7 +239,17 @@ def _device() -> str:
 
     if torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
-    return f"cpu ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
+    return f"cpu: {_cpu_model()} ({os.cpu_count()} cores, {platform.machine()})"
+
+
+def _cpu_model() -> str:
+    """The CPU's model name (Linux), so pairs can be checked for one device type."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown model"
 
 
 def _now() -> str:

@@ -339,7 +339,7 @@ def run_sweep(
         client.subscribe_topic(topic, on_event)
         progress.slots = max(1, len(nthreads))
         futures = {}
-        for run in todo:
+        for position, run in enumerate(todo):
             key = f"ohgw-run {run.task} {run.optimizer} seed-{run.seed} {sweep_id}"
             futures[
                 client.submit(
@@ -357,6 +357,8 @@ def run_sweep(
                     pure=False,
                     key=key,
                     retries=0,
+                    # start in grid order (a seed's arms back to back); Dask runs higher priority first
+                    priority=len(todo) - position,
                 )
             ] = run
         pending.update(futures)

@@ -1,7 +1,9 @@
 """Sweep specs: a TOML file and/or flags → a validated grid of runs (tasks × opts × seeds).
 
-Keys ``tasks``, ``opts``, ``seeds``, ``budget``, ``workers``, ``out`` and nothing else; a flag
-overrides the file's key. Every run of the grid is validated with
+Keys ``tasks``, ``opts``, ``seeds``, ``seeds_by_scheduler``, ``budget``, ``workers``, ``out`` and
+nothing else; a flag overrides the file's key. ``seeds_by_scheduler`` (file only) gives every arm of
+one scheduler its own seeds, e.g. ``{ pasha = "0-15" }``: arms of a scheduler always share seeds,
+so they stay paired. Every run of the grid is validated with
 :func:`ohgw_bench.runner.prepare_run` before anything starts; a bad value is a
 :class:`SweepError` naming the file and line (or the flag) and, for an unknown name, the
 closest registered names.
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SPEC_KEYS = ("tasks", "opts", "seeds", "budget", "workers", "out")
+SPEC_KEYS = ("tasks", "opts", "seeds", "seeds_by_scheduler", "budget", "workers", "out")
 DEFAULT_BUDGET = "120s"
 DEFAULT_WORKERS = 1
 DEFAULT_OUT = "results"
@@ -45,10 +47,26 @@ class SweepSpec:
     budget: str
     workers: int
     out: Path  # absolute
+    seeds_by_scheduler: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+    def seeds_of(self, optimizer: str) -> tuple[int, ...]:
+        """The seeds of one optimizer: its scheduler's own seeds if the spec gives them."""
+        from ohgw_bench.names import parse_optimizer_name
+
+        return dict(self.seeds_by_scheduler).get(parse_optimizer_name(optimizer).scheduler, self.seeds)
 
     def runs(self) -> list[RunKey]:
-        """The grid, tasks × opts × seeds, in that nesting order."""
-        return [RunKey(t, o, s) for t in self.tasks for o in self.opts for s in self.seeds]
+        """The grid, seed by seed: all arms of one seed run back to back, so drift in machine
+        speed during a long sweep falls on every arm of a pair alike. The optimizers' order
+        rotates by one from seed to seed, so no arm always runs first."""
+        per_opt = {o: self.seeds_of(o) for o in self.opts}
+        all_seeds = list(dict.fromkeys(s for o in self.opts for s in per_opt[o]))
+        runs = []
+        for k, seed in enumerate(all_seeds):
+            shift = k % len(self.opts)
+            rotated = self.opts[shift:] + self.opts[:shift]
+            runs += [RunKey(t, o, seed) for t in self.tasks for o in rotated if seed in per_opt[o]]
+        return runs
 
 
 class Where:
@@ -208,6 +226,7 @@ def spec_and_where(
         opt_names.append(canonical)
 
     seed_list = parse_seeds(data["seeds"], where("seeds"))
+    by_scheduler = _seeds_by_scheduler(data.get("seeds_by_scheduler", {}), opt_names, where)
 
     budget_text = data.get("budget", DEFAULT_BUDGET)
     if not isinstance(budget_text, str):
@@ -235,7 +254,31 @@ def spec_and_where(
     for key, values in (("tasks", task_names), ("opts", opt_names), ("seeds", seed_list)):
         if not values:
             raise SweepError(f"{where(key)}: {key} is empty, so the grid has no runs")
-    return SweepSpec(tuple(task_names), tuple(opt_names), tuple(seed_list), budget_text, n_workers, out_path), where
+    spec = SweepSpec(
+        tuple(task_names), tuple(opt_names), tuple(seed_list), budget_text, n_workers, out_path, by_scheduler
+    )
+    return spec, where
+
+
+def _seeds_by_scheduler(value: Any, opt_names: list[str], where: Where) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    from ohgw_bench.names import parse_optimizer_name
+
+    key = "seeds_by_scheduler"
+    if not isinstance(value, dict):
+        raise SweepError(f'{where(key)}: {key} must be a table like {{ pasha = "0-15" }}, got {value!r}')
+    used = {parse_optimizer_name(o).scheduler for o in opt_names}
+    pairs = []
+    for scheduler, seeds in value.items():
+        if scheduler not in used:
+            raise SweepError(
+                f"{where(key)}: {key}: no optimizer in opts uses {scheduler!r} "
+                f"(schedulers in opts: {', '.join(sorted(used))})"
+            )
+        seed_list = parse_seeds(seeds, f"{where(key)}: {key}.{scheduler}")
+        if not seed_list:
+            raise SweepError(f"{where(key)}: {key}.{scheduler} is empty")
+        pairs.append((scheduler, tuple(seed_list)))
+    return tuple(pairs)
 
 
 def validate_runs(spec: SweepSpec, where: Callable[[str, Any], str] | None = None) -> list[RunKey]:

@@ -157,6 +157,31 @@ def test_leaderboard_out_must_be_a_file(tmp_path, capsys):
     assert "is a folder; give a file name" in capsys.readouterr().err
 
 
+def test_leaderboard_refuses_pairs_run_on_different_devices_unless_allowed(tmp_path, capsys):
+    from synthetic import crossing_events, write_run
+
+    provenance = {
+        "code_version": {"package_tree": "1" * 40, "pyproject": "2" * 40, "modified": False},
+        "versions": {"ohgw-bench": "0.1.0", "python": "3.11.9", "torch": "2.3.1"},
+        "device": "cpu: AMD EPYC 7B13 (2 cores, x86_64)",
+    }
+    for seed in range(2):
+        for optimizer, t in (("asha", 40.0), ("asha+ohgw", 20.0)):
+            meta_path = (
+                write_run(tmp_path / "res", "digits-cnn", optimizer, seed, crossing_events(t, 90.0)) / "meta.json"
+            )
+            device = "NVIDIA H100 80GB HBM3" if (optimizer, seed) == ("asha+ohgw", 1) else provenance["device"]
+            meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), **provenance, "device": device}))
+    out = tmp_path / "LEADERBOARD.md"
+    assert main(["leaderboard", str(tmp_path / "res"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ohgw-bench: error: task 'digits-cnn', scheduler 'asha', arm 'ohgw', seed 1:")
+    assert "differ in device" in err and "'NVIDIA H100 80GB HBM3'" in err and "--allow-mixed" in err
+    assert not out.exists()
+    assert main(["leaderboard", str(tmp_path / "res"), "--out", str(out), "--allow-mixed"]) == 0
+    assert "| ohgw † |" in out.read_text()
+
+
 def test_plot_keeps_existing_figures_unless_told(tmp_path, capsys):
     from synthetic import write_run
 

@@ -1,11 +1,15 @@
-"""Leaderboard statistics against numbers computed by hand, and the three renderings."""
+"""Leaderboard statistics against numbers computed by hand, the pairing checks, and the three renderings."""
 
 from __future__ import annotations
 
+import copy
 import io
+import json
 import math
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,17 +17,50 @@ import pytest
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import crossing_events, write_run  # noqa: E402
+from synthetic import crossing_events  # noqa: E402
+from synthetic import write_run as synthetic_write_run  # noqa: E402
 
-from ohgw_bench.leaderboard import (
+from ohgw_bench.leaderboard import (  # noqa: E402
+    MixedPairError,
     build_leaderboard,
     censored_pair_values,
-    leaderboard,  # noqa: E402
+    leaderboard,
+    pair_mismatches,
     rank_biserial,
     render,
+    time_unit,
     win_rate,
 )
 from ohgw_bench.results import summarize_runs  # noqa: E402
+
+# What the runner records about the code, packages and device that ran (``run_meta``); the same for every
+# fabricated run unless a test says otherwise, so that pairs are trusted.
+PROVENANCE: dict[str, Any] = {
+    "code_version": {"package_tree": "1" * 40, "pyproject": "2" * 40, "modified": False},
+    "versions": {
+        "ohgw-bench": "0.1.0",
+        "python": "3.11.9",
+        "torch": "2.3.1",
+        "syne-tune": "0.13.0",
+        "dehb": "0.1.2",
+        "numpy": "1.26.4",
+    },
+    "device": "cpu: AMD EPYC 7B13 (2 cores, x86_64)",
+}
+
+
+def write_run(
+    root: Path, task: str, optimizer: str, seed: int, events: list[dict], meta: dict[str, Any] | None = None, **kw: Any
+) -> Path:
+    """:func:`synthetic.write_run` plus :data:`PROVENANCE`, with ``meta``'s top-level keys replacing any of it."""
+    directory = synthetic_write_run(root, task, optimizer, seed, events, **kw)
+    path = directory / "meta.json"
+    record = json.loads(path.read_text())
+    record.update(copy.deepcopy(PROVENANCE))
+    record.update(meta or {})
+    path.write_text(json.dumps(record, indent=2))
+    return directory
+
 
 # T@τ (tuner seconds) per seed, None = never reached; budget 100 s, runs end at 90 s, so a
 # censored run counts as 100 s. Seed 7 exists only in the ohgw arm (unpaired).
@@ -64,16 +101,12 @@ def test_paired_statistics_by_hand(results: Path) -> None:
     assert (arm["n"], arm["n_runs"], arm["n_censored"], arm["n_censored_none"]) == (7, 8, 2, 1)
     assert (none["n"], none["n_censored"]) == (7, 1)
 
-    # Medians and IQR (linear interpolation) in tuner hours, over paired seeds only (seed 7 left out).
+    # Medians and IQR (linear interpolation) in tuner seconds, over paired seeds only (seed 7 left out).
     # none sorted 30 40 50 60 70 80 100 → median 60, q25 45, q75 75.
     # ohgw sorted 20 20 30 40 70 100 100 → median 40, q25 25, q75 85.
-    assert (none["T_tuner_h_median"], none["T_tuner_h_q25"], none["T_tuner_h_q75"]) == pytest.approx(
-        (60 / 3600, 45 / 3600, 75 / 3600)
-    )
-    assert (arm["T_tuner_h_median"], arm["T_tuner_h_q25"], arm["T_tuner_h_q75"]) == pytest.approx(
-        (40 / 3600, 25 / 3600, 85 / 3600)
-    )
-    assert arm["T_device_h_median"] == pytest.approx(40 / 3600)  # one worker
+    assert (none["T_tuner_s_median"], none["T_tuner_s_q25"], none["T_tuner_s_q75"]) == pytest.approx((60, 45, 75))
+    assert (arm["T_tuner_s_median"], arm["T_tuner_s_q25"], arm["T_tuner_s_q75"]) == pytest.approx((40, 25, 85))
+    assert arm["T_device_s_median"] == pytest.approx(40)  # one worker
     # Epochs: reached at the 2nd event (2 epochs), censored runs used 3.
     assert arm["T_epochs_median"] == 2.0 and arm["T_epochs_q75"] == pytest.approx(2.5)
     assert arm["T_reduction"] == pytest.approx(1 - 40 / 60)
@@ -135,7 +168,7 @@ def test_arm_without_none_and_several_groups(tmp_path: Path) -> None:
     lonely = _row(table, "ohgw", scheduler="pasha")
     assert lonely["n"] == 0 and lonely["success"] == "✗" and math.isnan(lonely["p_value"])
     u = _row(table, "ohgw", task="u")
-    assert u["n"] == 1 and u["T_device_h_median"] == pytest.approx(4 * 15 / 3600)
+    assert u["n"] == 1 and u["T_device_s_median"] == pytest.approx(4 * 15)
 
 
 def test_renderings_parse(results: Path) -> None:
@@ -175,7 +208,7 @@ def test_target_override_changes_the_table(results: Path) -> None:
     arm = _row(table, "ohgw")
     assert arm["n_censored"] == 0
     # First events at t/3: 20/3, 20/3, 30, 30, 10, 70/3, 40/3 → median 40/3 s.
-    assert arm["T_tuner_h_median"] == pytest.approx(40 / 3 / 3600)
+    assert arm["T_tuner_s_median"] == pytest.approx(40 / 3)
 
 
 def test_both_censored_is_a_tie_even_when_budgets_used_differ(tmp_path: Path) -> None:
@@ -189,3 +222,205 @@ def test_both_censored_is_a_tie_even_when_budgets_used_differ(tmp_path: Path) ->
     assert arm["win_rate"] == 0.5 and arm["speedup"] == 1.0 and arm["rank_biserial"] == 0.0
     assert arm["p_value"] == pytest.approx(stats.wilcoxon([0.0, 0.0, 0.0], zero_method="zsplit").pvalue)
     assert arm["T_reduction"] == 0.0 and arm["n_censored"] == 3 and arm["success"] == "✗"
+
+
+# --------------------------------------------------------------------------- pairs you can trust
+
+_OTHER_TORCH = {**PROVENANCE["versions"], "torch": "2.4.0"}
+
+
+def _three_pairs(root: Path, arm_meta: dict[str, Any] | None = None, none_meta: dict[str, Any] | None = None) -> Path:
+    """t × asha, seeds 0–2; ``arm_meta`` / ``none_meta`` change the meta.json of seed 1's ohgw / none run."""
+    for seed in range(3):
+        write_run(root, "t", "asha", seed, _events(40), meta=none_meta if seed == 1 else None)
+        write_run(root, "t", "asha+ohgw", seed, _events(20), meta=arm_meta if seed == 1 else None)
+    return root
+
+
+@pytest.mark.parametrize(
+    "arm_meta,none_meta,field,values",
+    [
+        (
+            {"code_version": {**PROVENANCE["code_version"], "package_tree": "3" * 40}},
+            None,
+            "code_version.package_tree",
+            ("1" * 40, "3" * 40),
+        ),
+        (
+            {"code_version": {**PROVENANCE["code_version"], "pyproject": "4" * 40}},
+            None,
+            "code_version.pyproject",
+            ("2" * 40, "4" * 40),
+        ),
+        ({"code_version": None}, None, "code_version", ("package_tree", "unknown (not recorded)")),
+        ({"code_version": None}, {"code_version": None}, "code_version", ("unknown (not recorded)",)),
+        ({"versions": _OTHER_TORCH}, None, "versions.torch", ("'2.3.1'", "'2.4.0'")),
+        ({"device": "NVIDIA H100 80GB HBM3"}, None, "device", (PROVENANCE["device"], "NVIDIA H100 80GB HBM3")),
+    ],
+    ids=["package-tree", "pyproject", "code-unknown", "both-code-unknown", "torch", "device"],
+)
+def test_refuses_a_pair_that_ran_different_code_packages_or_device(
+    tmp_path: Path, arm_meta: dict, none_meta: dict | None, field: str, values: tuple[str, ...]
+) -> None:
+    summary = summarize_runs(_three_pairs(tmp_path, arm_meta, none_meta))
+    with pytest.raises(MixedPairError) as caught:
+        build_leaderboard(summary)
+    message = str(caught.value)
+    assert isinstance(caught.value, ValueError)
+    assert caught.value.mismatch.field == field and caught.value.seed == 1
+    assert f"differ in {field} (" in message
+    assert all(part in message for part in ("task 't'", "scheduler 'asha'", "arm 'ohgw'", "seed 1", *values))
+    with pytest.raises(MixedPairError, match=re.escape(field)):
+        leaderboard(tmp_path, fmt="csv")
+
+
+def test_pair_mismatches_lists_every_differing_field_in_order() -> None:
+    none = {name: json.dumps(value) for name, value in PROVENANCE.items()}
+    arm = {**none, "versions": json.dumps(_OTHER_TORCH), "device": "NVIDIA H100 80GB HBM3"}
+    assert pair_mismatches(none, none) == []
+    assert [m.field for m in pair_mismatches(none, arm)] == ["versions.torch", "device"]
+    # ``modified`` is reported in the header, not compared; a missing package version is unknown.
+    modified = {**PROVENANCE["code_version"], "modified": True}
+    no_dehb = {k: v for k, v in PROVENANCE["versions"].items() if k != "dehb"}
+    arm = {**none, "code_version": json.dumps(modified), "versions": json.dumps(no_dehb)}
+    assert [(m.field, m.none_value, m.arm_value) for m in pair_mismatches(none, arm)] == [
+        ("versions.dehb", "0.1.2", None)
+    ]
+    assert [m.field for m in pair_mismatches({}, {})] == ["code_version", "versions", "device"]
+
+
+def test_allow_mixed_ranks_and_marks_the_rows(tmp_path: Path) -> None:
+    _three_pairs(tmp_path, {"versions": _OTHER_TORCH, "device": "NVIDIA H100 80GB HBM3"})
+    for seed in range(3):
+        write_run(tmp_path, "t", "asha+random", seed, _events(30))
+    table = build_leaderboard(summarize_runs(tmp_path), allow_mixed=True)
+    ohgw, rnd, none = _row(table, "ohgw"), _row(table, "random"), _row(table, "none")
+    assert (ohgw["mixed"], ohgw["n_mixed"], ohgw["n"]) == ("versions.torch;device", 1, 3)
+    assert (rnd["mixed"], rnd["n_mixed"]) == ("", 0) and (none["mixed"], none["n_mixed"]) == ("", 0)
+
+    md = render(table, "md")
+    assert "| ohgw † |" in md and "| random |" in md
+    assert "† ohgw: 1 of 3 pairs ran different `versions.torch`, `device` (ranked with --allow-mixed)." in md
+    tex = render(table, "tex")
+    assert "ohgw$^{\\dagger}$ &" in tex and "random$^{\\dagger}$" not in tex
+    assert "ran different \\texttt{versions.torch}, \\texttt{device}" in tex
+    back = pd.read_csv(io.StringIO(render(table, "csv")), keep_default_na=False)
+    assert back.set_index("arm")["mixed"].to_dict() == {"none": "", "ohgw": "versions.torch;device", "random": ""}
+    assert leaderboard(tmp_path, allow_mixed=True) == md
+
+
+def test_header_says_when_the_code_was_modified_locally(tmp_path: Path) -> None:
+    _three_pairs(tmp_path)
+    clean = leaderboard(tmp_path)
+    assert "modified locally" not in clean and not build_leaderboard(summarize_runs(tmp_path))["code_modified"].any()
+    write_run(
+        tmp_path, "t", "asha", 2, _events(40), meta={"code_version": {**PROVENANCE["code_version"], "modified": True}}
+    )
+    md = leaderboard(tmp_path)  # pairs still trusted: ``modified`` is not compared
+    header = md.split("## ")[0]
+    assert "Code modified locally" in header and "may not be reproducible from the commit" in header
+    assert "% Code modified locally" in leaderboard(tmp_path, fmt="tex")
+
+
+# --------------------------------------------------------------------------- readable tables
+
+
+def test_time_unit_thresholds() -> None:
+    assert [time_unit(s).name for s in (0, 119.9, 120, 7199, 7200, 90_000)] == ["s", "s", "min", "min", "h", "h"]
+    assert time_unit(math.nan).name == "s"
+
+
+@pytest.mark.parametrize(
+    "scale,unit,cell",
+    [(1.0, "s", "40 [35, 45]"), (60.0, "min", "40 [35, 45]"), (360.0, "h", "4 [3.5, 4.5]")],
+)
+def test_tables_show_t_at_tau_in_the_unit_of_the_none_median(
+    tmp_path: Path, scale: float, unit: str, cell: str
+) -> None:
+    # none reaches τ at 30, 40, 50 (× scale) seconds: median 40 s / 40 min / 4 h; ohgw twice as fast.
+    for seed, t in enumerate((30, 40, 50)):
+        budget = (100.0 * scale, "tuner_seconds")
+        write_run(tmp_path, "t", "asha", seed, crossing_events(t * scale, 90 * scale), budget=budget)
+        write_run(tmp_path, "t", "asha+ohgw", seed, crossing_events(t * scale / 2, 90 * scale), budget=budget)
+    table = build_leaderboard(summarize_runs(tmp_path))
+    assert _row(table, "none")["T_tuner_s_median"] == pytest.approx(40 * scale)  # the CSV stays in seconds
+    md = render(table, "md")
+    assert f"| T@τ tuner ({unit}), median [IQR] |" in md
+    assert f"| none | 3 | {cell} |" in md
+    assert "T@τ device" not in md.split("\n## ")[1]  # one worker: the device column would repeat the tuner column
+    assert f"$T_\\tau$ ({unit}), median [IQR]" in render(table, "tex")
+
+
+def test_device_column_is_shown_where_it_differs(tmp_path: Path) -> None:
+    for seed in range(3):
+        write_run(tmp_path, "t", "asha", seed, _events(40), workers=2)
+        write_run(tmp_path, "t", "asha+ohgw", seed, _events(20), workers=2)
+    md = render(build_leaderboard(summarize_runs(tmp_path)), "md")
+    assert "| T@τ device (s) |" in md and "| none | 3 | 40 [40, 40] | 80 [80, 80] |" in md
+
+
+def _accuracy_pairs(root: Path, n_test: int | None) -> pd.DataFrame:
+    """5 pairs, the arm ~2× faster with incumbent test accuracy 0.1 pp higher; ``n_test`` in data_info."""
+    meta = {"data_info": {"n_test": n_test}} if n_test is not None else None
+    for seed in range(6):
+        write_run(root, "t", "asha", seed, _events(40 + seed, test_at_reach=0.900), meta=meta)
+        write_run(root, "t", "asha+ohgw", seed, _events(20 + seed / 2, test_at_reach=0.901), meta=meta)
+    return build_leaderboard(summarize_runs(root))
+
+
+def test_accuracy_change_in_percentage_points_and_test_examples(tmp_path: Path) -> None:
+    table = _accuracy_pairs(tmp_path / "known", n_test=2000)
+    arm = _row(table, "ohgw")
+    assert arm["n_test"] == 2000 and arm["delta_test_acc_pp"] == pytest.approx(0.1)
+    assert arm["delta_test_acc_examples"] == pytest.approx(2.0)  # 0.1 pp of 2000 examples
+    assert "| +0.10 pp (+2 ex.) |" in render(table, "md")
+    assert "& $+0.10$ &" in render(table, "tex")
+    assert pd.read_csv(io.StringIO(render(table, "csv")))["delta_test_acc_examples"].tolist() == pytest.approx([0, 2])
+
+    unknown = _accuracy_pairs(tmp_path / "unknown", n_test=None)
+    assert math.isnan(_row(unknown, "ohgw")["delta_test_acc_examples"])
+    md = render(unknown, "md")
+    assert "| +0.10 pp |" in md and "ex.)" not in md
+
+
+def test_success_mark_is_flagged_when_the_test_split_cannot_resolve_the_criterion(tmp_path: Path) -> None:
+    small = _accuracy_pairs(tmp_path / "small", n_test=360)
+    arm = _row(small, "ohgw")
+    assert arm["success"] == "✓" and arm["test_resolves_criterion"] is not None
+    assert not arm["test_resolves_criterion"]  # 1 example = 0.278 pp > 0.2 pp
+    md = render(small, "md")
+    assert "| ✓* |" in md
+    assert "test split (360 examples, 1 example = 0.278 pp) cannot resolve the 0.2 pp accuracy criterion" in md
+    tex = render(small, "tex")
+    assert "$\\checkmark^{*}$" in tex and "cannot resolve the 0.2 pp accuracy criterion" in tex
+
+    large = _accuracy_pairs(tmp_path / "large", n_test=500)  # 1 example = 0.2 pp: resolvable
+    assert bool(_row(large, "ohgw")["test_resolves_criterion"])
+    md = render(large, "md")
+    assert "| ✓ |" in md and "✓*" not in md and "cannot resolve" not in md
+
+
+def test_tex_is_a_booktabs_table_of_at_most_nine_columns(results: Path) -> None:
+    for seed in range(3):
+        write_run(results, "u", "pasha(reduction_factor=2)", seed, _events(30))
+        write_run(results, "u", "pasha(reduction_factor=2)+ohgw", seed, _events(20))
+    tex = leaderboard(results, fmt="tex")
+    header = tex.split("\\begin{table}")[0]
+    assert "booktabs" in header and "amssymb" in header
+    assert tex.count("\\begin{table}[htbp]") == 2 == tex.count("\\end{table}")
+    for command in ("\\toprule", "\\midrule", "\\bottomrule", "\\small", "\\centering"):
+        assert tex.splitlines().count(command) == 2, command
+    assert "\\hline" not in tex
+    specs = re.findall(r"\\begin\{tabular\}\{([^}]*)\}", tex)
+    assert len(specs) == 2 and all(len(spec) <= 9 for spec in specs)
+    rows = [line for line in tex.splitlines() if line.endswith("\\\\")]
+    assert rows and all(line.count(" & ") == len(specs[0]) - 1 for line in rows)
+    captions = re.findall(r"\\caption\{(.*)\}$", tex, re.M)
+    assert len(captions) == 2 and all("$\\tau = 0.9$" in c and "tuner wall-clock seconds" in c for c in captions)
+    assert captions[0].startswith("t $\\times$ asha") and captions[1].startswith(
+        "u $\\times$ pasha(reduction\\_factor=2)"
+    )
+    assert re.findall(r"\\label\{([^}]*)\}", tex) == [
+        "tab:leaderboard-t-asha",
+        "tab:leaderboard-u-pasha-reduction-factor-2",
+    ]

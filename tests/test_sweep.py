@@ -57,6 +57,32 @@ def test_flags_only_with_parenthesised_opts(tmp_path):
     assert spec.opts == ("asha(reduction_factor=2)+ohgw(eta=0.0003,steps=2)", "asha+gauss")
 
 
+def test_a_seeds_arms_run_back_to_back_and_take_turns_first(tmp_path):
+    spec = build_spec(_spec(tmp_path, GOOD.format(out=tmp_path / "res")))
+    assert [(r.optimizer, r.seed) for r in spec.runs()] == [
+        ("asha", 0),
+        ("asha+ohgw(steps=2)", 0),
+        ("asha+ohgw(steps=2)", 1),
+        ("asha", 1),
+        ("asha", 2),
+        ("asha+ohgw(steps=2)", 2),
+    ]
+
+
+def test_seeds_by_scheduler_gives_all_arms_of_a_scheduler_the_same_seeds(tmp_path):
+    opts = '"asha+ohgw(steps=2)", "pasha", "pasha+gauss"]'
+    text = GOOD.format(out=tmp_path / "res").replace('"asha+ohgw(steps=2)"]', opts)
+    spec = build_spec(_spec(tmp_path, text + 'seeds_by_scheduler = { pasha = "1" }\n'))
+    seeds = {o: sorted(r.seed for r in spec.runs() if r.optimizer == o) for o in spec.opts}
+    assert seeds == {"asha": [0, 1, 2], "asha+ohgw(steps=2)": [0, 1, 2], "pasha": [1], "pasha+gauss": [1]}
+    with pytest.raises(SweepError, match=r"sweep.toml:7: seeds_by_scheduler: no optimizer in opts uses 'dyhpo'"):
+        build_spec(_spec(tmp_path, text + 'seeds_by_scheduler = { dyhpo = "0-3" }\n'))
+    with pytest.raises(SweepError, match="seeds_by_scheduler must be a table"):
+        build_spec(_spec(tmp_path, text + 'seeds_by_scheduler = "0-3"\n'))
+    with pytest.raises(SweepError, match="seeds_by_scheduler.pasha: bad seed"):
+        build_spec(_spec(tmp_path, text + 'seeds_by_scheduler = { pasha = "x" }\n'))
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -134,7 +160,7 @@ def test_bad_toml_and_missing_keys(tmp_path):
 def test_every_run_is_prepared(tmp_path):
     spec = build_spec(tasks="digits-cnn", opts="asha,asha+ohgw", seeds="0-1", budget="3ep", out=str(tmp_path / "r"))
     runs = validate_runs(spec)
-    assert [r.label for r in runs][:2] == ["digits-cnn / asha / seed 0", "digits-cnn / asha / seed 1"]
+    assert [r.label for r in runs][:2] == ["digits-cnn / asha / seed 0", "digits-cnn / asha+ohgw / seed 0"]
     assert not (tmp_path / "r").exists()  # validation writes nothing
 
 

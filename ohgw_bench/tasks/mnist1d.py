@@ -4,14 +4,14 @@
 Sizes: 4,000 validation and 4,000 test examples, so one example is 0.025 pp. An epoch (train on
 16k, evaluate 8k) takes 0.72 s on one CPU thread.
 
-τ = 0.983 was set by measurement: ``ohgw-bench sweep --tasks mnist1d-cnn --opts asha --seeds 0-9
---budget 120s --workers 2 --n-dask-workers 1`` on this project's 2-core CPU machine, nothing else
-running (20m49s, warm workers, 260-312 epochs per run). Plain ASHA first reached 0.983 after
-98.2, 44.1, 78.5, 103.4, 23.7, 39.8, 50.9, 33.2, 23.2 and 44.2 s of tuner time (seeds 0-9):
-median 44.1 s = 37% of the 120 s budget, no seed censored. Nearby: τ = 0.982 gives a median of
-39.8 s (33%), τ = 0.984 62.1 s with 2 of 10 seeds censored. The best validation accuracy of those
-runs spans 0.983-0.991, and one-epoch accuracies span 0.2-0.8 across the space, so
-hyperparameters matter and learning curves separate.
+τ = 0.975 was set by a pilot for the reference study (README, *Reference result*): ``ohgw-bench
+sweep --tasks mnist1d-cnn --opts asha --seeds 100-109 --budget 40s --workers 2 --n-dask-workers 1``
+on this project's 2-core CPU machine. On seeds 100-105, with nothing else running, plain ASHA
+first reached 0.975 after 22.2, 11.6, 18.2, 13.8, 15.6 and 14.6 s of tuner time (median 15.1 s,
+half of the study's 30 s budget; 0.983, the earlier τ, took a median of 25 s with 2 of 6 seeds
+censored at 40 s, which would have needed a study several times longer). Seeds 106-109 ran while
+tests loaded the machine and were slower (18.2, 40+, 40+, 25.9 s). The best validation accuracies
+span 0.97-0.99 and one-epoch accuracies 0.2-0.8 across the space, so hyperparameters matter.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def mnist1d_cnn() -> TaskSpec:
             lr=(-3.0, 0.0), wd=(-6.0, -2.0), momentum=(0.0, 0.99), magnitude=(0.0, 1.0), smoothing=(0.0, 0.3)
         ),
         max_epochs=27,
-        target=0.983,
+        target=0.975,
         batch_size=128,
         eval_batch_size=4000,
     )
