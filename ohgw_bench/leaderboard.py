@@ -174,10 +174,10 @@ def _paired_differences(
 def wilcoxon_p(d: npt.ArrayLike) -> float:
     """Two-sided Wilcoxon signed-rank p-value of paired differences (``zero_method="zsplit"``).
 
-    NaN when there is no pair.
+    NaN with fewer than two pairs (scipy refuses one; one pair cannot be tested anyway).
     """
     diffs = np.asarray(d, float)
-    if diffs.size == 0:
+    if diffs.size < 2:
         return math.nan
     return float(stats.wilcoxon(diffs, zero_method=ZERO_METHOD, alternative="two-sided").pvalue)
 

@@ -129,11 +129,11 @@ def _style_of(styles: dict[str, ArmStyle], label: str) -> ArmStyle:
 
 
 def _time_unit(seconds_max: float) -> tuple[float, str]:
-    if seconds_max >= 3 * 3600:
-        return 3600.0, "h"
-    if seconds_max >= 3 * 60:
-        return 60.0, "min"
-    return 1.0, "s"
+    """The leaderboard's unit rule applied to an axis' largest value."""
+    from ohgw_bench.leaderboard import time_unit
+
+    unit = time_unit(seconds_max)
+    return unit.seconds, unit.name
 
 
 def _new_figure(width: float, height: float) -> Figure:

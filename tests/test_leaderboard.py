@@ -29,6 +29,7 @@ from ohgw_bench.leaderboard import (  # noqa: E402
     rank_biserial,
     render,
     time_unit,
+    wilcoxon_p,
     win_rate,
 )
 from ohgw_bench.results import summarize_runs  # noqa: E402
@@ -153,6 +154,8 @@ def test_pure_helpers() -> None:
     assert rank_biserial([1, -2, 3]) == pytest.approx((1 + 3 - 2) / 6)
     assert math.isnan(rank_biserial([]))
     assert math.isnan(win_rate([], [], [], []))
+    assert math.isnan(wilcoxon_p([2.5])) and math.isnan(wilcoxon_p([]))  # one pair: nothing to test
+    assert wilcoxon_p([1, 2, 3, 4, 5, 6]) < 0.05
     # A censored value is raised to its partner's: never ahead of a reached run; two censored tie.
     a, b = censored_pair_values(
         [50, 80, 30, 40], [90, 60, 20, 10], [False, False, True, True], [False, True, False, True]
