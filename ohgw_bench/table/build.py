@@ -224,8 +224,6 @@ def _start_meta(plan: BuildPlan, session: dict[str, Any]) -> dict[str, Any]:
 
 def build_table(plan: BuildPlan, quiet: bool = False) -> BuildResult:
     """Train the missing cells and compile the table when all are in."""
-    from distributed import Client, LocalCluster, as_completed
-
     from ohgw_bench.runlock import RunLock
 
     t0 = time.perf_counter()
@@ -248,44 +246,8 @@ def build_table(plan: BuildPlan, quiet: bool = False) -> BuildResult:
         result.skipped = meta["cells_total"] - len(todo)
         progress = BuildProgress(meta["cells_total"], result.skipped, quiet=quiet)
         if todo:
-            logging.getLogger("distributed").setLevel(logging.WARNING)
-            with (
-                LocalCluster(
-                    n_workers=min(plan.n_workers, len(todo)),
-                    processes=True,
-                    threads_per_worker=1,
-                    dashboard_address=None,
-                ) as cluster,
-                Client(cluster) as client,
-            ):
-                futures = {
-                    client.submit(
-                        train_cell,
-                        plan.spec.task,
-                        config,
-                        arm,
-                        plan.spec.epochs,
-                        plan.threads,
-                        pure=False,
-                        key=f"ohgw-cell {config.config_id} {arm.label} {plan.out.name}-{lock.token[:8]}",
-                        retries=0,
-                        priority=len(todo) - position,  # a configuration's arms back to back
-                    ): (config, arm)
-                    for position, (config, arm) in enumerate(todo)
-                }
-                for future in as_completed(futures):
-                    config, arm = futures[future]
-                    if future.status == "error":
-                        err = future.exception()
-                        tb = "".join(traceback.format_exception(err))
-                        result.failures.append((f"config {config.config_id} x {arm.label}", tb))
-                        progress.cell_failed(f"config {config.config_id} x {arm.label}", f"{type(err).__name__}: {err}")
-                        continue
-                    cell = future.result()
-                    store.add(cell)
-                    result.trained += 1
-                    meta["cells_done"] = len(store.cells)
-                    progress.cell_done(cell)
+            _train_cells(plan, todo, store, progress, result, lock.token[:8])
+            meta["cells_done"] = len(store.cells)
         if len(store.cells) == meta["cells_total"]:
             frame = cells_frame(list(store.cells.values()), get_task(plan.spec.task).space.names)
             meta["table_sha256"] = write_table(frame, plan.out)
@@ -308,6 +270,54 @@ def build_table(plan: BuildPlan, quiet: bool = False) -> BuildResult:
             write_meta(plan.out, meta)
         lock.release()
     return result
+
+
+def _train_cells(
+    plan: BuildPlan,
+    todo: list[tuple[TableConfig, WarmStartName]],
+    store: CellStore,
+    progress: BuildProgress,
+    result: BuildResult,
+    token: str,
+) -> None:
+    """Train ``todo`` on a LocalCluster; the client (this process) appends each finished cell, so a cell is
+    stored once even when Dask re-runs it after a worker died. A cell that raises is recorded in ``result``."""
+    from distributed import Client, LocalCluster, as_completed
+
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO chatter would bury the progress
+    with (
+        LocalCluster(
+            n_workers=min(plan.n_workers, len(todo)), processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        futures = {
+            client.submit(
+                train_cell,
+                plan.spec.task,
+                config,
+                arm,
+                plan.spec.epochs,
+                plan.threads,
+                pure=False,
+                key=f"ohgw-cell {config.config_id} {arm.label} {token}",
+                retries=0,
+                priority=len(todo) - position,  # Dask runs higher priority first: a configuration's arms together
+            ): (config, arm)
+            for position, (config, arm) in enumerate(todo)
+        }
+        for future in as_completed(futures):
+            config, arm = futures[future]
+            label = f"config {config.config_id} x {arm.label}"
+            if future.status == "error":
+                err = future.exception()
+                result.failures.append((label, "".join(traceback.format_exception(err))))
+                progress.cell_failed(label, f"{type(err).__name__}: {err}")
+                continue
+            cell = future.result()
+            store.add(cell)
+            result.trained += 1
+            progress.cell_done(cell)
 
 
 def format_result(plan: BuildPlan, result: BuildResult) -> str:
