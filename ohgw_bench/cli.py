@@ -120,6 +120,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     sw.add_argument("--dry-run", action="store_true", help="validate and list the runs; start nothing")
     sw.add_argument("--quiet", action="store_true", help="no live progress, only the final summary")
+
+    table = sub.add_parser("table", help="twin tables: every configuration trained under every warm-start arm")
+    table_sub = table.add_subparsers(dest="table_command", required=True)
+    tb = table_sub.add_parser(
+        "build",
+        help="train N Sobol configurations x arms once each (Dask, resumable)",
+        description="Train every (configuration, arm) cell once with the configuration's trial seed. "
+        "Resumable: run the same command again to train only the missing cells.",
+    )
+    tb.add_argument("--task", required=True, help="task name, e.g. mnist1d-cnn")
+    tb.add_argument("--arms", required=True, help="comma-separated warm starts, e.g. 'none,ohgw(eta=1),random(eta=1)'")
+    tb.add_argument("--configs", type=int, required=True, help="number of configurations (scrambled Sobol)")
+    tb.add_argument("--seed", type=int, default=0, help="Sobol seed and run seed of the trial seeds (default 0)")
+    tb.add_argument("--epochs", type=int, default=None, help="epochs per cell (default: the task's max epochs)")
+    tb.add_argument("--out", type=Path, required=True, help="the table's folder")
+    tb.add_argument("--n-dask-workers", type=int, default=None, help="cells at a time (default: CPU cores // threads)")
+    tb.add_argument("--threads", type=int, default=1, help="torch threads per cell (default 1)")
+    tb.add_argument("--quiet", action="store_true", help="no line per cell, only the final summary")
+    tr = table_sub.add_parser("report", help="per-configuration comparison of each arm with none and random")
+    tr.add_argument("path", type=Path, help="a table's folder or its table.parquet")
+    tr.add_argument("--out", type=Path, default=None, help="report folder (default: PATH/report)")
+    tr.add_argument("--target", type=_target, default=None, help="override the task's tau, in (0, 1]")
     return p
 
 
@@ -313,6 +335,35 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return _fail("interrupted; run the same command again to finish the missing runs", EXIT_FAILED)
 
 
+def cmd_table(args: argparse.Namespace) -> int:
+    from ohgw_bench.data.errors import DataError
+
+    if args.table_command == "report":
+        from ohgw_bench.table.report import table_report
+
+        try:
+            written = table_report(args.path, args.out, args.target)
+        except (ValueError, FileNotFoundError) as err:
+            return _fail(str(err))
+        for path in written:
+            print(f"wrote {path}")
+        return 0
+
+    from ohgw_bench.table.build import TableError, build_table, format_result, prepare_build
+
+    try:
+        plan = prepare_build(
+            args.task, args.arms, args.configs, args.seed, args.epochs, args.out, args.n_dask_workers, args.threads
+        )
+        result = build_table(plan, quiet=args.quiet)
+    except (TableError, DataError) as err:
+        return _fail(str(err))
+    except KeyboardInterrupt:
+        return _fail("interrupted; run the same command again to train the missing cells", EXIT_FAILED)
+    print(format_result(plan, result))
+    return 0 if result.complete else EXIT_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "list":
@@ -329,6 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_plot(args)
     if args.command == "sweep":
         return cmd_sweep(args)
+    if args.command == "table":
+        return cmd_table(args)
     raise AssertionError(f"unhandled command {args.command}")
 
 

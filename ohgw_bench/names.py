@@ -163,3 +163,28 @@ def parse_optimizer_name(text: str) -> OptimizerName:
         warm_start=ws.name,
         warm_start_params=_check_params("warm start", ws.name, ws_params, ws.defaults),
     )
+
+
+@dataclass(frozen=True)
+class WarmStartName:
+    """A warm-start arm on its own, e.g. ``ohgw(eta=1)``: the part after ``+`` of an optimizer name."""
+
+    name: str
+    params: Params
+
+    @property
+    def label(self) -> str:
+        """Canonical spelling (sorted keys, defaults left out), the arm's key in tables and reports."""
+        return self.name + _format_params(self.params)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def parse_warm_start_name(text: str) -> WarmStartName:
+    """Parse ``<warmstart>[(k=v,...)]`` with the same grammar and checks as :func:`parse_optimizer_name`."""
+    from ohgw_bench.registry import get_warm_start
+
+    name, params = _parse_part(text, text)
+    spec = get_warm_start(name)
+    return WarmStartName(spec.name, _check_params("warm start", spec.name, params, spec.defaults))

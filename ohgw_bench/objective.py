@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,10 @@ class ObjectiveResult:
     warm_start_seconds: float
     warm_start_flops: float
     curve: tuple[EpochRecord, ...]
+    # per dimension: exact | finite_difference | structurally_zero | not_computed (``hypergrad_kind``)
+    hypergrad_kind: dict[str, str] = field(default_factory=dict)
+    clipped: dict[str, bool] = field(default_factory=dict)  # the warm start hit a bound in this dimension
+    diverged: bool = False  # the loss stopped being finite: the curve ends at that epoch
 
     @property
     def val_acc(self) -> float:
@@ -120,4 +124,7 @@ def objective_function(
             )
             for r in reports
         ),
+        hypergrad_kind={k: str(last[f"hgkind_{k}"]) for k in names},
+        clipped={k: bool(last[f"clipped_{k}"]) for k in names},
+        diverged=bool(last["diverged"]),
     )

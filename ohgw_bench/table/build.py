@@ -1,0 +1,338 @@
+"""``ohgw-bench table build``: train every (configuration, arm) cell once, on Dask, resumably.
+
+* Every arm of configuration i trains with trial seed ``trial_seed(seed, i)`` — the seed trial i of
+  a real run with run seed ``seed`` gets — so the arms share initialisation, batches and
+  augmentation draws (common random numbers) and differ only by the warm start.
+* A cell is one call of :func:`ohgw_bench.objective.objective_function` in a Dask worker process
+  (LocalCluster, one thread per worker, ``threads`` torch threads per cell). The client appends
+  each finished cell to ``cells.jsonl`` (flushed per line), so a crash loses only the cells being
+  trained; running the same command again trains exactly the missing cells. A lock on the folder
+  (the sweep's :class:`~ohgw_bench.runlock.RunLock`) keeps a second build out.
+* A resumed build must match the first one's spec, code version, package versions and device:
+  a table's curves are compared within one code version and one device type.
+* When every cell is in, the cells are compiled to ``table.parquet`` and meta.json says
+  ``complete``. A cell that raises is reported and the build goes on; the table stays
+  ``building`` and the exit code says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ohgw_bench.names import OptimizerNameError, WarmStartName, parse_warm_start_name, split_top_level
+from ohgw_bench.registry import UnknownNameError, get_task
+from ohgw_bench.table.configs import TableConfig, sobol_configs
+from ohgw_bench.table.progress import BuildProgress
+from ohgw_bench.table.records import (
+    BUILDING,
+    CELLS,
+    COMPLETE,
+    META,
+    CellRecord,
+    CellStore,
+    TableSpec,
+    cells_frame,
+    read_meta,
+    write_meta,
+    write_table,
+)
+
+LOCK = "build.lock"
+
+
+class TableError(ValueError):
+    """The build cannot start as asked (bad input, or a folder holding another table); nothing was written."""
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    spec: TableSpec
+    arms: tuple[WarmStartName, ...]
+    configs: tuple[TableConfig, ...]
+    out: Path
+    n_workers: int  # Dask worker processes (cells at a time)
+    threads: int  # torch threads per cell
+
+
+@dataclass
+class BuildResult:
+    trained: int = 0  # cells trained by this session
+    skipped: int = 0  # cells already in cells.jsonl
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (cell label, traceback)
+    seconds: float = 0.0
+    complete: bool = False
+
+
+def parse_arms(text: str) -> tuple[WarmStartName, ...]:
+    """``'none,ohgw(eta=1),random(eta=1)'`` → parsed arms, each once (by canonical label)."""
+    try:
+        arms = tuple(parse_warm_start_name(part) for part in split_top_level(text) if part)
+    except (OptimizerNameError, UnknownNameError) as err:
+        raise TableError(f"--arms: {err}") from None
+    labels = [a.label for a in arms]
+    if not arms:
+        raise TableError("--arms names no warm start")
+    if len(set(labels)) != len(labels):
+        raise TableError(f"--arms names an arm twice: {', '.join(labels)}")
+    return arms
+
+
+def prepare_build(
+    task: str,
+    arms: str,
+    configs: int,
+    seed: int = 0,
+    epochs: int | None = None,
+    out: Path | str = "tables",
+    n_workers: int | None = None,
+    threads: int = 1,
+) -> BuildPlan:
+    """Check every input before anything is written; TableError says what is wrong."""
+    from ohgw_bench.warmstarts import validate_params
+
+    try:
+        task_spec = get_task(task)
+    except UnknownNameError as err:
+        raise TableError(str(err)) from None
+    task_spec.check_data()
+    parsed = parse_arms(arms)
+    for arm in parsed:
+        try:
+            validate_params(arm.name, dict(arm.params))
+        except ValueError as err:
+            raise TableError(f"--arms: {err}") from None
+    epochs = task_spec.max_epochs if epochs is None else epochs
+    if not 1 <= epochs <= task_spec.max_epochs:
+        raise TableError(f"--epochs {epochs} must be in [1, {task_spec.max_epochs}] for {task_spec.name}")
+    if threads < 1:
+        raise TableError(f"--threads must be a positive integer, got {threads}")
+    if n_workers is not None and n_workers < 1:
+        raise TableError(f"--n-dask-workers must be a positive integer, got {n_workers}")
+    try:
+        drawn = sobol_configs(task_spec.space, configs, seed)
+    except ValueError as err:
+        raise TableError(str(err)) from None
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise TableError(f"--out {out} is a file, not a folder")
+    spec = TableSpec(task_spec.name, tuple(a.label for a in parsed), configs, seed, epochs, task_spec.max_epochs)
+    if (out / META).exists():
+        try:
+            previous = TableSpec.from_json(read_meta(out)["spec"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise TableError(f"--out {out} holds something else: {err}") from None
+        if previous != spec:
+            raise TableError(
+                f"--out {out} holds a table built with {previous}; this command asks for {spec}. "
+                "Use another --out, or repeat the original command to finish that table"
+            )
+    elif out.is_dir() and any(out.iterdir()):
+        raise TableError(f"--out {out} is a non-empty folder that holds no table; use a new or empty folder")
+    cells = len(drawn) * len(parsed)
+    workers = n_workers or max(1, min(cells, (os.cpu_count() or 1) // threads))
+    return BuildPlan(spec, parsed, tuple(drawn), out, workers, threads)
+
+
+def train_cell(task: str, config: TableConfig, arm: WarmStartName, epochs: int, threads: int) -> CellRecord:
+    """Train one cell in this process (a Dask worker): the configuration after ``arm``'s warm start."""
+    import torch
+
+    torch.set_num_threads(threads)
+    started = time.perf_counter()
+    result = get_task(task).objective_function(
+        config.values, epochs, seed=config.seed, warm_start=arm.name, warm_start_params=dict(arm.params)
+    )
+    return CellRecord(
+        config_id=config.config_id,
+        arm=arm.label,
+        warm_start=arm.name,
+        warm_start_params=dict(arm.params),
+        seed=config.seed,
+        config_sampled=result.config_sampled,
+        config_used=result.config_used,
+        hypergrad=result.hypergrad,
+        hypergrad_kind=result.hypergrad_kind,
+        clipped=result.clipped,
+        warm_start_seconds=result.warm_start_seconds,
+        warm_start_flops=result.warm_start_flops,
+        diverged=result.diverged,
+        curve=result.curve,
+        wall_seconds=time.perf_counter() - started,
+        worker=f"{socket.gethostname()}:{os.getpid()}",
+    )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _provenance(task: str) -> dict[str, Any]:
+    """What a table's curves are only comparable within: code, packages, device; and the data."""
+    from ohgw_bench.runner import _device, _git_sha, _versions, code_version
+
+    return {
+        "git_sha": _git_sha(),
+        "code_version": code_version(),
+        "versions": _versions(),
+        "device": _device(),
+        "data_info": get_task(task).load_data().info,
+    }
+
+
+def _check_same_provenance(out: Path, previous: dict[str, Any], now: dict[str, Any]) -> None:
+    code = lambda p: {k: (p.get("code_version") or {}).get(k) for k in ("package_tree", "pyproject")}  # noqa: E731
+    for what, old, new in (
+        ("code version", code(previous), code(now)),
+        ("package versions", previous.get("versions"), now.get("versions")),
+        ("device", previous.get("device"), now.get("device")),
+    ):
+        if old != new:
+            raise TableError(
+                f"{out} was started with {what} {old}, this build has {new}: one table holds one code version, "
+                "one set of package versions and one device type; use another --out"
+            )
+
+
+def _start_meta(plan: BuildPlan, session: dict[str, Any]) -> dict[str, Any]:
+    """meta.json at the start of a session: new, or the previous sessions' one checked and extended."""
+    provenance = _provenance(plan.spec.task)
+    sessions: list[dict[str, Any]] = []
+    if (plan.out / META).exists():
+        previous = read_meta(plan.out)
+        _check_same_provenance(plan.out, previous, provenance)
+        sessions = list(previous.get("sessions", []))
+    return {
+        "spec": plan.spec.as_json(),
+        "status": BUILDING,
+        "configs": [{"config_id": c.config_id, "seed": c.seed, "values": c.values} for c in plan.configs],
+        "seeds": {"configs": "scrambled Sobol (scipy.stats.qmc) seeded with spec.seed", "trial": "trial_seed(seed, i)"},
+        **provenance,
+        "cells_total": len(plan.configs) * len(plan.arms),
+        "cells_done": 0,
+        "sessions": [*sessions, session],
+        "created_at": sessions[0]["started_at"] if sessions else session["started_at"],
+    }
+
+
+def build_table(plan: BuildPlan, quiet: bool = False) -> BuildResult:
+    """Train the missing cells and compile the table when all are in."""
+    from ohgw_bench.runlock import RunLock
+
+    t0 = time.perf_counter()
+    plan.out.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(plan.out / LOCK)
+    if not lock.acquire():
+        holder = lock.holder.describe() if lock.holder else "another process"
+        raise TableError(f"{plan.out} is being built by {holder} (lock {lock.path})")
+    result = BuildResult()
+    session: dict[str, Any] = {"started_at": _now(), "ended_at": None, "wall_seconds": None, "cells_trained": 0}
+    store: CellStore | None = None
+    meta: dict[str, Any] = {}
+    try:
+        meta = _start_meta(plan, session)
+        meta["n_dask_workers"], meta["threads_per_cell"] = plan.n_workers, plan.threads
+        store = CellStore(plan.out)
+        meta["cells_done"] = len(store.cells)
+        write_meta(plan.out, meta)
+        todo = [(c, a) for c in plan.configs for a in plan.arms if (c.config_id, a.label) not in store.cells]
+        result.skipped = meta["cells_total"] - len(todo)
+        progress = BuildProgress(meta["cells_total"], result.skipped, quiet=quiet)
+        if todo:
+            _train_cells(plan, todo, store, progress, result, lock.token[:8])
+            meta["cells_done"] = len(store.cells)
+        if len(store.cells) == meta["cells_total"]:
+            frame = cells_frame(list(store.cells.values()), get_task(plan.spec.task).space.names)
+            meta["table_sha256"] = write_table(frame, plan.out)
+            meta["status"] = COMPLETE
+            result.complete = True
+    finally:
+        result.seconds = time.perf_counter() - t0
+        if store is not None:
+            store.close()
+        if meta:
+            session.update(ended_at=_now(), wall_seconds=result.seconds, cells_trained=result.trained)
+            sessions = meta["sessions"]
+            meta["build_wall_seconds"] = sum(s["wall_seconds"] or 0.0 for s in sessions)
+            meta["interrupted_sessions"] = sum(s["ended_at"] is None for s in sessions)
+            if store is not None:
+                walls = sorted(c.wall_seconds for c in store.cells.values())
+                meta["cell_wall_seconds_median"] = walls[len(walls) // 2] if walls else None
+                meta["cells_done"] = len(store.cells)
+            meta["failed_cells"] = [label for label, _ in result.failures]
+            write_meta(plan.out, meta)
+        lock.release()
+    return result
+
+
+def _train_cells(
+    plan: BuildPlan,
+    todo: list[tuple[TableConfig, WarmStartName]],
+    store: CellStore,
+    progress: BuildProgress,
+    result: BuildResult,
+    token: str,
+) -> None:
+    """Train ``todo`` on a LocalCluster; the client (this process) appends each finished cell, so a cell is
+    stored once even when Dask re-runs it after a worker died. A cell that raises is recorded in ``result``."""
+    from distributed import Client, LocalCluster, as_completed
+
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO chatter would bury the progress
+    with (
+        LocalCluster(
+            n_workers=min(plan.n_workers, len(todo)), processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        futures = {
+            client.submit(
+                train_cell,
+                plan.spec.task,
+                config,
+                arm,
+                plan.spec.epochs,
+                plan.threads,
+                pure=False,
+                key=f"ohgw-cell {config.config_id} {arm.label} {token}",
+                retries=0,
+                priority=len(todo) - position,  # Dask runs higher priority first: a configuration's arms together
+            ): (config, arm)
+            for position, (config, arm) in enumerate(todo)
+        }
+        for future in as_completed(futures):
+            config, arm = futures[future]
+            label = f"config {config.config_id} x {arm.label}"
+            if future.status == "error":
+                err = future.exception()
+                result.failures.append((label, "".join(traceback.format_exception(err))))
+                progress.cell_failed(label, f"{type(err).__name__}: {err}")
+                continue
+            cell = future.result()
+            store.add(cell)
+            result.trained += 1
+            progress.cell_done(cell)
+
+
+def format_result(plan: BuildPlan, result: BuildResult) -> str:
+    """The final lines of a build."""
+    from ohgw_bench.table.progress import format_seconds
+    from ohgw_bench.table.records import TABLE
+
+    lines = [
+        f"table {plan.out}: {result.trained} cells trained, {result.skipped} already done, "
+        f"{len(result.failures)} failed, in {format_seconds(result.seconds)}"
+    ]
+    if result.complete:
+        lines.append(f"complete: {plan.out / TABLE} and {plan.out / META}")
+    else:
+        lines.append(f"incomplete: finished cells are in {plan.out / CELLS}; run the same command again to resume")
+    for label, tb in result.failures:
+        lines.append(f"failed {label}:\n{tb}")
+    return "\n".join(lines)

@@ -1,0 +1,281 @@
+"""Twin tables on digits-cnn: a tiny real table (4 configurations x 4 arms x 3 epochs) built on a
+Dask LocalCluster, resumed after a simulated crash, and reported.
+
+``gauss(sigma=0)`` is in the table on purpose: it leaves the configuration as sampled, so with common
+random numbers its curves must equal the ``none`` curves exactly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ohgw_bench.cli import main
+from ohgw_bench.registry import get_task
+from ohgw_bench.runlock import RunLock
+from ohgw_bench.table.build import LOCK, TableError, build_table, parse_arms, prepare_build
+from ohgw_bench.table.configs import sobol_configs
+from ohgw_bench.table.records import CELLS, TABLE, read_cells, read_meta, read_table, write_meta
+from ohgw_bench.table.report import cell_summary, compare, random_control, table_report
+from ohgw_bench.trial import trial_seed
+
+TASK = "digits-cnn"
+ARMS = "none,ohgw(eta=1),random(eta=1),gauss(sigma=0)"
+LABELS = ("none", "ohgw(eta=1)", "random(eta=1)", "gauss(sigma=0)")
+N_CONFIGS, EPOCHS, SEED = 4, 3, 7
+
+
+def _plan(out: Path, *, arms: str = ARMS, configs: int = N_CONFIGS):
+    return prepare_build(TASK, arms, configs, SEED, EPOCHS, out, n_workers=2)
+
+
+@pytest.fixture(scope="module")
+def table_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("table") / "digits"
+    result = build_table(_plan(out), quiet=True)
+    assert result.complete and result.trained == N_CONFIGS * len(LABELS) and not result.failures
+    return out
+
+
+# ----------------------------------------------------------------------------- configurations and arms
+
+
+def test_sobol_configs_are_seeded_in_bounds_and_prefix_stable():
+    space = get_task(TASK).space
+    a, b = sobol_configs(space, 5, seed=3), sobol_configs(space, 5, seed=3)
+    assert a == b
+    assert sobol_configs(space, 8, seed=3)[:5] == a  # a larger table with the same seed extends this one
+    assert sobol_configs(space, 5, seed=4)[0].values != a[0].values
+    for c in a:
+        assert all(h.low <= c.values[h.name] <= h.high for h in space.hyperparameters)
+        assert c.seed == trial_seed(3, c.config_id)
+    assert len({c.values["log10_lr"] for c in a}) == 5
+    with pytest.raises(ValueError, match="positive integer"):
+        sobol_configs(space, 0, seed=0)
+
+
+def test_arms_parse_to_canonical_labels_and_bad_arms_are_refused():
+    assert [a.label for a in parse_arms("none, ohgw(eta=1.0) ,random(eta=1,steps=1)")] == [
+        "none",
+        "ohgw(eta=1)",
+        "random(eta=1)",
+    ]
+    with pytest.raises(TableError, match="twice"):
+        parse_arms("ohgw(eta=1),ohgw(eta=1.0)")
+    with pytest.raises(TableError, match="closest: ohgw"):
+        parse_arms("none,ohgv")
+    with pytest.raises(TableError, match="unknown parameter 'sigma'"):
+        parse_arms("ohgw(sigma=1)")
+    with pytest.raises(TableError, match="eta=-1.0 must be"):
+        prepare_build(TASK, "ohgw(eta=-1)", 2, 0, 1, "unused")
+    with pytest.raises(TableError, match="--epochs 28"):
+        prepare_build(TASK, "none", 2, 0, 28, "unused")
+
+
+def test_random_control_pairs_an_ohgw_arm_with_its_equal_size_random_arm():
+    assert random_control("ohgw(eta=1)") == "random(eta=1)"
+    assert random_control("ohgw") == "random"
+    assert random_control("gauss(sigma=0)") is None and random_control("none") is None
+
+
+# ----------------------------------------------------------------------------- the build
+
+
+def test_every_cell_is_in_the_table_with_shared_trial_seeds(table_dir):
+    rows, meta = read_table(table_dir)
+    assert len(rows) == N_CONFIGS * len(LABELS) * EPOCHS
+    assert set(rows["arm"]) == set(LABELS)
+    seeds = rows.groupby("config_id")["seed"].unique()
+    assert all(list(s) == [trial_seed(SEED, i)] for i, s in seeds.items())
+    assert (rows["epoch_seconds"] > 0).all() and (rows["trial_seconds"] > 0).all()
+    assert rows.groupby(["config_id", "arm"])["epoch"].apply(list).map(lambda e: e == [1, 2, 3]).all()
+    space = get_task(TASK).space.names
+    none = rows[rows["arm"] == "none"]
+    assert all((none[k] == none[f"used_{k}"]).all() for k in space)
+    assert (none["warm_start_flops"] == 0).all()
+    ohgw = rows[(rows["arm"] == "ohgw(eta=1)") & (rows["epoch"] == 1)].set_index("config_id")
+    rand = rows[(rows["arm"] == "random(eta=1)") & (rows["epoch"] == 1)].set_index("config_id")
+    assert (ohgw["warm_start_flops"] > 0).all() and (ohgw["warm_start_seconds"] > 0).all()
+    assert (ohgw["used_log10_lr"] != ohgw["log10_lr"]).all()  # eta=1 moves the learning rate
+    assert ohgw["hypergrad_log10_lr"].notna().all()
+    assert (ohgw["hypergrad_kind_momentum"] == "structurally_zero").all()
+    # the random control: the OHGW step's magnitude per dimension (where neither was clipped)
+    for k in space:
+        free = ~(ohgw[f"clipped_{k}"] | rand[f"clipped_{k}"])
+        step_o = (ohgw[f"used_{k}"] - ohgw[k]).abs()[free]
+        step_r = (rand[f"used_{k}"] - rand[k]).abs()[free]
+        assert step_o.to_numpy() == pytest.approx(step_r.to_numpy(), rel=1e-9, abs=1e-12), k
+
+
+def test_common_random_numbers_make_a_no_op_warm_start_reproduce_none_exactly(table_dir):
+    rows, _ = read_table(table_dir)
+    cols = ["config_id", "epoch", "val_acc", "val_loss", "train_loss", "test_acc"]
+    none = rows[rows["arm"] == "none"][cols].reset_index(drop=True)
+    noop = rows[rows["arm"] == "gauss(sigma=0)"][cols].reset_index(drop=True)
+    pd.testing.assert_frame_equal(none, noop)
+    ohgw = rows[rows["arm"] == "ohgw(eta=1)"][cols].reset_index(drop=True)
+    assert not none["train_loss"].equals(ohgw["train_loss"])  # a warm start that moves the config does differ
+
+
+def test_a_cell_equals_a_fresh_objective_call(table_dir):
+    import torch
+
+    cells = {c.key: c for c in read_cells(table_dir)[0]}
+    cell = cells[(1, "ohgw(eta=1)")]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the table's cells ran
+    try:
+        fresh = get_task(TASK).objective_function(
+            cell.config_sampled, EPOCHS, seed=cell.seed, warm_start="ohgw", warm_start_params={"eta": 1.0}
+        )
+    finally:
+        torch.set_num_threads(threads)
+    assert fresh.config_used == cell.config_used
+    assert [e.val_acc for e in fresh.curve] == [e.val_acc for e in cell.curve]
+    assert [e.train_loss for e in fresh.curve] == [e.train_loss for e in cell.curve]
+
+
+def test_meta_records_provenance_and_the_build(table_dir):
+    import hashlib
+
+    meta = read_meta(table_dir)
+    assert meta["status"] == "complete" and meta["cells_done"] == meta["cells_total"] == 16
+    assert meta["spec"] == {
+        "task": TASK,
+        "arms": list(LABELS),
+        "configs": N_CONFIGS,
+        "seed": SEED,
+        "epochs": EPOCHS,
+        "max_epochs": 27,
+    }
+    assert [c["seed"] for c in meta["configs"]] == [trial_seed(SEED, i) for i in range(N_CONFIGS)]
+    assert meta["table_sha256"] == hashlib.sha256((table_dir / TABLE).read_bytes()).hexdigest()
+    assert meta["versions"]["torch"] and meta["device"].startswith("cpu") and meta["data_info"]
+    assert meta["code_version"]["package_tree"] and meta["git_sha"]
+    assert meta["build_wall_seconds"] > 0 and meta["interrupted_sessions"] == 0 and len(meta["sessions"]) == 1
+    assert meta["cell_wall_seconds_median"] > 0 and meta["failed_cells"] == []
+    assert not (table_dir / LOCK).exists()
+
+
+def test_a_crashed_build_resumes_and_trains_only_the_missing_cells(table_dir, tmp_path):
+    out = tmp_path / "resumed"
+    shutil.copytree(table_dir, out)
+    lines = (out / CELLS).read_text().splitlines(keepends=True)
+    lost = [json.loads(line) for line in lines[-2:]]
+    # a crash: the last cell never written, the one before cut off mid-line
+    (out / CELLS).write_text("".join(lines[:-2]) + lines[-2][: len(lines[-2]) // 2])
+    (out / TABLE).unlink()
+    write_meta(out, {**read_meta(out), "status": "building"})
+    with pytest.raises(ValueError, match="not complete"):
+        read_table(out)
+
+    result = build_table(_plan(out), quiet=True)
+    assert (result.trained, result.skipped, result.complete) == (2, 14, True)
+    cells, truncated = read_cells(out)
+    assert not truncated and len(cells) == 16
+    again = {c.key: c for c in cells}
+    for old in lost:  # retrained with the same seed: the same curve
+        assert [e.val_acc for e in again[(old["config_id"], old["arm"])].curve] == [e["val_acc"] for e in old["curve"]]
+    meta = read_meta(out)
+    assert len(meta["sessions"]) == 2 and meta["sessions"][1]["cells_trained"] == 2
+
+    result = build_table(_plan(out), quiet=True)  # complete: nothing to train
+    assert (result.trained, result.skipped, result.complete) == (0, 16, True)
+
+
+def test_a_different_spec_or_a_held_lock_is_refused(table_dir, tmp_path):
+    with pytest.raises(TableError, match="repeat the original command"):
+        _plan(table_dir, configs=5)
+    with pytest.raises(TableError, match="repeat the original command"):
+        _plan(table_dir, arms="none,ohgw(eta=1)")
+    (tmp_path / "junk.txt").write_text("x")
+    with pytest.raises(TableError, match="non-empty folder"):
+        _plan(tmp_path)
+    out = tmp_path / "locked"
+    plan = _plan(out)
+    with RunLock(out / LOCK):
+        with pytest.raises(TableError, match="is being built by"):
+            build_table(plan, quiet=True)
+    assert not (out / "meta.json").exists()
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+def test_paired_comparison_signs_and_censoring():
+    rows = []
+    for config_id in range(4):
+        for arm, best, final, reached in (("none", 0.90, 0.88, 3), ("a", 0.91, 0.89, 2)):
+            rows.append(
+                {
+                    "config_id": config_id,
+                    "arm": arm,
+                    "best_val_acc": best,
+                    "final_val_acc": final,
+                    "epochs_to_target": reached if config_id else 4,
+                    "reached": bool(config_id),
+                }
+            )
+    summary = pd.DataFrame(rows)
+    c = compare(summary, "a", "none")
+    assert c.n == 4 and c.best_pp_mean == pytest.approx(1.0) and c.final_pp_median == pytest.approx(1.0)
+    assert c.share_final_improved == 1.0 and c.share_best_improved == 1.0
+    assert c.epochs_to_target_median_saved == 1.0  # 3 configs one epoch sooner, one censored tie
+    assert (c.reached_arm, c.reached_reference) == (3, 3)
+    assert c.wilcoxon_p_final == pytest.approx(0.125)  # 4 positive differences: the smallest two-sided p
+    flipped = compare(summary, "none", "a")
+    assert flipped.best_pp_mean == pytest.approx(-1.0) and flipped.share_best_improved == 0.0
+
+
+def test_cell_summary_epochs_to_target_is_censored(table_dir):
+    rows, _ = read_table(table_dir)
+    summary = cell_summary(rows, target=1.01, epochs=EPOCHS)  # unreachable
+    assert not summary["reached"].any() and (summary["epochs_to_target"] == EPOCHS + 1).all()
+    summary = cell_summary(rows, target=0.0, epochs=EPOCHS)  # reached at once
+    assert summary["reached"].all() and (summary["epochs_to_target"] == 1).all()
+    assert len(summary) == 16 and (summary["best_val_acc"] >= summary["final_val_acc"]).all()
+
+
+def test_report_writes_markdown_csv_and_figure(table_dir, tmp_path):
+    written = table_report(table_dir, tmp_path / "report")
+    names = {p.name for p in written}
+    assert {"report.md", "report.csv", "cells.csv", "benefit_vs_log10_lr.png", "benefit_vs_log10_lr.pdf"} <= names
+    report = pd.read_csv(tmp_path / "report" / "report.csv")
+    assert list(zip(report["arm"], report["reference"], strict=True)) == [
+        ("gauss(sigma=0)", "none"),
+        ("ohgw(eta=1)", "none"),
+        ("random(eta=1)", "none"),
+        ("ohgw(eta=1)", "random(eta=1)"),
+    ]
+    noop = report.iloc[0]
+    assert noop["best_pp_mean"] == 0 and noop["final_pp_mean"] == 0 and noop["wilcoxon_p_final"] == 1.0
+    assert (report["n"] == N_CONFIGS).all()
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "| ohgw(eta=1) | random(eta=1) | 4 |" in text and "benefit_vs_log10_lr.png" in text
+
+
+# ----------------------------------------------------------------------------- the command line
+
+
+def test_cli_builds_and_reports_a_table(tmp_path, capsys):
+    out = tmp_path / "cli"
+    args = ["table", "build", "--task", TASK, "--arms", "none,gauss", "--configs", "1", "--epochs", "1"]
+    assert main([*args, "--out", str(out), "--quiet"]) == 0
+    assert "complete:" in capsys.readouterr().out
+    assert read_meta(out)["spec"]["arms"] == ["none", "gauss"]
+    assert main(["table", "report", str(out / TABLE), "--out", str(tmp_path / "r")]) == 0
+    assert (tmp_path / "r" / "report.md").exists()
+
+
+def test_cli_refuses_bad_input_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "bad"
+    args = ["table", "build", "--task", TASK, "--configs", "2", "--out", str(out)]
+    assert main([*args, "--arms", "none,ohgw(eta=x)"]) == 2
+    assert "must be a number" in capsys.readouterr().err
+    assert main([*args, "--arms", "none", "--epochs", "0"]) == 2
+    assert not out.exists()
+    assert main(["table", "report", str(tmp_path)]) == 2
+    assert "not an ohgw-bench table" in capsys.readouterr().err
