@@ -1,58 +1,63 @@
-"""The clock charges a trial only for its own work: on matched trials (same run seed, so the same
-sampled configuration and trial seed), an ``ohgw`` trial's first report comes later than
-``none``'s by what its warm start recorded, and a ``gauss`` trial (which computes nothing) comes
-no later. Bookkeeping such as FLOP counting happens once per worker, before any trial's clock."""
+"""The clock charges a trial only for its own work: on matched trials (the same sampled
+configuration and trial seed), an ``ohgw`` trial's first report comes later than ``none``'s by
+what its warm start recorded, and a ``gauss`` trial (which computes nothing) comes no later.
+Bookkeeping such as FLOP counting happens once per worker (``prepare_process``), before any
+trial's clock.
+
+The arms run interleaved in one warm process, as a warm worker runs them: separate runs one
+after another drift by about 30 ms in their first epoch on this machine (measured with two
+plain ``none`` runs of the same seed), more than the 10 ms this test resolves."""
 
 from __future__ import annotations
 
 import statistics
-import subprocess
-import sys
-from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
-from ohgw_bench.trajectory import Trajectory, run_dir
+from ohgw_bench.registry import get_task
+from ohgw_bench.trial import TrialSetup, prepare_process, run_trial, trial_seed
 
 pytestmark = pytest.mark.slow
 
-
-def _first_reports(out: Path, opt: str) -> dict[int, tuple[dict, float]]:
-    """trial_id → (trial record, trial_seconds at its first report) for one asha run on digits-cnn."""
-    argv = [sys.executable, "-m", "ohgw_bench.cli", "run", "--task", "digits-cnn", "--opt", opt]
-    argv += ["--seed", "3", "--budget", "90ep", "--workers", "1", "--out", str(out), "--quiet"]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    run = Trajectory.read(run_dir(out, "digits-cnn", opt, 3))
-    firsts: dict[int, float] = {}
-    for event in run.events:
-        if event["epoch"] == 1:
-            firsts.setdefault(event["trial_id"], event["trial_seconds"])
-    return {t["trial_id"]: (t, firsts[t["trial_id"]]) for t in run.trials if t["trial_id"] in firsts}
+TASK = get_task("digits-cnn")
+ARMS = ("none", "ohgw", "gauss")
+N_CONFIGS = 12
 
 
-def _extra_seconds(arm: dict, base: dict) -> tuple[float, float]:
-    """Medians over matched trials of (arm's first-report time - none's) and of arm's warm-start seconds."""
-    matched = sorted(set(arm) & set(base))
-    assert len(matched) >= 8, f"only {len(matched)} matched trials"
-    for trial_id in matched:
-        assert arm[trial_id][0]["config_sampled"] == base[trial_id][0]["config_sampled"], "trials are not matched"
-    extra = statistics.median(arm[i][1] - base[i][1] for i in matched)
-    recorded = statistics.median(arm[i][0]["warm_start"]["seconds"] for i in matched)
-    return extra, recorded
+def _first_report(arm: str, config: dict[str, float], seed: int, directory, data) -> tuple[float, float]:
+    """(trial_seconds at the first report, recorded warm-start seconds) of a one-epoch trial."""
+    reports: list[dict] = []
+    setup = TrialSetup(warm_start=arm, warm_start_params={}, seed=seed, max_epoch=1)
+    run_trial(TASK, config, setup, directory, lambda **r: reports.append(r), torch.device("cpu"), data)
+    return reports[0]["trial_seconds"], reports[0]["ws_seconds"]
 
 
 def test_warm_start_time_is_all_the_extra_time_a_trial_is_charged(tmp_path):
-    base = _first_reports(tmp_path, "asha")
-    ohgw = _first_reports(tmp_path, "asha+ohgw")
-    gauss = _first_reports(tmp_path, "asha+gauss")
+    torch.set_num_threads(1)
+    device = torch.device("cpu")
+    data = None
+    for arm in ARMS:  # every arm's once-per-worker work, off the clock
+        data = prepare_process(TASK, device, arm, {})
+    rng = np.random.default_rng(3)
+    extra: dict[str, list[float]] = {"ohgw": [], "gauss": []}
+    recorded: dict[str, list[float]] = {"ohgw": [], "gauss": []}
+    for index in range(N_CONFIGS):
+        config = {h.name: float(rng.uniform(h.low, h.high)) for h in (TASK.space[n] for n in TASK.space.names)}
+        seed = trial_seed(3, index)
+        order = ARMS[index % 3 :] + ARMS[: index % 3]  # no arm always runs first
+        times = {arm: _first_report(arm, config, seed, tmp_path / f"{index}-{arm}", data) for arm in order}
+        for arm in ("ohgw", "gauss"):
+            extra[arm].append(times[arm][0] - times["none"][0])
+            recorded[arm].append(times[arm][1])
 
-    extra, recorded = _extra_seconds(ohgw, base)
-    assert recorded > 0.0
-    assert abs(extra - recorded) <= max(0.2 * recorded, 0.010), (
-        f"ohgw trials reach their first report {extra:.4f} s after none's, but record {recorded:.4f} s of warm start"
+    ohgw_extra, ohgw_recorded = statistics.median(extra["ohgw"]), statistics.median(recorded["ohgw"])
+    assert ohgw_recorded > 0.0
+    assert abs(ohgw_extra - ohgw_recorded) <= max(0.2 * ohgw_recorded, 0.010), (
+        f"ohgw trials reach their first report {ohgw_extra:.4f} s after none's, "
+        f"but record {ohgw_recorded:.4f} s of warm start"
     )
-
-    extra, recorded = _extra_seconds(gauss, base)
-    assert recorded < 0.005
-    assert extra <= 0.010, f"gauss trials, which compute nothing, reach their first report {extra:.4f} s late"
+    gauss_extra = statistics.median(extra["gauss"])
+    assert statistics.median(recorded["gauss"]) < 0.005
+    assert gauss_extra <= 0.010, f"gauss trials, computing nothing, reach their first report {gauss_extra:.4f} s late"
