@@ -284,7 +284,9 @@ def run_sweep(
     poll_s: float = 0.25,
 ) -> SweepResult:
     """Execute the runs (default: the whole grid) as Dask tasks; return every run's outcome."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from ohgw_bench.dask_cluster import local_cluster
 
     # syne-tune's import sets the root logger to INFO; Dask's INFO chatter would bury the progress.
     logging.getLogger("distributed").setLevel(logging.WARNING)
@@ -313,7 +315,7 @@ def run_sweep(
             ) from None
     else:
         n = n_dask_workers or default_n_dask_workers(spec, len(todo))
-        cluster = LocalCluster(n_workers=n, processes=True, threads_per_worker=1, dashboard_address=None)
+        cluster = local_cluster(n)
         client = Client(cluster)
         gpus = visible_gpus()
         if gpus is not None:  # several GPUs: each local worker (and so each of its runs) gets its share

@@ -282,13 +282,13 @@ def _train_cells(
 ) -> None:
     """Train ``todo`` on a LocalCluster; the client (this process) appends each finished cell, so a cell is
     stored once even when Dask re-runs it after a worker died. A cell that raises is recorded in ``result``."""
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
+
+    from ohgw_bench.dask_cluster import local_cluster
 
     logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO chatter would bury the progress
     with (
-        LocalCluster(
-            n_workers=min(plan.n_workers, len(todo)), processes=True, threads_per_worker=1, dashboard_address=None
-        ) as cluster,
+        local_cluster(min(plan.n_workers, len(todo))) as cluster,
         Client(cluster) as client,
     ):
         futures = {
