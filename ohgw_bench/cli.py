@@ -50,10 +50,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=1, help="concurrent trials (warm worker processes)")
     run.add_argument(
         "--backend",
-        choices=["workers", "subprocess"],
         default="workers",
+        metavar="{workers,subprocess,table:PATH}",
         help="workers: warm worker processes for the whole run (default); "
-        "subprocess: syne-tune's LocalBackend, a new process per trial start/resume",
+        "subprocess: syne-tune's LocalBackend, a new process per trial start/resume; "
+        "table:PATH: replay a twin table's curves in syne-tune's simulator (no training, simulated clock)",
+    )
+    run.add_argument(
+        "--configs-from",
+        type=Path,
+        default=None,
+        metavar="TABLE",
+        help="real training, restricted to TABLE's configurations and trial seeds (a replay's real counterpart)",
+    )
+    run.add_argument(
+        "--threads", type=int, default=None, help="torch threads per trial (default: CPU cores // --workers)"
     )
     run.add_argument("--out", type=Path, default=Path("results"), help="results root (default: results/)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing run of the same key")
@@ -114,6 +125,11 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--budget", help="per-run budget: 120s, 10m, 3h, 8dev-h or 500ep (default 120s)")
     sw.add_argument("--workers", type=int, help="concurrent trials (processes) per run (default 1)")
     sw.add_argument("--out", help="results root (default: results/)")
+    sw.add_argument(
+        "--backend",
+        metavar="{workers,subprocess,table:PATH}",
+        help="as in `run`; table:PATH replays a twin table (default workers)",
+    )
     sw.add_argument("--scheduler-address", help="use a running Dask scheduler, e.g. tcp://host:8786")
     sw.add_argument(
         "--n-dask-workers", type=int, help="local cluster size: runs at a time (default: CPU cores // --workers)"
@@ -200,7 +216,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         plan = prepare_run(
-            args.task, args.opt, args.seed, args.budget, args.workers, args.out, args.overwrite, backend=args.backend
+            args.task,
+            args.opt,
+            args.seed,
+            args.budget,
+            args.workers,
+            args.out,
+            args.overwrite,
+            backend=args.backend,
+            configs_from=args.configs_from,
+            threads=args.threads,
         )
         lock = lock_run(plan, args.overwrite)
     except (UnknownNameError, OptimizerNameError, RunRefused, ValueError, DataError) as err:
@@ -324,6 +349,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             budget=args.budget,
             workers=args.workers,
             out=args.out,
+            backend=args.backend,
             scheduler_address=args.scheduler_address,
             n_dask_workers=args.n_dask_workers,
             dry_run=args.dry_run,

@@ -131,7 +131,7 @@ MIXED_MARK = "†"  # an arm ranked with --allow-mixed
 UNRESOLVED_MARK = "*"  # a success mark the test split cannot back at 0.2 pp
 
 #: The summary columns both runs of a pair must agree on (meta.json's fields, see :func:`pair_mismatches`).
-PAIR_FIELDS = ("code_version", "versions", "device")
+PAIR_FIELDS = ("code_version", "versions", "device", "clock_source")
 _CODE_KEYS = ("package_tree", "pyproject")  # what identifies the code; ``modified`` is reported, not compared
 
 

@@ -61,7 +61,7 @@ __all__ = [
 RUN_KEYS = ("task", "optimizer", "scheduler", "warm_start", "warm_start_label", "seed", "status", "workers", "target")
 
 #: What the run ran on (see ``_run_columns``): the leaderboard checks pairs against these.
-PROVENANCE_COLUMNS = ("code_version", "versions", "device", "n_test")
+PROVENANCE_COLUMNS = ("code_version", "versions", "device", "clock_source", "n_test")
 
 #: The three clocks: summary column suffix → event column holding the running total.
 CLOCKS = {"tuner_seconds": "tuner_seconds", "device_seconds": "device_seconds", "epochs": "epochs_total"}
@@ -187,6 +187,8 @@ def _provenance(meta: dict[str, Any]) -> dict[str, Any]:
         "code_version": json.dumps(code, sort_keys=True) if code is not None else None,
         "versions": json.dumps(versions, sort_keys=True) if versions is not None else None,
         "device": meta.get("device"),
+        # "real", or "table <sha256>" for a replay; runs written before replays existed were real
+        "clock_source": meta.get("clock_source", "real"),
         "n_test": float(n_test) if isinstance(n_test, (int, float)) and not isinstance(n_test, bool) else math.nan,
     }
 

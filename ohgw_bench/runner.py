@@ -2,11 +2,16 @@
 
 ``prepare_run`` checks everything a user can get wrong *before* anything is written;
 ``execute_run`` drives syne-tune's Tuner and writes the trajectory as results arrive
-through :class:`TrajectoryWriter`. Trials run on one of two backends:
+through :class:`TrajectoryWriter`. Trials run on one of three backends:
 
 * ``workers`` (default): the run's ``--workers`` warm worker processes
   (:mod:`ohgw_bench.execution`), started before the clock and ended with the run;
-* ``subprocess``: syne-tune's LocalBackend, a new Python process per trial start and resume.
+* ``subprocess``: syne-tune's LocalBackend, a new Python process per trial start and resume;
+* ``table:PATH``: no training; syne-tune's simulator replays a twin table's curves
+  (:mod:`ohgw_bench.table.replay`), on a simulated clock.
+
+``configs_from`` (``--configs-from PATH``) restricts a real run to a table's configurations
+and trial seeds: the real counterpart of a replay.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from ohgw_bench.trajectory import (
 )
 from ohgw_bench.warmstarts import validate_params as validate_warm_start
 
-BACKENDS = ("workers", "subprocess")
+BACKENDS = ("workers", "subprocess")  # and table:PATH
 
 
 class RunRefused(ValueError):
@@ -63,6 +68,24 @@ class RunPlan:
     directory: Path
     out: Path
     backend: str = "workers"
+    table: Path | None = None  # the replayed table (backend table:PATH), or the one --configs-from names
+    threads: int | None = None  # torch threads per trial; None: the cores shared among the workers
+
+    @property
+    def replay(self) -> bool:
+        return self.table is not None and self.backend.startswith("table:")
+
+    def open_table(self):
+        from ohgw_bench.table.replay import open_table
+
+        return open_table(str(self.table)) if self.table is not None else None
+
+    def trial_seed(self, trial_id: int, config: dict[str, Any]) -> int:
+        """The seed trial ``trial_id`` trains with: from the run seed, or the table's for its configuration."""
+        from ohgw_bench.trial import trial_seed
+
+        table = self.open_table()
+        return trial_seed(self.seed, trial_id) if table is None else table.seed_of(config, self.task.space.names)
 
 
 def prepare_run(
@@ -74,19 +97,34 @@ def prepare_run(
     out: Path | str,
     overwrite: bool = False,
     backend: str = "workers",
+    configs_from: Path | str | None = None,
+    threads: int | None = None,
 ) -> RunPlan:
     """Validate every input; raise RunRefused/ValueError with a clear message, write nothing."""
+    from ohgw_bench.table.replay import check_replayable, open_table, parse_backend
+
     _quiet_syne_tune()
-    if backend not in BACKENDS:
-        raise RunRefused(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    table_path = parse_backend(backend)
+    if table_path is None and backend not in BACKENDS:
+        raise RunRefused(f"--backend must be one of {', '.join(BACKENDS)} or table:PATH, got {backend!r}")
+    if table_path is not None and configs_from is not None:
+        raise RunRefused("--configs-from restricts a real run; a table:PATH backend already replays that table")
+    table_path = table_path if configs_from is None else Path(configs_from)
     task_spec = get_task(task)
-    task_spec.check_data()
     name = parse_optimizer_name(optimizer)
     validate_warm_start(name.warm_start, dict(name.warm_start_params))
+    if table_path is not None:
+        table = open_table(str(table_path))
+        check_replayable(table, task_spec, name.warm_start_label, get_scheduler(name.scheduler))
+        table_path = table.path
+    if configs_from is not None or table_path is None:
+        task_spec.check_data()  # a replay trains nothing
     parsed_budget = Budget.parse(budget)
     if workers < 1:
         raise RunRefused(f"--workers must be a positive integer, got {workers}")
-    if workers > max_workers():
+    if threads is not None and threads < 1:
+        raise RunRefused(f"--threads must be a positive integer, got {threads}")
+    if workers > max_workers() and not backend.startswith("table:"):
         raise RunRefused(
             f"--workers {workers} is more than {max_workers()} (4 per CPU core here): each worker is a "
             "process holding the task's data; use fewer"
@@ -98,7 +136,7 @@ def prepare_run(
     if backend == "subprocess":
         _check_command_line_paths(directory)
     refuse_existing(directory, overwrite)
-    plan = RunPlan(task_spec, name, seed, parsed_budget, workers, directory, Path(out), backend)
+    plan = RunPlan(task_spec, name, seed, parsed_budget, workers, directory, Path(out), backend, table_path, threads)
     make_scheduler(plan, config_space={})  # scheduler settings are checked at start-up, not mid-run
     return plan
 
@@ -171,29 +209,45 @@ def lock_run(plan: RunPlan, overwrite: bool):
 
 def _config_space(plan: RunPlan) -> dict[str, Any]:
     from ohgw_bench.specs import MAX_RESOURCE_ATTR
-    from ohgw_bench.trial_entry import SEED_KEY, TASK_KEY, THREADS_KEY, WARM_START_KEY, WARM_START_PARAMS_KEY
+    from ohgw_bench.trial_entry import (
+        SEED_KEY,
+        TABLE_KEY,
+        TASK_KEY,
+        THREADS_KEY,
+        WARM_START_KEY,
+        WARM_START_PARAMS_KEY,
+    )
 
+    table = plan.open_table()
     return {
         **plan.task.space.to_syne_tune(),
-        MAX_RESOURCE_ATTR: plan.task.max_epochs,
+        MAX_RESOURCE_ATTR: plan.task.max_epochs if table is None else table.epochs,
         TASK_KEY: plan.task.name,
         WARM_START_KEY: plan.optimizer.warm_start,
         WARM_START_PARAMS_KEY: json.dumps(dict(plan.optimizer.warm_start_params), sort_keys=True),
         SEED_KEY: plan.seed,
         THREADS_KEY: _threads(plan),
+        **({} if table is None else {TABLE_KEY: str(table.path)}),
     }
 
 
 def _threads(plan: RunPlan) -> int:
-    """CPU threads per trial: the cores shared evenly among concurrent trials."""
-    return max(1, (os.cpu_count() or 1) // plan.workers)
+    """CPU threads per trial: ``--threads``, or the cores shared evenly among concurrent trials."""
+    return plan.threads or max(1, (os.cpu_count() or 1) // plan.workers)
 
 
 def make_scheduler(plan: RunPlan, config_space: dict[str, Any]):
+    """The run's scheduler; on a table (replayed or --configs-from) it samples the table's configurations only."""
+    from ohgw_bench.table.replay import replay_task, search_options
+
     spec = get_scheduler(plan.optimizer.scheduler)
     settings = {**spec.defaults, **dict(plan.optimizer.scheduler_params)}
     space = config_space or _config_space(plan)
-    return spec.factory(plan.task, space, plan.seed, **settings)
+    table = plan.open_table()
+    if table is None:
+        return spec.factory(plan.task, space, plan.seed, **settings)
+    task = replay_task(plan.task, table)
+    return spec.factory(task, space, plan.seed, search_options(table, task), **settings)
 
 
 def _git(*args: str) -> str | None:
@@ -259,11 +313,12 @@ def _now() -> str:
 class TrajectoryWriter:
     """Turns trial reports into trials.jsonl / events.jsonl lines, keeping the run's totals."""
 
-    def __init__(self, plan: RunPlan) -> None:
+    def __init__(self, plan: RunPlan, clock: Callable[[], float] = time.perf_counter) -> None:
         self.plan = plan
         self.trials = JsonlAppender(plan.directory / TRIALS)
         self.events = JsonlAppender(plan.directory / EVENTS)
-        self.start = time.perf_counter()
+        self.clock = clock  # a replay's is the simulator's
+        self.start = clock()
         self.epochs_total = 0
         self.trial_flops: dict[int, float] = {}
         self.ws_flops: dict[int, float] = {}
@@ -274,7 +329,7 @@ class TrajectoryWriter:
         self.failed_trials: set[int] = set()
 
     def elapsed(self) -> float:
-        return time.perf_counter() - self.start
+        return self.clock() - self.start
 
     def budget_exhausted(self) -> bool:
         return self.plan.budget.exhausted(self.elapsed(), self.epochs_total, self.plan.workers)
@@ -320,8 +375,6 @@ class TrajectoryWriter:
         self.trials.append(record)
 
     def _record_from(self, trial_id: int, config: dict[str, Any], result: dict[str, Any], status: str) -> TrialRecord:
-        from ohgw_bench.trial import trial_seed
-
         names = self.plan.task.space.names
         hg = {}
         for k in names:
@@ -344,7 +397,7 @@ class TrajectoryWriter:
                 "note": "" if result.get("ws_note") == "-" else str(result.get("ws_note", "")),
             },
             status=status,
-            seed=trial_seed(self.plan.seed, trial_id),
+            seed=self.plan.trial_seed(trial_id, config),
         )
 
     def close(self) -> None:
@@ -416,7 +469,15 @@ def _keep_failed_trial_logs(writer: TrajectoryWriter, backend: Any, directory: P
 def run_meta(
     plan: RunPlan, data_info: dict[str, Any] | None = None, gpus: list[int] | None = None, status: str = "running"
 ) -> dict[str, Any]:
-    """meta.json of a run: this function is its one writer's one schema (see ``trajectory.read_meta``)."""
+    """meta.json of a run: this function is its one writer's one schema (see ``trajectory.read_meta``).
+
+    A run on a table (replayed, or real with --configs-from) names it under ``table``; a replay's
+    ``device`` is the one its curves were trained on, and ``clock_source`` keeps replays and real
+    runs (and replays of different tables) from ever being paired."""
+    from ohgw_bench.table.replay import table_info
+
+    table = plan.open_table()
+    trial_seeds = "trial_seed(seed, trial_id)" if table is None else "the table's seed of the trial's configuration"
     return {
         "schema_version": SCHEMA_VERSION,
         "task": plan.task.name,
@@ -436,18 +497,22 @@ def run_meta(
             **dict(plan.optimizer.warm_start_params),
         },
         "seed": plan.seed,
-        "seeds": {"scheduler": plan.seed, "trial": "trial_seed(seed, trial_id)", "data_split": "fixed per task"},
+        "seeds": {"scheduler": plan.seed, "trial": trial_seeds, "data_split": "fixed per task"},
         "budget": {"amount": plan.budget.amount, "clock": plan.budget.clock},
         "workers": plan.workers,
-        "backend": plan.backend,
+        "threads_per_trial": _threads(plan),
+        "backend": "table" if plan.replay else plan.backend,
+        "clock_source": f"table {table.sha256}" if plan.replay and table is not None else "real",
+        "table": None if table is None else table_info(table, plan.optimizer.warm_start_label),
         "target": plan.task.target,
-        "max_epochs": plan.task.max_epochs,
+        "max_epochs": plan.task.max_epochs if table is None else table.epochs,
         "metric": plan.task.metric,
         "status": status,
         "versions": _versions(),
         "git_sha": _git_sha(),
         "code_version": code_version(),
-        "device": _device(),
+        "device": table.meta.get("device") if plan.replay and table is not None else _device(),
+        "replayed_on": _device() if plan.replay else None,
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "gpus_rotated": gpus,
         "data_info": data_info,
@@ -485,6 +550,12 @@ def _worker_spec(plan: RunPlan):
 @contextlib.contextmanager
 def _trial_backend(plan: RunPlan, work: Path, gpus: list[int] | None, meta: dict[str, Any]):
     """The run's syne-tune backend and the tuner's polling interval; workers end when this exits."""
+    if plan.replay:
+        from ohgw_bench.table.replay import make_table_backend
+
+        arm = plan.optimizer.warm_start_label
+        yield make_table_backend(plan.open_table(), plan.task, arm, _config_space(plan)), 0.0
+        return
     if plan.backend == "subprocess":
         from ohgw_bench.execution.pool import DROPPED_ENV
         from ohgw_bench.gpus import make_local_backend
@@ -543,8 +614,12 @@ def execute_run(
 
     from ohgw_bench.gpus import visible_gpus
 
-    data = plan.task.load_data()  # fail here, clearly, before any trial starts (e.g. CIFAR missing)
-    gpus = visible_gpus()
+    table = plan.open_table()
+    if plan.replay:
+        data_info, gpus = table.meta.get("data_info"), None
+    else:
+        data_info = plan.task.load_data().info  # fail here, clearly, before any trial starts (e.g. CIFAR missing)
+        gpus = visible_gpus()
     directory = plan.directory
     if directory.exists():
         from ohgw_bench.execution.lifeline import end_orphan_trials
@@ -552,7 +627,7 @@ def execute_run(
         end_orphan_trials(directory)  # trials of an interrupted subprocess-backend run, if any
         shutil.rmtree(directory)  # only reached with --overwrite or for a failed run
     directory.mkdir(parents=True)
-    meta = run_meta(plan, data_info=data.info, gpus=gpus)
+    meta = run_meta(plan, data_info=data_info, gpus=gpus)
     write_json_atomic(directory / META, meta)
     writer = TrajectoryWriter(plan)
     work = directory / ".work"
@@ -561,6 +636,11 @@ def execute_run(
     os.environ["SYNETUNE_FOLDER"] = str(work / "tuner")
     try:
         with _trial_backend(plan, work, gpus, meta) as (backend, sleep_time):
+            callbacks = [_syne_tune_callback(writer, on_update)]
+            if plan.replay:
+                from ohgw_bench.table.replay import simulated_clock_callback
+
+                callbacks.insert(0, simulated_clock_callback())  # starts the simulated clock first
             tuner = Tuner(
                 trial_backend=backend,
                 scheduler=make_scheduler(plan, _config_space(plan)),
@@ -571,11 +651,14 @@ def execute_run(
                 print_update_interval=3600.0,
                 max_failures=10**6,
                 save_tuner=False,
-                callbacks=[_syne_tune_callback(writer, on_update)],
+                callbacks=callbacks,
                 trial_backend_path=str(work / "trials"),
                 tuner_name="ohgw",
             )
-            writer.start = time.perf_counter()  # the clock starts once the workers are warm
+            if plan.replay:  # simulated seconds since the tuner started
+                writer.clock, writer.start = backend.time_keeper.time, 0.0
+            else:
+                writer.start = time.perf_counter()  # the clock starts once the workers are warm
             # syne-tune print()s a results table when the tuner ends; our summary replaces it.
             with open(work / "tuner-stdout.txt", "w") as sink, contextlib.redirect_stdout(sink):
                 tuner.run()

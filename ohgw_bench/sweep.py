@@ -171,6 +171,7 @@ def run_one(
     budget: str,
     workers: int,
     out: str,
+    backend: str = "workers",
     sweep_id: str | None = None,
     topic: str | None = None,
     stale_after: float = STALE_AFTER_S,
@@ -199,7 +200,7 @@ def run_one(
             moved = str(move_aside(out, run, reason))
         from ohgw_bench.runner import execute_run, prepare_run, write_failed_meta
 
-        plan = prepare_run(task, optimizer, seed, budget, workers, out, overwrite=False)
+        plan = prepare_run(task, optimizer, seed, budget, workers, out, overwrite=False, backend=backend)
         if topic is not None:
             from distributed import get_worker
 
@@ -259,8 +260,10 @@ class PinWorkersToGpus(WorkerPlugin):
 
 
 def default_n_dask_workers(spec: SweepSpec, n_runs: int) -> int:
-    """One Dask worker per ``workers`` cores (each run spawns ``workers`` trial processes)."""
-    return max(1, min(n_runs, (os.cpu_count() or 1) // spec.workers))
+    """One Dask worker per ``workers`` cores (each run spawns ``workers`` trial processes); a replay
+    trains nothing, so one per core."""
+    per_run = 1 if spec.replay else spec.workers
+    return max(1, min(n_runs, (os.cpu_count() or 1) // per_run))
 
 
 def precheck(spec: SweepSpec, runs: Iterable[RunKey]) -> tuple[list[RunKey], list[RunKey]]:
@@ -352,6 +355,7 @@ def run_sweep(
                     spec.budget,
                     spec.workers,
                     str(spec.out),
+                    spec.backend,
                     sweep_id,
                     topic,
                     stale_after,
@@ -606,6 +610,7 @@ def sweep_main(
     workers: int | None,
     out: str | None,
     scheduler_address: str | None,
+    backend: str | None = None,
     n_dask_workers: int | None,
     dry_run: bool = False,
     quiet: bool = False,
@@ -618,7 +623,7 @@ def sweep_main(
     if n_dask_workers is not None and scheduler_address:
         raise SweepError("--n-dask-workers sizes a local cluster; it cannot be used with --scheduler-address")
     spec, where = spec_and_where(
-        spec_path, tasks=tasks, opts=opts, seeds=seeds, budget=budget, workers=workers, out=out
+        spec_path, tasks=tasks, opts=opts, seeds=seeds, budget=budget, workers=workers, out=out, backend=backend
     )
     runs = validate_runs(spec, where)
     if dry_run:
@@ -629,9 +634,8 @@ def sweep_main(
         print(f"{len(runs)} runs: {len(todo)} to run, {len(complete)} already complete (dry run: nothing started)")
         return 0
     parsed = Budget.parse(spec.budget)
-    progress = SweepProgress(
-        runs, mode="quiet" if quiet else "auto", budget_seconds=parsed.in_clock("tuner_seconds", spec.workers)
-    )
+    budget_seconds = None if spec.replay else parsed.in_clock("tuner_seconds", spec.workers)  # a replay's is simulated
+    progress = SweepProgress(runs, mode="quiet" if quiet else "auto", budget_seconds=budget_seconds)
     result = run_sweep(
         spec, runs, scheduler_address=scheduler_address, n_dask_workers=n_dask_workers, progress=progress
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SPEC_KEYS = ("tasks", "opts", "seeds", "seeds_by_scheduler", "budget", "workers", "out")
+SPEC_KEYS = ("tasks", "opts", "seeds", "seeds_by_scheduler", "budget", "workers", "out", "backend")
 DEFAULT_BUDGET = "120s"
 DEFAULT_WORKERS = 1
 DEFAULT_OUT = "results"
@@ -48,6 +48,11 @@ class SweepSpec:
     workers: int
     out: Path  # absolute
     seeds_by_scheduler: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    backend: str = "workers"  # or table:PATH, a replay (runner.BACKENDS)
+
+    @property
+    def replay(self) -> bool:
+        return self.backend.startswith("table:")
 
     def seeds_of(self, optimizer: str) -> tuple[int, ...]:
         """The seeds of one optimizer: its scheduler's own seeds if the spec gives them."""
@@ -178,6 +183,7 @@ def spec_and_where(
     budget: str | None = None,
     workers: int | None = None,
     out: Path | str | None = None,
+    backend: str | None = None,
 ) -> tuple[SweepSpec, Where]:
     """:func:`build_spec`, and where each value came from (for the messages of later checks)."""
     from ohgw_bench.budget import Budget
@@ -189,7 +195,15 @@ def spec_and_where(
     from ohgw_bench.registry import UnknownNameError, get_task
 
     data, where = read_spec_file(spec_path) if spec_path is not None else ({}, Where())
-    flags = {"tasks": tasks, "opts": opts, "seeds": seeds, "budget": budget, "workers": workers, "out": out}
+    flags = {
+        "tasks": tasks,
+        "opts": opts,
+        "seeds": seeds,
+        "budget": budget,
+        "workers": workers,
+        "out": out,
+        "backend": backend,
+    }
     for key, value in flags.items():
         if value is not None:
             data[key] = value
@@ -251,11 +265,27 @@ def spec_and_where(
     if out_path.exists() and not out_path.is_dir():
         raise SweepError(f"{where('out')}: out {out_path} exists and is not a folder")
 
+    backend_value = data.get("backend", "workers")
+    if not isinstance(backend_value, str) or not backend_value.strip():
+        raise SweepError(
+            f"{where('backend')}: backend must be workers, subprocess or table:PATH, got {backend_value!r}"
+        )
+    if backend_value.startswith("table:") and spec_path is not None and "backend" not in where.flags:
+        relative = Path(backend_value[len("table:") :]).expanduser()  # a spec file's table path is relative to it
+        backend_value = "table:" + str((Path(spec_path).parent / relative).resolve())
+
     for key, values in (("tasks", task_names), ("opts", opt_names), ("seeds", seed_list)):
         if not values:
             raise SweepError(f"{where(key)}: {key} is empty, so the grid has no runs")
     spec = SweepSpec(
-        tuple(task_names), tuple(opt_names), tuple(seed_list), budget_text, n_workers, out_path, by_scheduler
+        tuple(task_names),
+        tuple(opt_names),
+        tuple(seed_list),
+        budget_text,
+        n_workers,
+        out_path,
+        by_scheduler,
+        backend_value.strip(),
     )
     return spec, where
 
@@ -292,7 +322,16 @@ def validate_runs(spec: SweepSpec, where: Callable[[str, Any], str] | None = Non
     for run in runs:
         try:
             # overwrite=True: an existing folder is the sweep's business (skip or resume), not an error.
-            prepare_run(run.task, run.optimizer, run.seed, spec.budget, spec.workers, spec.out, overwrite=True)
+            prepare_run(
+                run.task,
+                run.optimizer,
+                run.seed,
+                spec.budget,
+                spec.workers,
+                spec.out,
+                overwrite=True,
+                backend=spec.backend,
+            )
         except DataError as err:
             raise SweepError(f"task {run.task}: {err}") from None
         except (UnknownNameError, OptimizerNameError, ValueError) as err:

@@ -21,19 +21,26 @@ WARM_START_KEY = "ohgw_warm_start"
 WARM_START_PARAMS_KEY = "ohgw_warm_start_params"
 SEED_KEY = "ohgw_seed"
 THREADS_KEY = "ohgw_threads"
+TABLE_KEY = "ohgw_configs_from"  # a twin table's folder: train each configuration with the table's trial seed
 #: environment variable holding the pid of the run that started the trial
 RUN_PID_ENV = "OHGW_BENCH_RUN_PID"
 
 
 def trial_setup(config: Mapping[str, Any], trial_id: int):
     """The :class:`~ohgw_bench.trial.TrialSetup` encoded in a scheduler's config (both backends)."""
+    from ohgw_bench.registry import get_task
     from ohgw_bench.specs import MAX_RESOURCE_ATTR
+    from ohgw_bench.table.replay import open_table
     from ohgw_bench.trial import TrialSetup, trial_seed
 
+    if TABLE_KEY in config:
+        seed = open_table(config[TABLE_KEY]).seed_of(dict(config), get_task(config[TASK_KEY]).space.names)
+    else:
+        seed = trial_seed(int(config[SEED_KEY]), trial_id)
     return TrialSetup(
         warm_start=config[WARM_START_KEY],
         warm_start_params=json.loads(config[WARM_START_PARAMS_KEY]),
-        seed=trial_seed(int(config[SEED_KEY]), trial_id),
+        seed=seed,
         max_epoch=int(config[MAX_RESOURCE_ATTR]),
     )
 

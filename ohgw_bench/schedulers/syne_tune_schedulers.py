@@ -17,13 +17,23 @@ from typing import Any
 from ohgw_bench.registry import register_scheduler
 from ohgw_bench.specs import MAX_RESOURCE_ATTR, RESOURCE_ATTR, TaskSpec
 
-
-def _common(task: TaskSpec, seed: int) -> dict[str, Any]:
-    return dict(metric=task.metric, mode="max", points_to_evaluate=[], random_seed=seed)
+SearchOptions = dict[str, Any] | None  # e.g. a table's restrict_configurations (not a user setting)
 
 
-def _multi_fidelity(task: TaskSpec, seed: int) -> dict[str, Any]:
-    return dict(_common(task, seed), resource_attr=RESOURCE_ATTR, max_resource_attr=MAX_RESOURCE_ATTR)
+def _common(task: TaskSpec, seed: int, search_options: SearchOptions, **defaults: Any) -> dict[str, Any]:
+    options = {**defaults, **(search_options or {})}
+    return dict(
+        metric=task.metric,
+        mode="max",
+        points_to_evaluate=[],
+        random_seed=seed,
+        **({"search_options": options} if options else {}),
+    )
+
+
+def _multi_fidelity(task: TaskSpec, seed: int, search_options: SearchOptions, **defaults: Any) -> dict[str, Any]:
+    common = _common(task, seed, search_options, **defaults)
+    return dict(common, resource_attr=RESOURCE_ATTR, max_resource_attr=MAX_RESOURCE_ATTR)
 
 
 def rung_levels(grace_period: int, reduction_factor: int, max_epochs: int) -> list[int]:
@@ -53,7 +63,15 @@ def _check_geometric(name: str, task: TaskSpec, grace_period: int, reduction_fac
 
 
 @register_scheduler("asha", "asynchronous successive halving, stopping type (syne-tune ASHA)")
-def make_asha(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int = 3, grace_period: int = 1):
+def make_asha(
+    task: TaskSpec,
+    config_space: dict,
+    seed: int,
+    search_options: SearchOptions = None,
+    *,
+    reduction_factor: int = 3,
+    grace_period: int = 1,
+):
     from syne_tune.optimizer.baselines import ASHA
 
     _check_geometric("asha", task, grace_period, reduction_factor, min_levels=1)
@@ -62,19 +80,30 @@ def make_asha(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor
         type="stopping",
         reduction_factor=reduction_factor,
         grace_period=grace_period,
-        **_multi_fidelity(task, seed),
+        **_multi_fidelity(task, seed, search_options),
     )
 
 
 @register_scheduler(
     "pasha", "progressive ASHA: raises its maximum resource as rankings stabilise (pause/resume)", pauses_trials=True
 )
-def make_pasha(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int = 3, grace_period: int = 1):
+def make_pasha(
+    task: TaskSpec,
+    config_space: dict,
+    seed: int,
+    search_options: SearchOptions = None,
+    *,
+    reduction_factor: int = 3,
+    grace_period: int = 1,
+):
     from syne_tune.optimizer.baselines import PASHA
 
     _check_geometric("pasha", task, grace_period, reduction_factor, min_levels=3)
     return PASHA(
-        config_space, reduction_factor=reduction_factor, grace_period=grace_period, **_multi_fidelity(task, seed)
+        config_space,
+        reduction_factor=reduction_factor,
+        grace_period=grace_period,
+        **_multi_fidelity(task, seed, search_options),
     )
 
 
@@ -85,6 +114,7 @@ def make_hyperband(
     task: TaskSpec,
     config_space: dict,
     seed: int,
+    search_options: SearchOptions = None,
     *,
     reduction_factor: int = 3,
     grace_period: int = 1,
@@ -103,12 +133,20 @@ def make_hyperband(
         brackets=brackets,
         reduction_factor=reduction_factor,
         grace_period=grace_period,
-        **_multi_fidelity(task, seed),
+        **_multi_fidelity(task, seed, search_options),
     )
 
 
 @register_scheduler("mobster", "model-based ASHA with a multi-task GP searcher (syne-tune MOBSTER)")
-def make_mobster(task: TaskSpec, config_space: dict, seed: int, *, reduction_factor: int = 3, grace_period: int = 1):
+def make_mobster(
+    task: TaskSpec,
+    config_space: dict,
+    seed: int,
+    search_options: SearchOptions = None,
+    *,
+    reduction_factor: int = 3,
+    grace_period: int = 1,
+):
     from syne_tune.optimizer.baselines import MOBSTER
 
     _check_geometric("mobster", task, grace_period, reduction_factor, min_levels=1)
@@ -117,8 +155,7 @@ def make_mobster(task: TaskSpec, config_space: dict, seed: int, *, reduction_fac
         type="stopping",
         reduction_factor=reduction_factor,
         grace_period=grace_period,
-        search_options={"debug_log": False},
-        **_multi_fidelity(task, seed),
+        **_multi_fidelity(task, seed, search_options, debug_log=False),
     )
 
 
@@ -129,6 +166,7 @@ def make_dyhpo(
     task: TaskSpec,
     config_space: dict,
     seed: int,
+    search_options: SearchOptions = None,
     *,
     grace_period: int = 3,
     rung_increment: int = 3,
@@ -150,14 +188,13 @@ def make_dyhpo(
         grace_period=grace_period,
         rung_increment=rung_increment,
         probability_sh=probability_sh,
-        search_options={"debug_log": False},
-        **_multi_fidelity(task, seed),
+        **_multi_fidelity(task, seed, search_options, debug_log=False),
     )
 
 
 @register_scheduler("random-search", "random search at full fidelity (not the 'random' warm start)")
-def make_random_search(task: TaskSpec, config_space: dict, seed: int):
+def make_random_search(task: TaskSpec, config_space: dict, seed: int, search_options: SearchOptions = None):
     """Every trial trains to the task's maximum epochs (config["epochs"] is that maximum)."""
     from syne_tune.optimizer.baselines import RandomSearch
 
-    return RandomSearch(config_space, **_common(task, seed))
+    return RandomSearch(config_space, **_common(task, seed, search_options))
