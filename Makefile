@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test bench leaderboard clean
+.PHONY: venv demo test bench leaderboard table replay clean
 
 venv: $(STAMP)
 
@@ -33,6 +33,23 @@ leaderboard: $(STAMP)
 	$(VENV)/bin/ohgw-bench leaderboard results/mnist1d-cnn --format csv --out results/mnist1d-cnn/leaderboard.csv
 	$(VENV)/bin/ohgw-bench leaderboard results/mnist1d-cnn --format tex --out results/mnist1d-cnn/leaderboard.tex
 	$(VENV)/bin/ohgw-bench plot results/mnist1d-cnn --out results/mnist1d-cnn/figures --overwrite
+
+# The mnist1d-cnn twin table: 128 Sobol configurations x 5 arms at full fidelity, then its report.
+# About two hours on 2 cores; resumable: re-run after an interruption.
+TABLE_DIR := results/mnist1d-cnn/table
+table: $(STAMP)
+	$(VENV)/bin/ohgw-bench table build --task mnist1d-cnn --arms 'none,ohgw(eta=1),random(eta=1),ohgw(eta=3),random(eta=3)' --configs 128 --seed 0 --out $(TABLE_DIR)
+	$(VENV)/bin/ohgw-bench table report $(TABLE_DIR) --out $(TABLE_DIR)/report
+
+# The replayed leaderboard under results/mnist1d-cnn/replay/, from the committed table (no training).
+REPLAY_DIR := results/mnist1d-cnn/replay
+replay: $(STAMP)
+	$(VENV)/bin/ohgw-bench sweep examples/replay-mnist1d.toml
+	$(VENV)/bin/ohgw-bench leaderboard runs/replay-mnist1d --format runs --out $(REPLAY_DIR)/runs.parquet
+	$(VENV)/bin/ohgw-bench leaderboard $(REPLAY_DIR)/runs.parquet --out $(REPLAY_DIR)/LEADERBOARD.md
+	$(VENV)/bin/ohgw-bench leaderboard $(REPLAY_DIR)/runs.parquet --format csv --out $(REPLAY_DIR)/leaderboard.csv
+	$(VENV)/bin/ohgw-bench leaderboard $(REPLAY_DIR)/runs.parquet --format tex --out $(REPLAY_DIR)/leaderboard.tex
+	$(VENV)/bin/ohgw-bench plot runs/replay-mnist1d --out $(REPLAY_DIR)/figures --overwrite
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -90,9 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     lb.add_argument("--target", type=_target, default=None, help="override each task's tau, in (0, 1]")
     lb.add_argument(
         "--format",
-        choices=["md", "csv", "tex"],
+        choices=["md", "csv", "tex", "runs"],
         default="md",
-        help="markdown tables, one CSV row per arm (for pandas), or LaTeX",
+        help="markdown tables, one CSV row per arm (for pandas), LaTeX, or runs: the per-run summary as "
+        "Parquet (needs --out), which `leaderboard FILE.parquet` reads back",
     )
     lb.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
     lb.add_argument("--include-incomplete", action="store_true", help="also rank running/truncated runs")
@@ -158,6 +159,11 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("path", type=Path, help="a table's folder or its table.parquet")
     tr.add_argument("--out", type=Path, default=None, help="report folder (default: PATH/report)")
     tr.add_argument("--target", type=_target, default=None, help="override the task's tau, in (0, 1]")
+    tv = table_sub.add_parser("verify", help="re-train a few cells here: are the curves and seconds the table's?")
+    tv.add_argument("path", type=Path, help="a table's folder or its table.parquet")
+    tv.add_argument("--cells", type=int, default=4, help="cells to re-train, drawn at random (default 4)")
+    tv.add_argument("--seed", type=int, default=0, help="which cells (default 0)")
+    tv.add_argument("--threads", type=int, default=1, help="torch threads, as the build used (default 1)")
     return p
 
 
@@ -294,6 +300,17 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         return _fail(f"{args.path} does not exist")
     if args.out and args.out.is_dir():
         return _fail(f"--out {args.out} is a folder; give a file name, e.g. {args.out / 'LEADERBOARD.md'}")
+    if args.format == "runs":
+        from ohgw_bench.leaderboard import save_run_summary
+
+        if args.out is None or args.out.suffix != ".parquet":
+            return _fail("--format runs writes Parquet: give --out FILE.parquet")
+        try:
+            n = save_run_summary(args.path, args.out, args.target)
+        except (ValueError, FileNotFoundError) as err:
+            return _fail(str(err))
+        print(f"wrote {args.out} ({n} runs)")
+        return 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -373,6 +390,14 @@ def cmd_table(args: argparse.Namespace) -> int:
             return _fail(str(err))
         for path in written:
             print(f"wrote {path}")
+        return 0
+    if args.table_command == "verify":
+        from ohgw_bench.table.verify import format_checks, verify_table
+
+        try:
+            print(format_checks(verify_table(args.path, args.cells, args.seed, args.threads)))
+        except (ValueError, FileNotFoundError) as err:
+            return _fail(str(err))
         return 0
 
     from ohgw_bench.table.build import TableError, build_table, format_result, prepare_build

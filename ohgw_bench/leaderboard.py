@@ -856,13 +856,33 @@ def leaderboard(
     allow_mixed: bool = False,
 ) -> str:
     """Read every run under ``path`` and render its leaderboard (``target`` overrides τ).
+    ``path`` may also be a per-run summary saved by :func:`save_run_summary` (a thousand replayed
+    seeds are regenerated from their table rather than committed run by run).
 
     Raises :class:`MixedPairError` for a pair of runs of different code, packages or device
     unless ``allow_mixed``.
     """
-    from ohgw_bench.results import summarize_runs
-
     if fmt not in ("md", "csv", "tex"):
         raise ValueError(f"unknown leaderboard format {fmt!r}: use md, csv or tex")
-    summary = summarize_runs(path, target=target, include_incomplete=include_incomplete)
+    summary = read_run_summary(path, target, include_incomplete)
     return render(build_leaderboard(summary, allow_mixed=allow_mixed), fmt)
+
+
+def read_run_summary(path: Path | str, target: float | None = None, include_incomplete: bool = False) -> pd.DataFrame:
+    """One row per run: summarised from the run folders under ``path``, or read from a saved summary."""
+    from ohgw_bench.results import summarize_runs
+
+    if Path(path).suffix == ".parquet":
+        if target is not None or include_incomplete:
+            raise ValueError(f"{path} is a saved summary: its T@tau and runs are fixed; use the run folders instead")
+        return pd.read_parquet(path)
+    return summarize_runs(path, target=target, include_incomplete=include_incomplete)
+
+
+def save_run_summary(path: Path | str, out: Path | str, target: float | None = None) -> int:
+    """Write the per-run summary of the runs under ``path`` to ``out`` (Parquet, atomically); return its rows."""
+    from ohgw_bench.atomic import atomic_write
+
+    summary = read_run_summary(path, target)
+    atomic_write(Path(out), lambda fh: summary.to_parquet(fh, index=False))
+    return len(summary)

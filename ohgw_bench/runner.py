@@ -365,6 +365,8 @@ class TrajectoryWriter:
 
     def on_status(self, trial_id: int, status: str) -> None:
         record = self.records.get(trial_id)
+        if record is not None and record.status == "stopped" and status == "completed":
+            return  # syne-tune's simulator also completes a trial it stopped at its last report; stopped stands
         if record is not None and record.status != status and record.status != "diverged":  # diverged is final
             if status in ("completed", "stopped", "failed", "diverged"):
                 self.finished_trials += 1

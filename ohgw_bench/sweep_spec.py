@@ -270,9 +270,8 @@ def spec_and_where(
         raise SweepError(
             f"{where('backend')}: backend must be workers, subprocess or table:PATH, got {backend_value!r}"
         )
-    if backend_value.startswith("table:") and spec_path is not None and "backend" not in where.flags:
-        relative = Path(backend_value[len("table:") :]).expanduser()  # a spec file's table path is relative to it
-        backend_value = "table:" + str((Path(spec_path).parent / relative).resolve())
+    if backend_value.startswith("table:"):  # relative to the working folder, like ``out``
+        backend_value = "table:" + str(Path(backend_value[len("table:") :]).expanduser().resolve())
 
     for key, values in (("tasks", task_names), ("opts", opt_names), ("seeds", seed_list)):
         if not values:

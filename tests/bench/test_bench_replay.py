@@ -1,0 +1,79 @@
+"""Replay speed, side by side with syne-tune's own tabular simulation of the same scheduler.
+
+Both replay ASHA (4 workers, 2,000 simulated seconds) on the same BlackboxTabular, the committed
+mnist1d-cnn twin table's ``none`` arm (``OHGW_BENCH_TABLE`` names another):
+
+* ``syne-tune``: its documented recipe, ``UserBlackboxBackend`` + ``SimulatorCallback`` + a
+  ``StoppingCriterion`` on wall-clock time, with its defaults (the tuner sleeps 5 simulated s
+  whenever every worker is busy; results kept in its own results table);
+* ``ohgw-bench``: ``ohgw-bench run --backend table:PATH``'s path (``execute_run``): the simulated
+  clock advanced event by event, 1 ms dispatch latency, the trajectory written to disk.
+
+Run:  .venv/bin/python -m pytest tests/bench/test_bench_replay.py --benchmark-only -o addopts=""
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from benchutil import interleaved, report
+
+TABLE = Path(os.environ.get("OHGW_BENCH_TABLE", Path(__file__).parents[2] / "results/mnist1d-cnn/table"))
+BUDGET_S, WORKERS = 2000, 4
+
+pytestmark = pytest.mark.skipif(not (TABLE / "table.parquet").exists(), reason=f"no complete table at {TABLE}")
+
+
+def test_replay_asha_against_syne_tunes_simulation(benchmark, capsys, tmp_path):
+    from syne_tune import StoppingCriterion, Tuner
+    from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
+
+    from ohgw_bench.runner import _config_space, execute_run, make_scheduler, prepare_run
+    from ohgw_bench.table.replay import ELAPSED, arm_blackbox, open_table
+    from ohgw_bench.trajectory import read_meta
+
+    table = open_table(str(TABLE))
+    runs = {"n": 0}
+
+    def plan():
+        runs["n"] += 1
+        return prepare_run(
+            table.task, "asha", runs["n"], f"{BUDGET_S}s", WORKERS, tmp_path / "ours", backend=f"table:{TABLE}"
+        )
+
+    def syne_tune_recipe():
+        from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
+
+        p = plan()
+        space = _config_space(p)
+        backend = UserBlackboxBackend(
+            blackbox=arm_blackbox(table, p.task, "none", space), elapsed_time_attr=ELAPSED, max_resource_attr="epochs"
+        )
+        Tuner(
+            trial_backend=backend,
+            scheduler=make_scheduler(p, space),
+            stop_criterion=StoppingCriterion(max_wallclock_time=BUDGET_S),
+            n_workers=WORKERS,
+            sleep_time=0,
+            callbacks=[SimulatorCallback()],
+            save_tuner=False,
+            trial_backend_path=str(tmp_path / "st" / str(runs["n"])),
+            tuner_name="bench",
+        ).run()
+
+    def ohgw_bench_replay():
+        directory = execute_run(plan())
+        meta = read_meta(directory)
+        assert meta["status"] == "complete" and meta["tuner_seconds"] >= BUDGET_S
+
+    benchmark.group = f"replay ASHA, {WORKERS} workers, {BUDGET_S} simulated s, {table.task} table"
+    med = interleaved(benchmark, {"syne-tune": syne_tune_recipe, "ohgw-bench": ohgw_bench_replay}, rounds=3)
+    benchmark.extra_info.update({f"{k}_seconds": v for k, v in med.items()})
+    report(
+        capsys,
+        [f"{name:<10} {seconds:6.2f} s per replay (median of 3)" for name, seconds in med.items()]
+        + [f"ratio ohgw-bench / syne-tune: {med['ohgw-bench'] / med['syne-tune']:.2f}"],
+    )
+    assert all(v > 0 for v in med.values())

@@ -1,0 +1,156 @@
+"""Replaying a twin table in syne-tune's simulator, against real runs restricted to the same table.
+
+The table is real and small: 6 digits-cnn configurations x {none, ohgw(eta=1)} x 9 epochs, built on
+Dask with one torch thread per cell, so a real run with ``--threads 1`` trains bit for bit the same
+curves. With one worker and a fixed scheduler seed, the replay must then make the real run's
+decisions: the same trials in the same order, the same reports, promotions and stops, and the same
+T@τ in the epoch clock."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ohgw_bench.cli import main
+from ohgw_bench.leaderboard import MixedPairError, build_leaderboard
+from ohgw_bench.results import summarize_runs
+from ohgw_bench.table.build import build_table, prepare_build
+from ohgw_bench.table.records import TABLE, read_table
+from ohgw_bench.table.replay import DISPATCH_SECONDS, open_table
+from ohgw_bench.trajectory import read_meta, run_dir
+
+TASK = "digits-cnn"
+ARM = "ohgw(eta=1)"
+N_CONFIGS, EPOCHS = 6, 9
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("replay") / "table"
+    plan = prepare_build(TASK, f"none,{ARM}", N_CONFIGS, seed=5, epochs=EPOCHS, out=out, n_workers=1, threads=1)
+    assert build_table(plan, quiet=True).complete
+    return out
+
+
+def _run(out: Path, opt: str, *backend: str, seed: int = 3, budget: str = "30ep", workers: int = 1) -> Path:
+    args = ["run", "--task", TASK, "--opt", opt, "--seed", str(seed), "--budget", budget]
+    assert main([*args, "--workers", str(workers), *backend, "--out", str(out), "--quiet"]) == 0
+    return run_dir(out, TASK, opt, seed)
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _decisions(directory: Path) -> tuple[list, list, list]:
+    events = _jsonl(directory / "events.jsonl")
+    trials = _jsonl(directory / "trials.jsonl")
+    reports = [(e["trial_id"], e["epoch"], e["val_acc"], e["epochs_total"]) for e in events]
+    statuses = [(t["trial_id"], t["status"]) for t in trials]  # the trial file's lines, in order: every decision
+    configs = sorted({(t["trial_id"], json.dumps(t["config_used"], sort_keys=True), t["seed"]) for t in trials})
+    return reports, statuses, configs
+
+
+@pytest.mark.parametrize("opt", [f"asha+{ARM}", f"pasha(reduction_factor=2)+{ARM}"])
+def test_replay_makes_the_real_runs_decisions(table, tmp_path, opt):
+    real = _run(tmp_path / "real", opt, "--threads", "1", "--configs-from", str(table))
+    replay = _run(tmp_path / "replay", opt, "--backend", f"table:{table}")
+    assert _decisions(replay) == _decisions(real)
+    statuses = {s for _, s in _decisions(real)[1]}
+    assert "stopped" in statuses or "paused" in statuses  # the scheduler did decide something
+    t_real, t_replay = (float(summarize_runs(d, target=0.9)["T_epochs"].iloc[0]) for d in (real, replay))
+    assert t_real == t_replay and t_real > 0  # T@τ in the epoch clock, reached in both
+
+
+def test_replay_clock_is_the_recorded_training_time(table, tmp_path):
+    """One worker, stopping ASHA: each report lands at the trial's recorded seconds (warm start included)
+    after the previous trial ended, plus 1 ms per start and report."""
+    directory = _run(tmp_path, f"asha+{ARM}", "--backend", f"table:{table}", budget="20ep")
+    events = _jsonl(directory / "events.jsonl")
+    frame, _ = read_table(table)
+    rows = frame[frame["arm"] == ARM].set_index(["config_id", "epoch"])
+    trials = {t["trial_id"]: t for t in _jsonl(directory / "trials.jsonl")}
+    configs = open_table(str(table)).meta["configs"]
+    start = 0.0
+    for previous, event in zip([None, *events], events, strict=False):
+        config = trials[event["trial_id"]]["config_sampled"]
+        config_id = next(c["config_id"] for c in configs if c["values"] == config)
+        recorded = rows.loc[(config_id, event["epoch"]), "trial_seconds"]
+        if previous is not None and previous["trial_id"] != event["trial_id"]:
+            start = previous["tuner_seconds"]
+        assert event["trial_seconds"] == pytest.approx(recorded)
+        assert event["tuner_seconds"] - start == pytest.approx(recorded, abs=6 * DISPATCH_SECONDS)
+
+
+def test_replayed_run_names_its_table_and_never_pairs_with_a_real_run(table, tmp_path):
+    none = _run(tmp_path, "asha", "--backend", f"table:{table}", budget="15ep")
+    meta = read_meta(none)
+    sha = open_table(str(table)).sha256
+    assert meta["backend"] == "table" and meta["clock_source"] == f"table {sha}"
+    assert meta["table"]["sha256"] == sha and meta["table"]["arm"] == "none"
+    assert meta["device"] == open_table(str(table)).meta["device"] and meta["replayed_on"]
+    assert meta["max_epochs"] == EPOCHS
+    _run(tmp_path, f"asha+{ARM}", "--threads", "1", "--configs-from", str(table), budget="15ep")
+    with pytest.raises(MixedPairError, match="clock_source"):
+        build_leaderboard(summarize_runs(tmp_path))
+
+
+def test_replay_sweep_on_dask_and_its_leaderboard(table, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    code = main(
+        ["sweep", "--tasks", TASK, "--opts", f"asha,asha+{ARM}", "--seeds", "0-3", "--budget", "60s"]
+        + ["--workers", "2", "--backend", f"table:{table}", "--out", str(out), "--quiet"]
+    )
+    assert code == 0
+    summary = summarize_runs(out)
+    assert len(summary) == 8 and (summary["status"] == "complete").all()
+    assert summary["used_tuner_seconds"].min() >= 60  # simulated seconds: the budget was spent
+    board = build_leaderboard(summary)
+    assert set(board["arm"]) == {ARM} and int(board["n_pairs"].iloc[0]) == 4
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--opt", "dehb"], "cannot be limited to a table's configurations"),
+        (["--opt", "asha+random(eta=1)"], "has no arm 'random(eta=1)'"),
+        (["--opt", "asha+ohgw(eta=2)"], "has no arm 'ohgw(eta=2)'"),
+        (["--task", "mnist1d-cnn"], "is for task digits-cnn, not mnist1d-cnn"),
+    ],
+)
+def test_bad_replays_are_refused_and_write_nothing(table, tmp_path, capsys, args, message):
+    base = {"--task": TASK, "--opt": "asha", "--budget": "10ep", "--out": str(tmp_path / "out")}
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
+    argv = ["run", *[x for kv in base.items() for x in kv], "--backend", f"table:{table}"]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_incomplete_or_changed_table_is_refused(table, tmp_path, capsys):
+    changed = tmp_path / "changed"
+    shutil.copytree(table, changed)
+    frame = pd.read_parquet(changed / TABLE)
+    frame.loc[0, "val_acc"] = 1.0
+    frame.to_parquet(changed / TABLE, index=False)
+    out = tmp_path / "out"
+    argv = ["run", "--task", TASK, "--opt", "asha", "--budget", "5ep", "--out", str(out)]
+    assert main([*argv, "--backend", f"table:{changed}"]) == 2
+    assert "does not match the SHA-256" in capsys.readouterr().err
+    (changed / TABLE).unlink()
+    assert main([*argv, "--backend", f"table:{changed}"]) == 2
+    assert "not complete" in capsys.readouterr().err
+    assert main([*argv, "--backend", "table:"]) == 2
+    assert "needs the table's folder" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_table_verify_retrains_cells_and_reproduces_their_curves(table, capsys):
+    assert main(["table", "verify", str(table), "--cells", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2/2 curves reproduced exactly" in out
+    assert main(["table", "verify", str(table), "--cells", "0"]) == 2
