@@ -63,6 +63,8 @@ class RunPlan:
     directory: Path
     out: Path
     backend: str = "workers"
+    workers_chosen_by: str = "workers"  # see ohgw_bench.gpus.choose_workers
+    graphs: bool = True  # CUDA graphs where the task allows them (--no-graphs: False)
 
 
 def prepare_run(
@@ -70,12 +72,15 @@ def prepare_run(
     optimizer: str,
     seed: int,
     budget: str,
-    workers: int,
+    workers: int | None,
     out: Path | str,
     overwrite: bool = False,
     backend: str = "workers",
+    trials_per_gpu: int | None = None,
+    graphs: bool = True,
 ) -> RunPlan:
-    """Validate every input; raise RunRefused/ValueError with a clear message, write nothing."""
+    """Validate every input; raise RunRefused/ValueError with a clear message, write nothing.
+    ``workers`` None: the task's (or the given) ``trials_per_gpu`` on each visible GPU, 1 without one."""
     _quiet_syne_tune()
     if backend not in BACKENDS:
         raise RunRefused(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -84,8 +89,13 @@ def prepare_run(
     name = parse_optimizer_name(optimizer)
     validate_warm_start(name.warm_start, dict(name.warm_start_params))
     parsed_budget = Budget.parse(budget)
-    if workers < 1:
-        raise RunRefused(f"--workers must be a positive integer, got {workers}")
+    from ohgw_bench.gpus import choose_workers, visible_gpu_count
+
+    n_gpus = visible_gpu_count() if workers is None else None  # touch CUDA only where it decides
+    try:
+        workers, chosen_by = choose_workers(n_gpus, task_spec.trials_per_gpu, max_workers(), workers, trials_per_gpu)
+    except ValueError as err:
+        raise RunRefused(str(err)) from None
     if workers > max_workers():
         raise RunRefused(
             f"--workers {workers} is more than {max_workers()} (4 per CPU core here): each worker is a "
@@ -98,7 +108,7 @@ def prepare_run(
     if backend == "subprocess":
         _check_command_line_paths(directory)
     refuse_existing(directory, overwrite)
-    plan = RunPlan(task_spec, name, seed, parsed_budget, workers, directory, Path(out), backend)
+    plan = RunPlan(task_spec, name, seed, parsed_budget, workers, directory, Path(out), backend, chosen_by, graphs)
     make_scheduler(plan, config_space={})  # scheduler settings are checked at start-up, not mid-run
     return plan
 
@@ -171,7 +181,14 @@ def lock_run(plan: RunPlan, overwrite: bool):
 
 def _config_space(plan: RunPlan) -> dict[str, Any]:
     from ohgw_bench.specs import MAX_RESOURCE_ATTR
-    from ohgw_bench.trial_entry import SEED_KEY, TASK_KEY, THREADS_KEY, WARM_START_KEY, WARM_START_PARAMS_KEY
+    from ohgw_bench.trial_entry import (
+        GRAPHS_KEY,
+        SEED_KEY,
+        TASK_KEY,
+        THREADS_KEY,
+        WARM_START_KEY,
+        WARM_START_PARAMS_KEY,
+    )
 
     return {
         **plan.task.space.to_syne_tune(),
@@ -181,6 +198,7 @@ def _config_space(plan: RunPlan) -> dict[str, Any]:
         WARM_START_PARAMS_KEY: json.dumps(dict(plan.optimizer.warm_start_params), sort_keys=True),
         SEED_KEY: plan.seed,
         THREADS_KEY: _threads(plan),
+        GRAPHS_KEY: int(plan.graphs),
     }
 
 
@@ -303,6 +321,7 @@ class TrajectoryWriter:
                 flops_total=sum(self.trial_flops.values()),
                 warm_start_flops_total=sum(self.ws_flops.values()),
                 warm_start_seconds_total=sum(self.ws_seconds.values()),
+                trial_compile_seconds=float(result.get("compile_seconds", 0.0)),
             )
         )
         if int(result.get("diverged", 0)):
@@ -414,9 +433,16 @@ def _keep_failed_trial_logs(writer: TrajectoryWriter, backend: Any, directory: P
 
 
 def run_meta(
-    plan: RunPlan, data_info: dict[str, Any] | None = None, gpus: list[int] | None = None, status: str = "running"
+    plan: RunPlan,
+    data_info: dict[str, Any] | None = None,
+    gpus: list[int] | None = None,
+    status: str = "running",
+    n_gpus: int | None = None,
 ) -> dict[str, Any]:
-    """meta.json of a run: this function is its one writer's one schema (see ``trajectory.read_meta``)."""
+    """meta.json of a run: this function is its one writer's one schema (see ``trajectory.read_meta``).
+    ``n_gpus``: GPUs visible to the run (None: not counted, as for a run that failed before it started)."""
+    from ohgw_bench.gpus import placement
+
     return {
         "schema_version": SCHEMA_VERSION,
         "task": plan.task.name,
@@ -450,6 +476,8 @@ def run_meta(
         "device": _device(),
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "gpus_rotated": gpus,
+        "placement": placement(plan.workers, n_gpus, plan.workers_chosen_by),
+        "graphs": plan.graphs and plan.task.graphs and bool(n_gpus),  # CUDA graphs in the training step
         "data_info": data_info,
         "started_at": _now(),
         "ended_at": None,
@@ -541,10 +569,11 @@ def execute_run(
     _quiet_syne_tune()
     from syne_tune import Tuner
 
-    from ohgw_bench.gpus import visible_gpus
+    from ohgw_bench.gpus import visible_gpu_count, visible_gpus
 
     data = plan.task.load_data()  # fail here, clearly, before any trial starts (e.g. CIFAR missing)
     gpus = visible_gpus()
+    n_gpus = visible_gpu_count()
     directory = plan.directory
     if directory.exists():
         from ohgw_bench.execution.lifeline import end_orphan_trials
@@ -552,7 +581,7 @@ def execute_run(
         end_orphan_trials(directory)  # trials of an interrupted subprocess-backend run, if any
         shutil.rmtree(directory)  # only reached with --overwrite or for a failed run
     directory.mkdir(parents=True)
-    meta = run_meta(plan, data_info=data.info, gpus=gpus)
+    meta = run_meta(plan, data_info=data.info, gpus=gpus, n_gpus=n_gpus)
     write_json_atomic(directory / META, meta)
     writer = TrajectoryWriter(plan)
     work = directory / ".work"

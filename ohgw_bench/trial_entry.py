@@ -21,6 +21,7 @@ WARM_START_KEY = "ohgw_warm_start"
 WARM_START_PARAMS_KEY = "ohgw_warm_start_params"
 SEED_KEY = "ohgw_seed"
 THREADS_KEY = "ohgw_threads"
+GRAPHS_KEY = "ohgw_graphs"  # 1: CUDA graphs where the task allows them; 0: the run's --no-graphs
 #: environment variable holding the pid of the run that started the trial
 RUN_PID_ENV = "OHGW_BENCH_RUN_PID"
 
@@ -35,6 +36,7 @@ def trial_setup(config: Mapping[str, Any], trial_id: int):
         warm_start_params=json.loads(config[WARM_START_PARAMS_KEY]),
         seed=trial_seed(int(config[SEED_KEY]), trial_id),
         max_epoch=int(config[MAX_RESOURCE_ATTR]),
+        graphs=bool(int(config.get(GRAPHS_KEY, 1))),
     )
 
 
