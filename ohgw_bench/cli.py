@@ -47,7 +47,24 @@ def _parser() -> argparse.ArgumentParser:
         help="tuner wall clock (120s, 10m, 3h), device time = wall x workers (8dev-h) "
         "or epochs summed over trials (500ep)",
     )
-    run.add_argument("--workers", type=int, default=1, help="concurrent trials (warm worker processes)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="concurrent trials (warm worker processes); default: the task's trials per GPU on each "
+        "visible GPU, 1 without a GPU",
+    )
+    run.add_argument(
+        "--trials-per-gpu",
+        type=int,
+        default=None,
+        help="concurrent trials on each visible GPU, instead of the task's own number (not with --workers)",
+    )
+    run.add_argument(
+        "--no-graphs",
+        action="store_true",
+        help="train eagerly on CUDA: no CUDA graphs in the training step (the CPU is always eager)",
+    )
     run.add_argument(
         "--backend",
         default="workers",
@@ -232,6 +249,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             backend=args.backend,
             configs_from=args.configs_from,
             threads=args.threads,
+            trials_per_gpu=args.trials_per_gpu,
+            graphs=not args.no_graphs,
         )
         lock = lock_run(plan, args.overwrite)
     except (UnknownNameError, OptimizerNameError, RunRefused, ValueError, DataError) as err:

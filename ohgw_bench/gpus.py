@@ -8,7 +8,9 @@ every run's first trial would land on the same card. Here:
 * a run rotates over the GPUs visible to it (``gpus_to_use``), or over none when it sees a
   single GPU or GPUs named by UUID/MIG id (its trials then inherit the visible set);
 * the sweep's LocalCluster workers split the GPUs between them (:func:`gpus_for_worker`,
-  applied by :class:`ohgw_bench.sweep.PinWorkersToGpus`) before they run anything.
+  applied by :class:`ohgw_bench.sweep.PinWorkersToGpus`) before they run anything;
+* a run given no ``--workers`` runs its task's ``trials_per_gpu`` trials on each visible GPU
+  (:func:`place_trials`): one small-model trial leaves most of a GPU idle (issue 15).
 
 syne-tune counts GPUs by running ``nvidia-smi`` with its output sent to a ``std.out`` file
 in the current folder; :func:`make_local_backend` passes the count in, so nothing is written.
@@ -41,6 +43,47 @@ def gpus_for_worker(index: int, n_workers: int, gpus: list[int]) -> list[int]:
     """Local Dask worker ``index``'s share: every ``n_workers``-th GPU, or one shared GPU when
     there are more workers than GPUs."""
     return gpus[index::n_workers] if n_workers <= len(gpus) else [gpus[index % len(gpus)]]
+
+
+def choose_workers(
+    n_gpus: int | None,
+    task_trials_per_gpu: int,
+    max_workers: int,
+    workers: int | None = None,
+    trials_per_gpu: int | None = None,
+) -> tuple[int, str]:
+    """(concurrent trials, what chose them). The user's ``workers`` if given ("workers"); else
+    ``trials_per_gpu`` (the user's: "trials_per_gpu", or the task's: "task") on each of ``n_gpus``
+    GPUs, at most ``max_workers``; one trial without a GPU ("no GPU"). ``n_gpus`` may be None
+    (not counted) only when ``workers`` is given."""
+    if workers is not None and trials_per_gpu is not None:
+        raise ValueError("give --workers or --trials-per-gpu, not both")
+    for name, value in (("--workers", workers), ("--trials-per-gpu", trials_per_gpu)):
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value}")
+    if workers is not None:
+        return workers, "workers"
+    if n_gpus is None:
+        raise ValueError("choosing the workers by GPU needs the number of GPUs")
+    if n_gpus == 0:
+        return 1, "no GPU"
+    per_gpu = trials_per_gpu if trials_per_gpu is not None else task_trials_per_gpu
+    chosen_by = "trials_per_gpu" if trials_per_gpu is not None else "task"
+    return max(1, min(n_gpus * per_gpu, max_workers)), chosen_by
+
+
+def placement(workers: int, n_gpus: int | None, chosen_by: str) -> dict[str, int | str | None]:
+    """meta.json's record of where a run's trials sat. Workers go to the GPUs in turn
+    (:class:`~ohgw_bench.execution.pool.WorkerPool`), so the fullest GPU holds ⌈workers / gpus⌉."""
+    per_gpu = None if n_gpus is None else (-(-workers // n_gpus) if n_gpus else 0)
+    return {"workers": workers, "gpus": n_gpus, "trials_per_gpu": per_gpu, "chosen_by": chosen_by}
+
+
+def visible_gpu_count() -> int:
+    """GPUs this process may use (``CUDA_VISIBLE_DEVICES`` applied); 0 without CUDA."""
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 def visible_gpus() -> list[int] | None:

@@ -17,6 +17,7 @@ and trial seeds: the real counterpart of a replay.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -70,6 +71,8 @@ class RunPlan:
     backend: str = "workers"
     table: Path | None = None  # the replayed table (backend table:PATH), or the one --configs-from names
     threads: int | None = None  # torch threads per trial; None: the cores shared among the workers
+    workers_chosen_by: str = "workers"  # see ohgw_bench.gpus.choose_workers
+    graphs: bool = True  # CUDA graphs where the task allows them (--no-graphs: False)
 
     @property
     def replay(self) -> bool:
@@ -93,14 +96,18 @@ def prepare_run(
     optimizer: str,
     seed: int,
     budget: str,
-    workers: int,
+    workers: int | None,
     out: Path | str,
     overwrite: bool = False,
     backend: str = "workers",
     configs_from: Path | str | None = None,
     threads: int | None = None,
+    trials_per_gpu: int | None = None,
+    graphs: bool = True,
 ) -> RunPlan:
-    """Validate every input; raise RunRefused/ValueError with a clear message, write nothing."""
+    """Validate every input; raise RunRefused/ValueError with a clear message, write nothing.
+    ``workers`` None: the task's (or the given) ``trials_per_gpu`` on each visible GPU, 1 without one."""
+    from ohgw_bench.gpus import choose_workers, visible_gpu_count
     from ohgw_bench.table.replay import check_replayable, open_table, parse_backend
 
     _quiet_syne_tune()
@@ -120,8 +127,11 @@ def prepare_run(
     if configs_from is not None or table_path is None:
         task_spec.check_data()  # a replay trains nothing
     parsed_budget = Budget.parse(budget)
-    if workers < 1:
-        raise RunRefused(f"--workers must be a positive integer, got {workers}")
+    n_gpus = visible_gpu_count() if workers is None and table_path is None else None  # touch CUDA only to decide
+    try:
+        workers, chosen_by = choose_workers(n_gpus, task_spec.trials_per_gpu, max_workers(), workers, trials_per_gpu)
+    except ValueError as err:
+        raise RunRefused(str(err)) from None
     if threads is not None and threads < 1:
         raise RunRefused(f"--threads must be a positive integer, got {threads}")
     if workers > max_workers() and not backend.startswith("table:"):
@@ -136,7 +146,20 @@ def prepare_run(
     if backend == "subprocess":
         _check_command_line_paths(directory)
     refuse_existing(directory, overwrite)
-    plan = RunPlan(task_spec, name, seed, parsed_budget, workers, directory, Path(out), backend, table_path, threads)
+    plan = RunPlan(
+        task_spec,
+        name,
+        seed,
+        parsed_budget,
+        workers,
+        directory,
+        Path(out),
+        backend,
+        table_path,
+        threads,
+        chosen_by,
+        graphs,
+    )
     make_scheduler(plan, config_space={})  # scheduler settings are checked at start-up, not mid-run
     return plan
 
@@ -210,6 +233,7 @@ def lock_run(plan: RunPlan, overwrite: bool):
 def _config_space(plan: RunPlan) -> dict[str, Any]:
     from ohgw_bench.specs import MAX_RESOURCE_ATTR
     from ohgw_bench.trial_entry import (
+        GRAPHS_KEY,
         SEED_KEY,
         TABLE_KEY,
         TASK_KEY,
@@ -227,6 +251,7 @@ def _config_space(plan: RunPlan) -> dict[str, Any]:
         WARM_START_PARAMS_KEY: json.dumps(dict(plan.optimizer.warm_start_params), sort_keys=True),
         SEED_KEY: plan.seed,
         THREADS_KEY: _threads(plan),
+        GRAPHS_KEY: int(plan.graphs),
         **({} if table is None else {TABLE_KEY: str(table.path)}),
     }
 
@@ -358,6 +383,7 @@ class TrajectoryWriter:
                 flops_total=sum(self.trial_flops.values()),
                 warm_start_flops_total=sum(self.ws_flops.values()),
                 warm_start_seconds_total=sum(self.ws_seconds.values()),
+                trial_compile_seconds=float(result.get("compile_seconds", 0.0)),
             )
         )
         if int(result.get("diverged", 0)):
@@ -469,13 +495,19 @@ def _keep_failed_trial_logs(writer: TrajectoryWriter, backend: Any, directory: P
 
 
 def run_meta(
-    plan: RunPlan, data_info: dict[str, Any] | None = None, gpus: list[int] | None = None, status: str = "running"
+    plan: RunPlan,
+    data_info: dict[str, Any] | None = None,
+    gpus: list[int] | None = None,
+    status: str = "running",
+    n_gpus: int | None = None,
 ) -> dict[str, Any]:
     """meta.json of a run: this function is its one writer's one schema (see ``trajectory.read_meta``).
+    ``n_gpus``: GPUs visible to the run (None: not counted, as for a run that failed before it started).
 
     A run on a table (replayed, or real with --configs-from) names it under ``table``; a replay's
     ``device`` is the one its curves were trained on, and ``clock_source`` keeps replays and real
     runs (and replays of different tables) from ever being paired."""
+    from ohgw_bench.gpus import placement
     from ohgw_bench.table.replay import table_info
 
     table = plan.open_table()
@@ -517,6 +549,8 @@ def run_meta(
         "replayed_on": _device() if plan.replay else None,
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "gpus_rotated": gpus,
+        "placement": placement(plan.workers, n_gpus, plan.workers_chosen_by),
+        "graphs": plan.graphs and plan.task.graphs and bool(n_gpus),  # CUDA graphs in the training step
         "data_info": data_info,
         "started_at": _now(),
         "ended_at": None,
@@ -614,14 +648,15 @@ def execute_run(
     _quiet_syne_tune()
     from syne_tune import Tuner
 
-    from ohgw_bench.gpus import visible_gpus
+    from ohgw_bench.gpus import visible_gpu_count, visible_gpus
 
     table = plan.open_table()
     if plan.replay:
-        data_info, gpus = table.meta.get("data_info"), None
+        data_info, gpus, n_gpus = table.meta.get("data_info"), None, None
     else:
         data_info = plan.task.load_data().info  # fail here, clearly, before any trial starts (e.g. CIFAR missing)
         gpus = visible_gpus()
+        n_gpus = visible_gpu_count()
     directory = plan.directory
     if directory.exists():
         from ohgw_bench.execution.lifeline import end_orphan_trials
@@ -629,7 +664,7 @@ def execute_run(
         end_orphan_trials(directory)  # trials of an interrupted subprocess-backend run, if any
         shutil.rmtree(directory)  # only reached with --overwrite or for a failed run
     directory.mkdir(parents=True)
-    meta = run_meta(plan, data_info=data_info, gpus=gpus)
+    meta = run_meta(plan, data_info=data_info, gpus=gpus, n_gpus=n_gpus)
     write_json_atomic(directory / META, meta)
     writer = TrajectoryWriter(plan)
     work = directory / ".work"

@@ -41,6 +41,13 @@ class TaskSpec:
       normalised, on ``x``'s device;
     * ``eval_inputs(x)`` → the same without augmentation;
     * ``create_model(num_classes)`` → an ``nn.Module``.
+
+    Two settings say how the task uses a GPU (neither matters on the CPU):
+
+    * ``graphs``: compile the training step into CUDA graphs (:mod:`ohgw_bench.graphs`); a run's
+      ``--no-graphs`` turns it off too;
+    * ``trials_per_gpu``: how many trials share each visible GPU when a run is given no
+      ``--workers`` (a small model leaves most of a GPU idle; README, Performance).
     """
 
     name: str
@@ -51,6 +58,8 @@ class TaskSpec:
     batch_size: int = 128
     eval_batch_size: int = 1024
     metric: str = "val_acc"
+    graphs: bool = True
+    trials_per_gpu: int = 1
 
     def load_data(self) -> DataSplits:
         raise NotImplementedError(f"task {self.name} does not define load_data")

@@ -57,6 +57,9 @@ class EventRecord:
     flops_total: float
     warm_start_flops_total: float = 0.0
     warm_start_seconds_total: float = 0.0
+    #: seconds of this trial spent compiling its step (CUDA graphs, first trial of a worker), cumulative;
+    #: already inside ``trial_seconds``
+    trial_compile_seconds: float = 0.0
 
 
 def run_dir(out: Path | str, task: str, optimizer: str, seed: int) -> Path:

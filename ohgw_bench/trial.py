@@ -36,6 +36,7 @@ class TrialSetup:
     warm_start_params: Mapping[str, Any]
     seed: int  # trial seed: same for the same trial index in every arm of one run seed
     max_epoch: int  # train up to this epoch (the scheduler's resource for this start)
+    graphs: bool = True  # CUDA graphs where the task allows them (a run's --no-graphs: False)
 
 
 def trial_seed(run_seed: int, trial_id: int) -> int:
@@ -136,6 +137,16 @@ def prepare_process(task: TaskSpec, device: torch.device, warm_start: str, warm_
     return data
 
 
+def _graphs_for(task: TaskSpec, setup: TrialSetup, num_classes: int, device: torch.device):
+    """This process's compiled step for the task's model on CUDA; None (eager) on the CPU, or where
+    the task or the run turned graphs off."""
+    from ohgw_bench.graphs import CUDA_GRAPHS, graphed_training
+
+    if device.type != "cuda" or not (task.graphs and setup.graphs):
+        return None
+    return graphed_training((task.name, num_classes, str(device)), CUDA_GRAPHS)
+
+
 def run_trial(
     task: TaskSpec,
     config: Mapping[str, float],
@@ -204,6 +215,7 @@ def run_trial(
         seed=setup.seed,
         eval_batch_size=task.eval_batch_size,
         device=device,
+        graphs=_graphs_for(task, setup, data.num_classes, device),
     )
     if state["trainer"] is not None:
         trainer.load_state_dict(state["trainer"])
@@ -228,7 +240,17 @@ def run_trial(
         # this epoch, flagged, and ends (a resume of it ends at once).
         state["diverged"] = not (math.isfinite(result.train_loss) and math.isfinite(result.val_loss))
         trial_seconds = seconds_before + (time.perf_counter() - session_start - reporting)
-        _save_atomic({**state, "trainer": trainer.state_dict(), "trial_seconds": trial_seconds}, ckpt_path)
+        # compilation (the first trial of a process on CUDA) is in trial_seconds, and also said apart
+        compile_seconds = state.get("compile_seconds", 0.0) + trainer.compile_seconds
+        _save_atomic(
+            {
+                **state,
+                "trainer": trainer.state_dict(),
+                "trial_seconds": trial_seconds,
+                "compile_seconds": compile_seconds,
+            },
+            ckpt_path,
+        )
         before_report = time.perf_counter()
         report(
             epoch=result.epoch,
@@ -239,6 +261,7 @@ def run_trial(
             train_loss=result.train_loss,
             trial_seconds=trial_seconds,
             trial_flops=state["trial_flops"],
+            compile_seconds=compile_seconds,
             diverged=int(state["diverged"]),
             **fields,
         )

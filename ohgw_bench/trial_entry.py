@@ -22,6 +22,7 @@ WARM_START_PARAMS_KEY = "ohgw_warm_start_params"
 SEED_KEY = "ohgw_seed"
 THREADS_KEY = "ohgw_threads"
 TABLE_KEY = "ohgw_configs_from"  # a twin table's folder: train each configuration with the table's trial seed
+GRAPHS_KEY = "ohgw_graphs"  # 1: CUDA graphs where the task allows them; 0: the run's --no-graphs
 #: environment variable holding the pid of the run that started the trial
 RUN_PID_ENV = "OHGW_BENCH_RUN_PID"
 
@@ -42,6 +43,7 @@ def trial_setup(config: Mapping[str, Any], trial_id: int):
         warm_start_params=json.loads(config[WARM_START_PARAMS_KEY]),
         seed=seed,
         max_epoch=int(config[MAX_RESOURCE_ATTR]),
+        graphs=bool(int(config.get(GRAPHS_KEY, 1))),
     )
 
 

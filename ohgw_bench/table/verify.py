@@ -45,7 +45,9 @@ def verify_table(path: Path | str, n_cells: int = 4, seed: int = 0, threads: int
 
 def format_checks(checks: list[CellCheck]) -> str:
     lines = [f"{'config':>6}  {'arm':<16} {'max |d val_acc|':>15}  {'seconds fresh/table':>19}"]
-    lines += [f"{c.config_id:>6}  {c.arm:<16} {c.max_abs_val_acc_diff:>15.2e}  {c.seconds_ratio:>19.3f}" for c in checks]
+    lines += [
+        f"{c.config_id:>6}  {c.arm:<16} {c.max_abs_val_acc_diff:>15.2e}  {c.seconds_ratio:>19.3f}" for c in checks
+    ]
     same = sum(c.max_abs_val_acc_diff == 0.0 for c in checks)
     lines.append(
         f"{same}/{len(checks)} curves reproduced exactly; median time ratio "

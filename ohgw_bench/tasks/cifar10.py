@@ -14,6 +14,12 @@ from ohgw_bench.registry import register_task
 from ohgw_bench.space import study_space
 from ohgw_bench.specs import TaskSpec
 
+#: Trials per GPU when a run gets no --workers. Provisional: an H200 gave 14.2k, 21.0k, 39.3k and 44.1k
+#: training images/s with 1, 2, 4 and 8 eager ResNet-20 trials (issue 15); scripts/gpu_check.sh
+#: measures both models again, with and without CUDA graphs, to settle these.
+RESNET20_TRIALS_PER_GPU = 8
+RESNET50_TRIALS_PER_GPU = 2
+
 _SPACE = study_space(lr=(-3.0, 0.0), wd=(-6.0, -2.0), momentum=(0.5, 0.99), magnitude=(0.0, 30.0), smoothing=(0.0, 0.3))
 
 
@@ -59,6 +65,7 @@ def cifar10_resnet20() -> TaskSpec:
         target=0.90,
         space=_SPACE,
         max_epochs=200,
+        trials_per_gpu=RESNET20_TRIALS_PER_GPU,
         description="CIFAR-10 45k/5k/10k, ResNet-20 (0.27M), RandAugment+Cutout, 200 epochs",
     )
 
@@ -71,6 +78,7 @@ def cifar10_resnet50() -> TaskSpec:
         space=_SPACE,
         max_epochs=200,
         model="resnet50",
+        trials_per_gpu=RESNET50_TRIALS_PER_GPU,
         description="CIFAR-10 45k/5k/10k, ResNet-50 bottleneck (23.5M), 200 epochs",
     )
 
@@ -83,5 +91,6 @@ def cifar10_resnet20_noisy10() -> TaskSpec:
         space=_SPACE,
         max_epochs=200,
         label_noise=0.1,
+        trials_per_gpu=RESNET20_TRIALS_PER_GPU,
         description="CIFAR-10 with 10% symmetric label noise (train/val), ResNet-20, 200 epochs",
     )
