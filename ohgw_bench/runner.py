@@ -146,20 +146,8 @@ def prepare_run(
     if backend == "subprocess":
         _check_command_line_paths(directory)
     refuse_existing(directory, overwrite)
-    plan = RunPlan(
-        task_spec,
-        name,
-        seed,
-        parsed_budget,
-        workers,
-        directory,
-        Path(out),
-        backend,
-        table_path,
-        threads,
-        chosen_by,
-        graphs,
-    )
+    plan = RunPlan(task_spec, name, seed, parsed_budget, workers, directory, Path(out), backend)
+    plan = dataclasses.replace(plan, table=table_path, threads=threads, workers_chosen_by=chosen_by, graphs=graphs)
     make_scheduler(plan, config_space={})  # scheduler settings are checked at start-up, not mid-run
     return plan
 
