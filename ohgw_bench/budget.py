@@ -59,3 +59,13 @@ class Budget:
 
     def __str__(self) -> str:
         return f"{self.amount:g}{self.unit}"
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``42s``, ``3m05s``, ``2h07m``; ``-`` when unknown."""
+    if seconds is None or seconds != seconds:
+        return "-"
+    whole = max(0, int(round(seconds)))
+    h, rest = divmod(whole, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")

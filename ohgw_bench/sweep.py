@@ -57,6 +57,7 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from ohgw_bench.budget import format_seconds
 from ohgw_bench.execution.lifeline import end_orphan_trials
 from ohgw_bench.gpus import VISIBLE, gpus_for_worker, visible_gpus
 from ohgw_bench.runlock import (
@@ -428,15 +429,6 @@ def scheduling_gaps(outcomes: Iterable[RunOutcome]) -> dict[str, list[float]]:
 # =========================================================================== progress
 
 
-def _fmt_seconds(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds:
-        return "-"
-    seconds = max(0, int(round(seconds)))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
-
-
 class SweepProgress:
     """Run states, ETA and the final summary. ``mode``: ``live`` (rich table on a terminal),
     ``plain`` (a line per state change, for logs), ``quiet`` (nothing until the summary)."""
@@ -484,7 +476,7 @@ class SweepProgress:
         if outcome.t_run_start is not None and outcome.t_run_end is not None:
             self.started.setdefault(run, outcome.t_run_start)
             self.durations.append(outcome.t_exit - outcome.t_enter)
-            took = f" in {_fmt_seconds(outcome.t_run_end - outcome.t_run_start)}"
+            took = f" in {format_seconds(outcome.t_run_end - outcome.t_run_start)}"
         self._line(run, outcome.state, (took + (f" — {outcome.detail}" if outcome.detail else "")).strip())
 
     def counts(self) -> dict[str, int]:
@@ -518,7 +510,7 @@ class SweepProgress:
             f"{len(self.runs)} runs: {c[QUEUED]} queued, {c[RUNNING]} running, {c[DONE]} done, "
             f"{c[FAILED]} failed, {c[SKIPPED]} skipped"
             + (f", {c[BUSY]} busy" if c[BUSY] else "")
-            + f" | elapsed {_fmt_seconds(time.time() - self.t0)} | ETA {_fmt_seconds(self.eta())}"
+            + f" | elapsed {format_seconds(time.time() - self.t0)} | ETA {format_seconds(self.eta())}"
         )
 
     def _line(self, run: RunKey, state: str, detail: str) -> None:
@@ -548,9 +540,9 @@ class SweepProgress:
             state = self.state[run]
             outcome = self.outcomes.get(run)
             if state == RUNNING and run in self.started:
-                took = _fmt_seconds(now - self.started[run])
+                took = format_seconds(now - self.started[run])
             elif outcome is not None and outcome.t_run_start is not None and outcome.t_run_end is not None:
-                took = _fmt_seconds(outcome.t_run_end - outcome.t_run_start)
+                took = format_seconds(outcome.t_run_end - outcome.t_run_start)
             else:
                 took = ""
             note = (outcome.detail if outcome else "")[:60]
@@ -580,7 +572,7 @@ class SweepProgress:
 def format_summary(result: SweepResult) -> str:
     """The final lines: counts, failures (with where to look), busy runs."""
     lines = [
-        f"sweep: {len(result.outcomes)} runs in {_fmt_seconds(result.seconds)}: {result.count(DONE)} done, "
+        f"sweep: {len(result.outcomes)} runs in {format_seconds(result.seconds)}: {result.count(DONE)} done, "
         f"{result.count(FAILED)} failed, {result.count(SKIPPED)} skipped (already complete)"
         + (f", {result.count(BUSY)} busy (held by another process)" if result.count(BUSY) else "")
     ]

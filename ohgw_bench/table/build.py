@@ -322,7 +322,7 @@ def _train_cells(
 
 def format_result(plan: BuildPlan, result: BuildResult) -> str:
     """The final lines of a build."""
-    from ohgw_bench.table.progress import format_seconds
+    from ohgw_bench.budget import format_seconds
     from ohgw_bench.table.records import TABLE
 
     lines = [

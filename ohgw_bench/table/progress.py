@@ -10,17 +10,8 @@ import sys
 import time
 from typing import TextIO
 
+from ohgw_bench.budget import format_seconds
 from ohgw_bench.table.records import CellRecord
-
-
-def format_seconds(seconds: float | None) -> str:
-    """``42s``, ``3m05s``, ``2h07m``; ``-`` when unknown."""
-    if seconds is None or seconds != seconds:
-        return "-"
-    whole = max(0, int(round(seconds)))
-    h, rest = divmod(whole, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
 
 
 class BuildProgress:
