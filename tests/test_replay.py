@@ -68,7 +68,7 @@ def test_replay_makes_the_real_runs_decisions(table, tmp_path, opt):
 
 def test_replay_clock_is_the_recorded_training_time(table, tmp_path):
     """One worker, stopping ASHA: each report lands at the trial's recorded seconds (warm start included)
-    after the previous trial ended, plus 1 ms per start and report."""
+    after the previous trial's last report, plus 1 ms per stop, start and report."""
     directory = _run(tmp_path, f"asha+{ARM}", "--backend", f"table:{table}", budget="20ep")
     events = _jsonl(directory / "events.jsonl")
     frame, _ = read_table(table)
@@ -83,7 +83,8 @@ def test_replay_clock_is_the_recorded_training_time(table, tmp_path):
         if previous is not None and previous["trial_id"] != event["trial_id"]:
             start = previous["tuner_seconds"]
         assert event["trial_seconds"] == pytest.approx(recorded)
-        assert event["tuner_seconds"] - start == pytest.approx(recorded, abs=6 * DISPATCH_SECONDS)
+        waited = event["tuner_seconds"] - start  # the recorded seconds plus a few 1 ms dispatches
+        assert recorded < waited < recorded + 10 * DISPATCH_SECONDS
 
 
 def test_replayed_run_names_its_table_and_never_pairs_with_a_real_run(table, tmp_path):
