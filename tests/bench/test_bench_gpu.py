@@ -370,17 +370,19 @@ def test_plain_dataloader_loop(benchmark, capsys):
 
 def test_packed_trials_throughput(benchmark, capsys):
     """(c) Aggregate train images/s of K = 1, 2, 4, 8 concurrent trial processes on one GPU, eager
-    and with graphs (``gpu_pack``). ``OHGW_GPU_PACK_K`` and ``OHGW_GPU_PACK_SECONDS`` shrink it."""
+    and with graphs (``gpu_pack``). ``OHGW_GPU_PACK_K`` and ``OHGW_GPU_PACK_SECONDS`` shrink it;
+    ``OHGW_GPU_PACK_ARCH=resnet50`` measures the other model."""
     import os
 
     from gpu_pack import measure_packed
 
     ks = [int(k) for k in os.environ.get("OHGW_GPU_PACK_K", "1,2,4,8").split(",")]
     seconds = float(os.environ.get("OHGW_GPU_PACK_SECONDS", "4"))
+    arch = os.environ.get("OHGW_GPU_PACK_ARCH", "resnet20")  # or resnet50
     rows = []
-    lines = [f"{torch.cuda.get_device_name()}: aggregate train images/s, ResNet-20, batch 128, {seconds:g} s windows"]
+    lines = [f"{torch.cuda.get_device_name()}: aggregate train images/s, {arch}, batch 128, {seconds:g} s windows"]
     for k in ks:
-        r = measure_packed(k, seconds=seconds)
+        r = measure_packed(k, seconds=seconds, arch=arch)
         rows.append(r)
         lines.append(
             f"K={k}: eager {r['eager_images_per_s']:9,.0f}   graphs {r['graphs_images_per_s']:9,.0f}   "
