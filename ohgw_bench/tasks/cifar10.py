@@ -18,7 +18,8 @@ from ohgw_bench.specs import TaskSpec
 #: (scripts/gpu_check.sh, README Performance): aggregate training images/s with K = 1, 2, 4, 8 trials
 #: 44.9k, 61.2k, 62.3k, 63.0k as plain processes (the GPU time-slices them), and 81.0k, 104.9k, 113.5k
 #: for K = 2, 4, 8 under the MPS daemon. K = 4 is within 8% of the best either way at half K = 8's
-#: memory and CPU cores. ResNet-50 is not measured yet: 2 is a guess for a step ~4x heavier.
+#: memory and CPU cores. ResNet-50 (same card, graphs): 16.4k with K = 1 and 15.8k with K = 2 as plain
+#: processes, 19.0k and 20.0k with K = 2 and 4 under MPS: its step fills the GPU from K = 1-2, so 2.
 RESNET20_TRIALS_PER_GPU = 4
 RESNET50_TRIALS_PER_GPU = 2
 
