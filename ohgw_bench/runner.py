@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import io
 import json
 import logging
@@ -274,10 +275,12 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
+@functools.cache  # once per process: the code and packages it runs were loaded once
 def _git_sha() -> str | None:
     return _git("rev-parse", "HEAD") or None
 
 
+@functools.cache
 def code_version() -> dict[str, Any] | None:
     """What identifies the code that ran, unchanged by committing results: the git tree hash of the
     package, a hash of pyproject.toml (the pins), and whether either differs from that commit."""
@@ -289,6 +292,7 @@ def code_version() -> dict[str, Any] | None:
     return {"package_tree": tree, "pyproject": pins, "modified": bool(status)}
 
 
+@functools.cache
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -301,6 +305,7 @@ def _versions() -> dict[str, str]:
     return found
 
 
+@functools.cache
 def _device() -> str:
     import torch
 

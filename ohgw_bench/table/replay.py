@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ohgw_bench.registry import get_task
 from ohgw_bench.specs import MAX_RESOURCE_ATTR, RESOURCE_ATTR, TaskSpec
 from ohgw_bench.table.records import TABLE, read_table
 
@@ -185,18 +186,24 @@ def _import_blackbox_repository() -> None:
 
 
 def arm_blackbox(table: ReplayTable, task: TaskSpec, arm_label: str, config_space: dict[str, Any]):
-    """syne-tune's BlackboxTabular of one arm: fidelity ``epoch`` in 1..table epochs."""
+    """syne-tune's BlackboxTabular of one arm: fidelity ``epoch`` in 1..table epochs. Built once per
+    process and arm (a sweep replays thousands of runs on it; it is only read)."""
+    return _arm_blackbox(str(table.path), task.name, arm_label)
+
+
+@cache
+def _arm_blackbox(path: str, task_name: str, arm_label: str) -> Any:
     _import_blackbox_repository()
     from syne_tune.blackbox_repository.blackbox_tabular import BlackboxTabular
     from syne_tune.config_space import randint
 
-    names = task.space.names
+    table, names = open_table(path), get_task(task_name).space.names
     arm = table.frame[table.frame["arm"] == arm_label].sort_values(["config_id", "epoch"]).reset_index(drop=True)
     objective_names, values = _objectives(arm, names)
     hyperparameters = arm[arm["epoch"] == 1][list(names)].reset_index(drop=True)
     return BlackboxTabular(
         hyperparameters=hyperparameters,
-        configuration_space={k: config_space[k] for k in names},
+        configuration_space=get_task(task_name).space.to_syne_tune(),
         fidelity_space={RESOURCE_ATTR: randint(1, table.epochs)},
         objectives_evaluations=values,
         fidelity_values=np.arange(1, table.epochs + 1),
