@@ -26,6 +26,7 @@ SCHEMA_VERSION = 1
 META = "meta.json"
 TRIALS = "trials.jsonl"
 EVENTS = "events.jsonl"
+TABLE_CELLS = "cells.jsonl"  # marks a twin table's folder (ohgw_bench.table.records.CELLS)
 
 
 @dataclass(frozen=True)
@@ -182,9 +183,10 @@ class Trajectory:
 
 
 def find_runs(root: Path | str) -> Iterator[Path]:
-    """Every run folder (one holding meta.json) under ``root``, sorted."""
+    """Every run folder (one holding meta.json) under ``root``, sorted. A twin table's folder holds a
+    meta.json too, beside its ``cells.jsonl``: it is not a run (a study keeps its table next to its runs)."""
     root = Path(root)
-    if (root / META).exists():
+    if (root / META).exists() and not (root / TABLE_CELLS).exists():
         yield root
         return
-    yield from sorted(p.parent for p in root.rglob(META))
+    yield from sorted(p.parent for p in root.rglob(META) if not (p.parent / TABLE_CELLS).exists())

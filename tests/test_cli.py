@@ -44,7 +44,7 @@ def test_list_one_kind(capsys):
         (["--task", "digits-cnn", "--opt", "asha+gauss(sigma=inf)"], "sigma=inf must be a finite number"),
         (["--task", "digits-cnn", "--opt", "asha+ohgw(steps=true)"], "steps"),
         (["--task", "digits-cnn", "--opt", "asha", "--workers", "1000"], "--workers 1000 is more than"),
-        (["--task", "digits-cnn", "--opt", "asha", "--backend", "threads"], "invalid choice"),
+        (["--task", "digits-cnn", "--opt", "asha", "--backend", "threads"], "or table:PATH, got 'threads'"),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, args, message):

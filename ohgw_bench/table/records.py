@@ -23,12 +23,12 @@ import pandas as pd
 
 from ohgw_bench.atomic import atomic_write
 from ohgw_bench.objective import EpochRecord
-from ohgw_bench.trajectory import JsonlAppender, read_jsonl, write_json_atomic
+from ohgw_bench.trajectory import TABLE_CELLS, JsonlAppender, read_jsonl, write_json_atomic
 
 TABLE_SCHEMA_VERSION = 1
 KIND = "ohgw-bench twin table"
 META = "meta.json"
-CELLS = "cells.jsonl"
+CELLS = TABLE_CELLS
 TABLE = "table.parquet"
 BUILDING, COMPLETE = "building", "complete"
 
