@@ -155,3 +155,9 @@ def test_table_verify_retrains_cells_and_reproduces_their_curves(table, capsys):
     out = capsys.readouterr().out
     assert "2/2 curves reproduced exactly" in out
     assert main(["table", "verify", str(table), "--cells", "0"]) == 2
+
+
+def test_a_table_folder_is_not_a_run_folder(table):
+    from ohgw_bench.trajectory import find_runs
+
+    assert list(find_runs(table)) == [] and table not in list(find_runs(table.parent))
