@@ -112,7 +112,7 @@ def test_replay_sweep_on_dask_and_its_leaderboard(table, tmp_path, capsys):
     assert summary["used_tuner_seconds"].min() > 50  # simulated seconds: the last report came near the 60 s budget
     board = build_leaderboard(summary)
     assert set(board["arm"]) == {"none", ARM}
-    assert int(board.loc[board["arm"] == ARM, "n_pairs"].iloc[0]) == 4  # every seed paired
+    assert int(board.loc[board["arm"] == ARM, "n"].iloc[0]) == 4  # every seed paired
 
 
 @pytest.mark.parametrize(
