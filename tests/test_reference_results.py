@@ -25,3 +25,19 @@ def test_committed_leaderboards_regenerate_byte_for_byte(study: Path) -> None:
 
 def test_the_reference_study_is_committed() -> None:
     assert [p.name for p in STUDIES] == ["mnist1d-cnn"]
+
+
+REPLAYS = sorted(RESULTS.glob("*/replay/runs.parquet"))
+
+
+@pytest.mark.parametrize("runs", REPLAYS, ids=[p.parent.parent.name for p in REPLAYS])
+def test_committed_replayed_leaderboards_regenerate_from_their_run_summary(runs: Path) -> None:
+    """``make replay`` commits the per-run summary of its runs, not the runs: the leaderboard files
+    must be what that summary gives."""
+    for name, fmt in FILES.items():
+        committed = runs.parent / name
+        assert leaderboard(runs, fmt=fmt) == committed.read_text(encoding="utf-8"), f"{committed} is stale"
+
+
+def test_the_replayed_leaderboard_is_committed() -> None:
+    assert [p.parent.parent.name for p in REPLAYS] == ["mnist1d-cnn"]
