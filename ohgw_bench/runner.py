@@ -667,11 +667,13 @@ def execute_run(
     try:
         with _trial_backend(plan, work, gpus, meta) as (backend, sleep_time):
             callbacks = [_syne_tune_callback(writer, on_update)]
+            tuner_class = Tuner
             if plan.replay:
-                from ohgw_bench.table.replay import simulated_clock_callback
+                from ohgw_bench.table.replay import replay_tuner_class, simulated_clock_callback
 
                 callbacks.insert(0, simulated_clock_callback())  # starts the simulated clock first
-            tuner = Tuner(
+                tuner_class = replay_tuner_class()
+            tuner = tuner_class(
                 trial_backend=backend,
                 scheduler=make_scheduler(plan, _config_space(plan)),
                 stop_criterion=lambda status: writer.budget_exhausted(),
