@@ -87,6 +87,27 @@ def test_replay_clock_is_the_recorded_training_time(table, tmp_path):
         assert recorded < waited < recorded + 10 * DISPATCH_SECONDS
 
 
+def test_replay_totals_sum_each_trials_last_report(table, tmp_path):
+    """The running FLOP and warm-start totals of events.jsonl, kept incrementally, equal the sum over
+    trials of the table's cumulative values at each trial's last report so far."""
+    directory = _run(tmp_path, f"asha+{ARM}", "--backend", f"table:{table}", budget="40ep", workers=2)
+    frame, _ = read_table(table)
+    rows = frame[frame["arm"] == ARM].set_index(["config_id", "epoch"])
+    configs = open_table(str(table)).meta["configs"]
+    config_of = {
+        t["trial_id"]: next(c["config_id"] for c in configs if c["values"] == t["config_sampled"])
+        for t in _jsonl(directory / "trials.jsonl")
+    }
+    last_epoch: dict[int, int] = {}
+    for event in _jsonl(directory / "events.jsonl"):
+        last_epoch[event["trial_id"]] = event["epoch"]
+        at = [(config_of[t], e) for t, e in last_epoch.items()]
+        assert event["flops_total"] == pytest.approx(sum(rows.loc[k, "trial_flops"] for k in at), rel=1e-12)
+        ws = sum(rows.loc[k, "warm_start_flops"] for k in at)
+        assert event["warm_start_flops_total"] == pytest.approx(ws, rel=1e-12) and ws > 0
+    assert len(last_epoch) > 2
+
+
 def test_replayed_run_names_its_table_and_never_pairs_with_a_real_run(table, tmp_path):
     none = _run(tmp_path, "asha", "--backend", f"table:{table}", budget="15ep")
     meta = read_meta(none)

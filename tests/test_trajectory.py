@@ -90,6 +90,19 @@ def test_lines_are_visible_before_close(tmp_path):
     writer.close()
 
 
+def test_unflushed_lines_read_as_a_prefix_until_closed(tmp_path):
+    """A replay does not flush each line: what is on disk before close is whole lines plus at most
+    a cut last line, which the reader drops; after close every line is there."""
+    writer = JsonlAppender(tmp_path / EVENTS, flush_each=False)
+    for epoch in range(1, 2001):
+        writer.append(_event(0, epoch, epoch / 2000))
+    before = read_jsonl(tmp_path / EVENTS)
+    assert [e["epoch"] for e in before.records] == list(range(1, len(before.records) + 1))
+    assert len(before.records) < 2000  # still buffered
+    writer.close()
+    assert [e["epoch"] for e in read_jsonl(tmp_path / EVENTS).records] == list(range(1, 2001))
+
+
 def test_truncated_last_line_is_dropped_and_reported(tmp_path):
     _write_run(tmp_path)
     with open(tmp_path / EVENTS, "a") as fh:

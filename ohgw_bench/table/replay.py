@@ -18,7 +18,7 @@ looked up. Choices, each recorded in the run's meta.json:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,15 @@ class ReplayTable:
     path: Path
     frame: pd.DataFrame
     meta: dict[str, Any]
+    _value_names: tuple[str, ...] = field(init=False, repr=False)
+    _seeds_by_values: dict[tuple[float, ...], int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        configs = self.meta["configs"]
+        names = tuple(configs[0]["values"]) if configs else ()
+        object.__setattr__(self, "_value_names", names)
+        seeds = {tuple(float(c["values"][k]) for k in names): int(c["seed"]) for c in configs}
+        object.__setattr__(self, "_seeds_by_values", seeds)
 
     @property
     def sha256(self) -> str:
@@ -81,6 +90,9 @@ class ReplayTable:
 
     def seed_of(self, config: dict[str, Any], names: tuple[str, ...]) -> int:
         """The trial seed the table trained ``config`` with; ReplayRefused for a configuration not in it."""
+        exact = self._seeds_by_values.get(tuple(float(config[k]) for k in self._value_names))
+        if exact is not None:  # the scheduler samples the table's own values
+            return exact
         for c in self.meta["configs"]:
             if all(math.isclose(float(config[k]), float(c["values"][k]), rel_tol=1e-12, abs_tol=1e-15) for k in names):
                 return int(c["seed"])
@@ -211,6 +223,10 @@ def _arm_blackbox(path: str, task_name: str, arm_label: str) -> Any:
     )
 
 
+#: (table path, arm) → {(config items, seed): the curve's results}, filled as replays look them up
+_CURVES: dict[tuple[str, str], dict[tuple, list[dict]]] = {}
+
+
 def make_table_backend(table: ReplayTable, task: TaskSpec, arm_label: str, config_space: dict[str, Any]):
     """syne-tune's UserBlackboxBackend on one arm, its results completed with the per-trial fields
     (hyper-gradient kinds, the warm start's note) that a real trial reports and a table keeps as text."""
@@ -221,6 +237,7 @@ def make_table_backend(table: ReplayTable, task: TaskSpec, arm_label: str, confi
     names = task.space.names
     arm = table.frame[(table.frame["arm"] == arm_label) & (table.frame["epoch"] == 1)].set_index("config_id")
     kinds = {int(i): {f"hgkind_{k}": str(row[f"hypergrad_kind_{k}"]) for k in names} for i, row in arm.iterrows()}
+    curves = _CURVES.setdefault((str(table.path), arm_label), {})
 
     class TableBackend(UserBlackboxBackend):
         def _advance_by_outside_time(self) -> None:
@@ -229,11 +246,22 @@ def make_table_backend(table: ReplayTable, task: TaskSpec, arm_label: str, confi
             that machine is doing. Simulated time here is the table's training time only."""
             self._time_keeper.mark_exit()
 
+        @staticmethod
+        def _debug_message(*args: Any, **kwargs: Any) -> None:
+            """syne-tune formats a debug line for every simulated event, logged or not."""
+
         def config_objectives(self, config: dict[str, Any], seed: int) -> list[dict]:
-            results = super().config_objectives(config, seed)
-            for r in results:
-                r.update(kinds[int(r["config_id"])], ws_peak_mem=0, ws_step_peak_mem=0, ws_note="replayed")
-            return results
+            """The curve of ``config``, looked up in the table once per process, configuration and
+            fidelity range (a replay starts thousands of trials, a sweep thousands of replays) and
+            handed out as fresh dicts (the simulator shifts a resumed trial's clock in place)."""
+            key = (tuple(sorted(config.items())), seed)
+            results = curves.get(key)
+            if results is None:
+                results = super().config_objectives(config, seed)
+                for r in results:
+                    r.update(kinds[int(r["config_id"])], ws_peak_mem=0, ws_step_peak_mem=0, ws_note="replayed")
+                curves[key] = results
+            return [dict(r) for r in results]
 
     return TableBackend(
         blackbox=arm_blackbox(table, task, arm_label, config_space),
@@ -266,11 +294,44 @@ def replay_tuner_class() -> Any:
     from syne_tune import Tuner
 
     class ReplayTuner(Tuner):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.tuning_status = _replay_status()
+
         def _sleep(self) -> None:
             for callback in self.callbacks:
                 callback.on_tuning_sleep(self.sleep_time)
 
     return ReplayTuner
+
+
+def _replay_status() -> Any:
+    """syne-tune's TuningStatus, kept to what the tuner loop reads: which trials were seen and
+    how many failed. The stock one keeps per-trial metric statistics and a row per trial, and
+    counts failures by scanning every trial's status on every poll, quadratic in a replay's
+    thousands of trials; the run's trajectory already records all of it. Without statistics, the
+    tuner's closing summary (a pandas table of every trial) is skipped too."""
+    from syne_tune.backend.trial_status import Status
+    from syne_tune.tuning_status import TuningStatus
+
+    class ReplayStatus(TuningStatus):
+        def __init__(self) -> None:
+            super().__init__(metric_names=[])
+            self.failed: set[int] = set()
+
+        def update(self, trial_status_dict: dict, new_results: list) -> None:
+            for trial_id, (_trial, status) in trial_status_dict.items():
+                self.last_trial_status_seen[trial_id] = status
+                if status == Status.failed:
+                    self.failed.add(trial_id)
+                else:
+                    self.failed.discard(trial_id)
+
+        @property
+        def num_trials_failed(self) -> int:
+            return len(self.failed)
+
+    return ReplayStatus()
 
 
 def simulated_clock_callback() -> Any:
@@ -281,21 +342,34 @@ def simulated_clock_callback() -> Any:
     ``tuner_sleep_time`` (syne-tune's default is 5 s, longer than an mnist1d epoch): the warm-worker
     backend of real runs reacts to each result as it arrives, and so does this. It also keeps no
     results table of its own: the run's trajectory is written by the runner's callback."""
+    from syne_tune.backend.simulator_backend.events import StartEvent
     from syne_tune.optimizer.schedulers import FIFOScheduler
     from syne_tune.tuner_callback import TunerCallback
 
     class SimulatedClock(TunerCallback):
         def on_tuning_start(self, tuner: Any) -> None:
-            backend = tuner.trial_backend
-            self.keeper = backend.time_keeper
-            self.events = backend._simulator_state  # syne-tune 0.13's event heap: (time, count, event)
+            self.backend = tuner.trial_backend
+            self.keeper = self.backend.time_keeper
+            self.events = self.backend._simulator_state  # syne-tune 0.13's event heap: (time, count, event)
             if isinstance(tuner.scheduler, FIFOScheduler):
                 tuner.scheduler.set_time_keeper(self.keeper)
             self.keeper.start_of_time()
 
         def on_tuning_sleep(self, sleep_time: float) -> None:
+            # A trial's start shows the tuner nothing (it queues the trial's reports): process it
+            # here rather than in a tuner loop of its own, when no other kind of event is due with it.
+            while self._start_is_next():
+                self.keeper.advance_to(max(self.events.event_heap[0][0], self.keeper.time()))
+                self.backend._process_events_until_now()
             now = self.keeper.time()
-            heap = self.events.event_heap
+            heap = self.events.event_heap  # syne-tune replaces the list when it removes events
             self.keeper.advance_to(max(heap[0][0], now + 1e-9) if heap else now + 1e-9)
+
+        def _start_is_next(self) -> bool:
+            heap = self.events.event_heap
+            if not heap or not isinstance(heap[0][2], StartEvent):
+                return False
+            due = heap[0][0]
+            return all(isinstance(event, StartEvent) for time, _, event in heap if time <= due)
 
     return SimulatedClock()
