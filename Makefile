@@ -36,13 +36,13 @@ leaderboard: $(STAMP)
 
 # The mnist1d-cnn twin table: 128 Sobol configurations x 5 arms at full fidelity, then its report.
 # About two hours on 2 cores; resumable: re-run after an interruption.
-TABLE_DIR := results/mnist1d-cnn/table
+TABLE_DIR := results/mnist1d-cnn-table
 table: $(STAMP)
 	$(VENV)/bin/ohgw-bench table build --task mnist1d-cnn --arms 'none,ohgw(eta=1),random(eta=1),ohgw(eta=3),random(eta=3)' --configs 128 --seed 0 --out $(TABLE_DIR)
 	$(VENV)/bin/ohgw-bench table report $(TABLE_DIR) --out $(TABLE_DIR)/report
 
-# The replayed leaderboard under results/mnist1d-cnn/replay/, from the committed table (no training).
-REPLAY_DIR := results/mnist1d-cnn/replay
+# The replayed leaderboard under results/mnist1d-cnn-replay/, from the committed table (no training).
+REPLAY_DIR := results/mnist1d-cnn-replay
 replay: $(STAMP)
 	$(VENV)/bin/ohgw-bench sweep examples/replay-mnist1d.toml
 	$(VENV)/bin/ohgw-bench leaderboard runs/replay-mnist1d --format runs --out $(REPLAY_DIR)/runs.parquet

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from benchutil import interleaved, report
 
-TABLE = Path(os.environ.get("OHGW_BENCH_TABLE", Path(__file__).parents[2] / "results/mnist1d-cnn/table"))
+TABLE = Path(os.environ.get("OHGW_BENCH_TABLE", Path(__file__).parents[2] / "results/mnist1d-cnn-table"))
 BUDGET_S, WORKERS = 2000, 4
 
 pytestmark = pytest.mark.skipif(not (TABLE / "table.parquet").exists(), reason=f"no complete table at {TABLE}")
