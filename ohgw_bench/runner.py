@@ -113,9 +113,10 @@ def prepare_run(
 
     _quiet_syne_tune()
     table_path = parse_backend(backend)
-    if table_path is None and backend not in BACKENDS:
+    replaying = table_path is not None
+    if not replaying and backend not in BACKENDS:
         raise RunRefused(f"--backend must be one of {', '.join(BACKENDS)} or table:PATH, got {backend!r}")
-    if table_path is not None and configs_from is not None:
+    if replaying and configs_from is not None:
         raise RunRefused("--configs-from restricts a real run; a table:PATH backend already replays that table")
     table_path = table_path if configs_from is None else Path(configs_from)
     task_spec = get_task(task)
@@ -135,7 +136,7 @@ def prepare_run(
         raise RunRefused(str(err)) from None
     if threads is not None and threads < 1:
         raise RunRefused(f"--threads must be a positive integer, got {threads}")
-    if workers > max_workers() and not backend.startswith("table:"):
+    if workers > max_workers() and not replaying:
         raise RunRefused(
             f"--workers {workers} is more than {max_workers()} (4 per CPU core here): each worker is a "
             "process holding the task's data; use fewer"

@@ -62,6 +62,33 @@ def _check_geometric(name: str, task: TaskSpec, grace_period: int, reduction_fac
         )
 
 
+def _successive_halving(
+    scheduler_class: Any,
+    name: str,
+    task: TaskSpec,
+    config_space: dict,
+    seed: int,
+    search_options: SearchOptions,
+    reduction_factor: int,
+    grace_period: int,
+    *,
+    min_levels: int = 1,
+    stopping: bool = True,
+    **searcher_defaults: Any,
+) -> Any:
+    """ASHA, PASHA and MOBSTER: syne-tune's geometric-rung schedulers, built after checking the rungs.
+    ``stopping``: ASHA and MOBSTER stop trials (PASHA pauses them and takes no ``type``)."""
+    _check_geometric(name, task, grace_period, reduction_factor, min_levels)
+    kind = {"type": "stopping"} if stopping else {}
+    return scheduler_class(
+        config_space,
+        reduction_factor=reduction_factor,
+        grace_period=grace_period,
+        **kind,
+        **_multi_fidelity(task, seed, search_options, **searcher_defaults),
+    )
+
+
 @register_scheduler("asha", "asynchronous successive halving, stopping type (syne-tune ASHA)")
 def make_asha(
     task: TaskSpec,
@@ -74,14 +101,7 @@ def make_asha(
 ):
     from syne_tune.optimizer.baselines import ASHA
 
-    _check_geometric("asha", task, grace_period, reduction_factor, min_levels=1)
-    return ASHA(
-        config_space,
-        type="stopping",
-        reduction_factor=reduction_factor,
-        grace_period=grace_period,
-        **_multi_fidelity(task, seed, search_options),
-    )
+    return _successive_halving(ASHA, "asha", task, config_space, seed, search_options, reduction_factor, grace_period)
 
 
 @register_scheduler(
@@ -98,12 +118,17 @@ def make_pasha(
 ):
     from syne_tune.optimizer.baselines import PASHA
 
-    _check_geometric("pasha", task, grace_period, reduction_factor, min_levels=3)
-    return PASHA(
+    return _successive_halving(
+        PASHA,
+        "pasha",
+        task,
         config_space,
-        reduction_factor=reduction_factor,
-        grace_period=grace_period,
-        **_multi_fidelity(task, seed, search_options),
+        seed,
+        search_options,
+        reduction_factor,
+        grace_period,
+        min_levels=3,
+        stopping=False,
     )
 
 
@@ -149,13 +174,8 @@ def make_mobster(
 ):
     from syne_tune.optimizer.baselines import MOBSTER
 
-    _check_geometric("mobster", task, grace_period, reduction_factor, min_levels=1)
-    return MOBSTER(
-        config_space,
-        type="stopping",
-        reduction_factor=reduction_factor,
-        grace_period=grace_period,
-        **_multi_fidelity(task, seed, search_options, debug_log=False),
+    return _successive_halving(
+        MOBSTER, "mobster", task, config_space, seed, search_options, reduction_factor, grace_period, debug_log=False
     )
 
 
