@@ -7,7 +7,9 @@ mnist1d-cnn twin table's ``none`` arm (``OHGW_BENCH_TABLE`` names another):
   ``StoppingCriterion`` on wall-clock time, with its defaults (the tuner sleeps 5 simulated s
   whenever every worker is busy; results kept in its own results table);
 * ``ohgw-bench``: ``ohgw-bench run --backend table:PATH``'s path (``execute_run``): the simulated
-  clock advanced event by event, 1 ms dispatch latency, the trajectory written to disk.
+  clock advanced event by event, 1 ms dispatch latency, the trajectory written to disk;
+* ``no trajectory``: the same tuner, backend, scheduler and clock with nothing written, which is
+  what syne-tune's loop and simulator cost as ohgw-bench drives them (the floor of a replay).
 
 Run:  .venv/bin/python -m pytest tests/bench/test_bench_replay.py --benchmark-only -o addopts=""
 """
@@ -31,11 +33,19 @@ def test_replay_asha_against_syne_tunes_simulation(benchmark, capsys, tmp_path):
     from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
 
     from ohgw_bench.runner import _config_space, execute_run, make_scheduler, prepare_run
-    from ohgw_bench.table.replay import ELAPSED, arm_blackbox, open_table
+    from ohgw_bench.table.replay import (
+        ELAPSED,
+        arm_blackbox,
+        make_table_backend,
+        open_table,
+        replay_tuner_class,
+        simulated_clock_callback,
+    )
     from ohgw_bench.trajectory import read_meta
 
     table = open_table(str(TABLE))
     runs = {"n": 0}
+    reports: dict[str, float] = {}
 
     def plan():
         runs["n"] += 1
@@ -63,17 +73,39 @@ def test_replay_asha_against_syne_tunes_simulation(benchmark, capsys, tmp_path):
             tuner_name="bench",
         ).run()
 
+    def no_trajectory():
+        p = plan()
+        space = _config_space(p)
+        backend = make_table_backend(table, p.task, "none", space)
+        replay_tuner_class()(
+            trial_backend=backend,
+            scheduler=make_scheduler(p, space),
+            stop_criterion=lambda status: backend.time_keeper.time() >= BUDGET_S,
+            n_workers=WORKERS,
+            sleep_time=0,
+            callbacks=[simulated_clock_callback()],
+            save_tuner=False,
+            trial_backend_path=str(tmp_path / "floor" / str(runs["n"])),
+            tuner_name="bench",
+        ).run()
+
     def ohgw_bench_replay():
         directory = execute_run(plan())
         meta = read_meta(directory)
         assert meta["status"] == "complete" and meta["tuner_seconds"] >= BUDGET_S
+        reports["ohgw-bench"] = meta["epochs_total"]
 
     benchmark.group = f"replay ASHA, {WORKERS} workers, {BUDGET_S} simulated s, {table.task} table"
-    med = interleaved(benchmark, {"syne-tune": syne_tune_recipe, "ohgw-bench": ohgw_bench_replay}, rounds=3)
+    variants = {"syne-tune": syne_tune_recipe, "ohgw-bench": ohgw_bench_replay, "no trajectory": no_trajectory}
+    med = interleaved(benchmark, variants, rounds=5)
     benchmark.extra_info.update({f"{k}_seconds": v for k, v in med.items()})
     report(
         capsys,
-        [f"{name:<10} {seconds:6.2f} s per replay (median of 3)" for name, seconds in med.items()]
-        + [f"ratio ohgw-bench / syne-tune: {med['ohgw-bench'] / med['syne-tune']:.2f}"],
+        [f"{name:<13} {seconds:6.2f} s per replay (median of 5)" for name, seconds in med.items()]
+        + [
+            f"ratio ohgw-bench / syne-tune: {med['ohgw-bench'] / med['syne-tune']:.2f}",
+            f"ohgw-bench: {reports['ohgw-bench']} reports in the last replay, "
+            f"{1e6 * med['ohgw-bench'] / reports['ohgw-bench']:.0f} us per report",
+        ],
     )
     assert all(v > 0 for v in med.values())
