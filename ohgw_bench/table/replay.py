@@ -58,15 +58,11 @@ class ReplayTable:
     path: Path
     frame: pd.DataFrame
     meta: dict[str, Any]
-    _value_names: tuple[str, ...] = field(init=False, repr=False)
-    _seeds_by_values: dict[tuple[float, ...], int] = field(init=False, repr=False)
+    _seeds: dict[frozenset, int] = field(init=False, repr=False)  # {configuration's items: its seed}
 
     def __post_init__(self) -> None:
-        configs = self.meta["configs"]
-        names = tuple(configs[0]["values"]) if configs else ()
-        object.__setattr__(self, "_value_names", names)
-        seeds = {tuple(float(c["values"][k]) for k in names): int(c["seed"]) for c in configs}
-        object.__setattr__(self, "_seeds_by_values", seeds)
+        seeds = {_items(c["values"], c["values"]): int(c["seed"]) for c in self.meta["configs"]}
+        object.__setattr__(self, "_seeds", seeds)
 
     @property
     def sha256(self) -> str:
@@ -90,13 +86,17 @@ class ReplayTable:
 
     def seed_of(self, config: dict[str, Any], names: tuple[str, ...]) -> int:
         """The trial seed the table trained ``config`` with; ReplayRefused for a configuration not in it."""
-        exact = self._seeds_by_values.get(tuple(float(config[k]) for k in self._value_names))
+        exact = self._seeds.get(_items(config, names))
         if exact is not None:  # the scheduler samples the table's own values
             return exact
         for c in self.meta["configs"]:
             if all(math.isclose(float(config[k]), float(c["values"][k]), rel_tol=1e-12, abs_tol=1e-15) for k in names):
                 return int(c["seed"])
         raise ReplayRefused(f"configuration {config} is not one of the table's ({self.path})")
+
+
+def _items(config: dict[str, Any], names: Any) -> frozenset:
+    return frozenset((k, float(config[k])) for k in names)
 
 
 @cache

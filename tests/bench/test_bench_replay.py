@@ -53,6 +53,20 @@ def test_replay_asha_against_syne_tunes_simulation(benchmark, capsys, tmp_path):
             table.task, "asha", runs["n"], f"{BUDGET_S}s", WORKERS, tmp_path / "ours", backend=f"table:{TABLE}"
         )
 
+    def tune(tuner_class, backend, p, space, stop_criterion, clock, folder: str) -> None:
+        """A tuner on a simulator backend: 4 workers, no tuner sleep of its own, nothing saved."""
+        tuner_class(
+            trial_backend=backend,
+            scheduler=make_scheduler(p, space),
+            stop_criterion=stop_criterion,
+            n_workers=WORKERS,
+            sleep_time=0,
+            callbacks=[clock],
+            save_tuner=False,
+            trial_backend_path=str(tmp_path / folder / str(runs["n"])),
+            tuner_name="bench",
+        ).run()
+
     def syne_tune_recipe():
         from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
 
@@ -61,33 +75,17 @@ def test_replay_asha_against_syne_tunes_simulation(benchmark, capsys, tmp_path):
         backend = UserBlackboxBackend(
             blackbox=arm_blackbox(table, p.task, "none", space), elapsed_time_attr=ELAPSED, max_resource_attr="epochs"
         )
-        Tuner(
-            trial_backend=backend,
-            scheduler=make_scheduler(p, space),
-            stop_criterion=StoppingCriterion(max_wallclock_time=BUDGET_S),
-            n_workers=WORKERS,
-            sleep_time=0,
-            callbacks=[SimulatorCallback()],
-            save_tuner=False,
-            trial_backend_path=str(tmp_path / "st" / str(runs["n"])),
-            tuner_name="bench",
-        ).run()
+        tune(Tuner, backend, p, space, StoppingCriterion(max_wallclock_time=BUDGET_S), SimulatorCallback(), "st")
 
     def no_trajectory():
         p = plan()
         space = _config_space(p)
         backend = make_table_backend(table, p.task, "none", space)
-        replay_tuner_class()(
-            trial_backend=backend,
-            scheduler=make_scheduler(p, space),
-            stop_criterion=lambda status: backend.time_keeper.time() >= BUDGET_S,
-            n_workers=WORKERS,
-            sleep_time=0,
-            callbacks=[simulated_clock_callback()],
-            save_tuner=False,
-            trial_backend_path=str(tmp_path / "floor" / str(runs["n"])),
-            tuner_name="bench",
-        ).run()
+
+        def out_of_time(status) -> bool:
+            return backend.time_keeper.time() >= BUDGET_S
+
+        tune(replay_tuner_class(), backend, p, space, out_of_time, simulated_clock_callback(), "floor")
 
     def ohgw_bench_replay():
         directory = execute_run(plan())
