@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import random
 
-from ohgw_bench.registry import get_task
+from ohgw_bench.core.registry import get_task
+from ohgw_bench.execution.objective import objective_function
 
 
 def main() -> None:
@@ -22,8 +23,8 @@ def main() -> None:
     rng = random.Random(0)
     for i in range(args.n):
         config = {h.name: rng.uniform(h.low, h.high) for h in task.space.hyperparameters}
-        plain = task.objective_function(config, args.epochs, seed=i)
-        warm = task.objective_function(config, args.epochs, seed=i, warm_start="ohgw", warm_start_params={"eta": 0.1})
+        plain = objective_function(task, config, args.epochs, seed=i)
+        warm = objective_function(task, config, args.epochs, seed=i, warm_start="ohgw", warm_start_params={"eta": 0.1})
         print(
             f"config {i}: val_acc {plain.val_acc:.4f} (none, {plain.cost_seconds:.2f} s) vs "
             f"{warm.val_acc:.4f} (ohgw eta=0.1, {warm.cost_seconds:.2f} s, "

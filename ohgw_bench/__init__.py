@@ -13,6 +13,6 @@ __all__ = ["__version__", "load_results"]
 
 def load_results(path, include_incomplete: bool = False):
     """Load every run under ``path`` as one pandas DataFrame (one row per reported epoch)."""
-    from ohgw_bench.results import load_results as _load
+    from ohgw_bench.analysis.results import load_results as _load
 
     return _load(path, include_incomplete=include_incomplete)

@@ -203,7 +203,7 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
 
 
 def cmd_list(kind: str | None) -> int:
-    from ohgw_bench.registry import SCHEDULERS, TASKS, WARM_STARTS, Registry
+    from ohgw_bench.core.registry import SCHEDULERS, TASKS, WARM_STARTS, Registry
 
     sections: dict[str, Registry[Any]] = {"tasks": TASKS, "optimizers": SCHEDULERS, "warmstarts": WARM_STARTS}
     for title, registry in sections.items():
@@ -232,10 +232,10 @@ def _raise_terminated(signum: int, frame: object) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     import signal
 
-    from ohgw_bench.data.errors import DataError
-    from ohgw_bench.names import OptimizerNameError
-    from ohgw_bench.registry import UnknownNameError
-    from ohgw_bench.runner import RunRefused, lock_run, prepare_run
+    from ohgw_bench.core.errors import DataError
+    from ohgw_bench.core.names import OptimizerNameError
+    from ohgw_bench.core.registry import UnknownNameError
+    from ohgw_bench.execution.runner import RunRefused, lock_run, prepare_run
 
     try:
         plan = prepare_run(
@@ -256,8 +256,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (UnknownNameError, OptimizerNameError, RunRefused, ValueError, DataError) as err:
         return _fail(str(err))
 
-    from ohgw_bench.progress import run_with_progress
-    from ohgw_bench.summary import format_summary, summarize_run
+    from ohgw_bench.analysis.summary import format_summary, summarize_run
+    from ohgw_bench.execution.progress import run_with_progress
 
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
@@ -275,8 +275,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_show(path: Path) -> int:
-    from ohgw_bench.summary import format_summary, summarize_run
-    from ohgw_bench.trajectory import META
+    from ohgw_bench.analysis.summary import format_summary, summarize_run
+    from ohgw_bench.core.trajectory import META
 
     if path.is_dir() and not (path / META).exists():
         below = sorted(str(m.parent) for m in path.rglob(META) if "_attempts" not in m.parts)
@@ -294,8 +294,8 @@ def cmd_show(path: Path) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from ohgw_bench.data.cifar10 import cifar10_status, download_cifar10, import_cifar10
-    from ohgw_bench.data.errors import DataError
+    from ohgw_bench.core.errors import DataError
+    from ohgw_bench.tasks.data.cifar10 import cifar10_status, download_cifar10, import_cifar10
 
     try:
         if args.data_command == "import":
@@ -313,14 +313,14 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     import warnings
 
-    from ohgw_bench.leaderboard import leaderboard
+    from ohgw_bench.analysis.leaderboard import leaderboard
 
     if not args.path.exists():
         return _fail(f"{args.path} does not exist")
     if args.out and args.out.is_dir():
         return _fail(f"--out {args.out} is a folder; give a file name, e.g. {args.out / 'LEADERBOARD.md'}")
     if args.format == "runs":
-        from ohgw_bench.leaderboard import save_run_summary
+        from ohgw_bench.analysis.leaderboard import save_run_summary
 
         if args.out is None or args.out.suffix != ".parquet":
             return _fail("--format runs writes Parquet: give --out FILE.parquet")
@@ -356,7 +356,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     import logging
 
-    from ohgw_bench.plots import plot_all
+    from ohgw_bench.analysis.plots import plot_all
 
     if not args.path.exists():
         return _fail(f"{args.path} does not exist")
@@ -374,7 +374,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from ohgw_bench.sweep import SweepError, sweep_main
+    from ohgw_bench.execution.sweep.run import SweepError, sweep_main
 
     try:
         return sweep_main(
@@ -398,10 +398,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from ohgw_bench.data.errors import DataError
+    from ohgw_bench.core.errors import DataError
 
     if args.table_command == "report":
-        from ohgw_bench.table.report import table_report
+        from ohgw_bench.analysis.table_report import table_report
 
         try:
             written = table_report(args.path, args.out, args.target)

@@ -50,7 +50,7 @@ import sys
 import torch, torchvision
 print("python", sys.version.split()[0], "torch", torch.__version__, "torchvision", torchvision.__version__,
       "cuda", torch.cuda.is_available() and torch.cuda.get_device_name())
-import ohgw_bench.graphs, ohgw_bench.train, ohgw_bench.trial, ohgw_bench.data.cifar10  # noqa
+import ohgw_bench.execution.graphs, ohgw_bench.execution.train, ohgw_bench.execution.trial, ohgw_bench.tasks.data.cifar10  # noqa
 sys.path.insert(0, "tests/bench")
 import gpu_pack  # noqa
 heavy = sorted(m for m in ("syne_tune", "dask", "distributed") if m in sys.modules)

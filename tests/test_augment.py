@@ -9,7 +9,7 @@ import torch
 import torchvision.transforms.functional as TF
 from torchvision.transforms import InterpolationMode
 
-from ohgw_bench.data.augment import OPS, apply_op, cifar_augment, normalize, sample_params
+from ohgw_bench.tasks.data.augment import OPS, apply_op, cifar_augment, normalize, sample_params
 
 OFF = dict(crop=False, flip=False, cutout=False)
 
@@ -227,7 +227,7 @@ def test_meta_tensors_give_the_output_shape():
 
 
 def test_cpu_chunking_gives_the_same_result(monkeypatch):
-    import ohgw_bench.data.augment as aug
+    import ohgw_bench.tasks.data.augment as aug
 
     x = images(300, seed=6, smooth=True)
     chunked = cifar_augment(x, 17.0, gen(4))  # 300 > CPU_CHUNK: three chunks

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from ohgw_bench.data import cifar10
-from ohgw_bench.data.cifar10 import DataError, cifar10_status, import_cifar10, load_cifar10, split_indices
-from ohgw_bench.data.noise import symmetric_label_noise
+from ohgw_bench.tasks.data import cifar10
+from ohgw_bench.tasks.data.cifar10 import DataError, cifar10_status, import_cifar10, load_cifar10, split_indices
+from ohgw_bench.tasks.data.noise import symmetric_label_noise
 
 PER_BATCH = 200
 N_TEST = 100

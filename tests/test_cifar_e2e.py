@@ -10,8 +10,8 @@ import sys
 import pytest
 from test_cifar_data import make_cifar_tarball
 
-from ohgw_bench.data.cifar10 import import_cifar10
-from ohgw_bench.trajectory import Trajectory
+from ohgw_bench.core.trajectory import Trajectory
+from ohgw_bench.tasks.data.cifar10 import import_cifar10
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "ohgw_bench.cli"]

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from ohgw_bench.cli import main
-from ohgw_bench.trajectory import write_json_atomic
+from ohgw_bench.core.trajectory import write_json_atomic
 
 
 def test_list_does_not_import_torch():
@@ -141,7 +141,7 @@ def test_show_on_the_folder_above_runs_says_where_they_are(tmp_path, capsys):
 
 
 def test_show_on_a_failed_run_names_it(tmp_path, capsys):
-    from ohgw_bench.runner import prepare_run, write_failed_meta
+    from ohgw_bench.execution.runner import prepare_run, write_failed_meta
 
     plan = prepare_run("digits-cnn", "asha", 0, "120s", 1, tmp_path)
     write_failed_meta(plan, RuntimeError("boom"), "Traceback: boom")
@@ -197,7 +197,7 @@ def test_plot_keeps_existing_figures_unless_told(tmp_path, capsys):
 def test_results_files_follow_the_umask(tmp_path):
     import os
 
-    from ohgw_bench.trajectory import META
+    from ohgw_bench.core.trajectory import META
 
     write_json_atomic(tmp_path / META, {"x": 1})
     mask = os.umask(0o022)
@@ -219,7 +219,7 @@ def test_every_option_has_help():
 def test_results_loader_reads_a_run_that_failed_before_it_started(tmp_path):
     """The sweep's fallback meta.json once wrote its budget as a string; now the runner writes every meta.json."""
     import ohgw_bench
-    from ohgw_bench.runner import prepare_run, write_failed_meta
+    from ohgw_bench.execution.runner import prepare_run, write_failed_meta
 
     plan = prepare_run("digits-cnn", "asha", 0, "120s", 1, tmp_path)
     write_failed_meta(plan, RuntimeError("boom"), "Traceback: boom")
@@ -231,7 +231,7 @@ def test_meta_records_a_code_version_that_committing_results_does_not_change(tmp
     """The package's git tree hash identifies the code that ran; results commits leave it as it is."""
     import subprocess as sp
 
-    from ohgw_bench.runner import prepare_run, run_meta
+    from ohgw_bench.execution.runner import prepare_run, run_meta
 
     meta = run_meta(prepare_run("digits-cnn", "asha", 0, "5ep", 1, tmp_path))
     root = sp.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True).stdout.strip()

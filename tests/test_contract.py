@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ohgw_bench.registry import get_scheduler, get_task, list_schedulers
-from ohgw_bench.runner import execute_run, prepare_run
-from ohgw_bench.trajectory import Trajectory
+from ohgw_bench.core.registry import get_scheduler, get_task, list_schedulers
+from ohgw_bench.core.trajectory import Trajectory
+from ohgw_bench.execution.runner import execute_run, prepare_run
 
 pytestmark = pytest.mark.slow
 
@@ -106,6 +106,6 @@ def test_pasha_raises_its_maximum_resource_and_resumes_from_checkpoints(tmp_path
 
 
 def _trial_lines(directory: Path) -> list[dict]:
-    from ohgw_bench.trajectory import TRIALS, read_jsonl
+    from ohgw_bench.core.trajectory import TRIALS, read_jsonl
 
     return read_jsonl(directory / TRIALS).records

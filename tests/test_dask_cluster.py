@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ohgw_bench.dask_cluster import SLOW_ALLOCATOR_SETTING, local_cluster
+from ohgw_bench.execution.dask_cluster import SLOW_ALLOCATOR_SETTING, local_cluster
 
 
 def _worker_environ() -> dict[str, str]:

@@ -11,8 +11,8 @@ from syne_tune.backend.trial_status import Trial
 from syne_tune.config_space import Domain
 from syne_tune.optimizer.scheduler import SchedulerDecision
 
-from ohgw_bench.registry import get_task
-from ohgw_bench.runner import _config_space, prepare_run
+from ohgw_bench.core.registry import get_task
+from ohgw_bench.execution.runner import _config_space, prepare_run
 from ohgw_bench.schedulers._dehb_scheduler import FAILED_FITNESS, DEHBScheduler, validate_dehb_settings
 from ohgw_bench.schedulers.dehb import make_dehb
 
@@ -44,7 +44,7 @@ def start(scheduler: DEHBScheduler, trial_id: int) -> Trial:
 
 
 def train(scheduler: DEHBScheduler, trial: Trial, *, complete: bool = True) -> list[str]:
-    """Report every epoch up to config['epochs'] like trial_entry does; return the decisions."""
+    """Report every epoch up to config['epochs'] like the subprocess trial does; return the decisions."""
     decisions, result = [], None
     told_before = len(scheduler.dehb.history)
     for epoch in range(1, trial.config["epochs"] + 1):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ohgw_bench.trajectory import Trajectory
+from ohgw_bench.core.trajectory import Trajectory
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ohgw_bench.gpus import VISIBLE, gpus_for_worker, gpus_to_rotate, make_local_backend
-from ohgw_bench.sweep import PinWorkersToGpus
+from ohgw_bench.execution.gpus import VISIBLE, gpus_for_worker, gpus_to_rotate, make_local_backend
+from ohgw_bench.execution.sweep.run import PinWorkersToGpus
 
-ENTRY = Path(__file__).resolve().parents[1] / "ohgw_bench" / "trial_entry.py"
+ENTRY = Path(__file__).resolve().parents[1] / "ohgw_bench" / "execution" / "backends" / "subprocess_trial.py"
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ohgw_bench.data.splits import DataSplits
-from ohgw_bench.graphs import GraphedTraining, GraphSettings, graphed_training, smoothed_cross_entropy
-from ohgw_bench.models.small_cnn import SmallCNN
-from ohgw_bench.space import TrainingHparams
-from ohgw_bench.train import Trainer
+from ohgw_bench.core.space import TrainingHparams
+from ohgw_bench.core.splits import DataSplits
+from ohgw_bench.execution.graphs import GraphedTraining, GraphSettings, graphed_training, smoothed_cross_entropy
+from ohgw_bench.execution.train import Trainer
+from ohgw_bench.tasks.models.small_cnn import SmallCNN
 
 N_TRAIN, BATCH = 200, 64  # 3 full batches and a last one of 8
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from synthetic import crossing_events  # noqa: E402
 from synthetic import write_run as synthetic_write_run  # noqa: E402
 
-from ohgw_bench.leaderboard import (  # noqa: E402
+from ohgw_bench.analysis.leaderboard import (  # noqa: E402
     MixedPairError,
     build_leaderboard,
     censored_pair_values,
@@ -32,7 +32,7 @@ from ohgw_bench.leaderboard import (  # noqa: E402
     wilcoxon_p,
     win_rate,
 )
-from ohgw_bench.results import summarize_runs  # noqa: E402
+from ohgw_bench.analysis.results import summarize_runs  # noqa: E402
 
 # What the runner records about the code, packages and device that ran (``run_meta``); the same for every
 # fabricated run unless a test says otherwise, so that pairs are trusted.

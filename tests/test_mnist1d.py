@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ohgw_bench.data.mnist1d import N_TEST, N_TRAIN, N_VAL, load_mnist1d_splits, mnist1d_augment
+from ohgw_bench.tasks.data.mnist1d import N_TEST, N_TRAIN, N_VAL, load_mnist1d_splits, mnist1d_augment
 
 
 def test_splits_sizes_balance_and_provenance(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from ohgw_bench.models.resnet_cifar import resnet20, resnet50
+from ohgw_bench.tasks.models.resnet_cifar import resnet20, resnet50
 
 
 def n_params(model: nn.Module) -> int:

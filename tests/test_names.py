@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from ohgw_bench.budget import Budget
-from ohgw_bench.names import OptimizerNameError, parse_optimizer_name, split_top_level
-from ohgw_bench.registry import UnknownNameError, get_task, list_schedulers, list_tasks, list_warm_starts, register_task
+from ohgw_bench.core.budget import Budget
+from ohgw_bench.core.names import OptimizerNameError, parse_optimizer_name, split_top_level
+from ohgw_bench.core.registry import (
+    UnknownNameError,
+    get_task,
+    list_schedulers,
+    list_tasks,
+    list_warm_starts,
+    register_task,
+)
 
 
 def test_registered_names():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ohgw_bench.gpus import choose_workers, placement
-from ohgw_bench.registry import get_task
+from ohgw_bench.core.registry import get_task
+from ohgw_bench.execution.gpus import choose_workers, placement
 
 
 @pytest.mark.parametrize(
@@ -53,9 +53,9 @@ def test_tasks_trials_per_gpu():
 
 
 def test_run_without_workers_on_the_cpu_gets_one_and_records_it(tmp_path, monkeypatch):
-    import ohgw_bench.gpus as gpus
-    from ohgw_bench.runner import RunRefused, _config_space, prepare_run, run_meta
-    from ohgw_bench.trial_entry import GRAPHS_KEY, trial_setup
+    import ohgw_bench.execution.gpus as gpus
+    from ohgw_bench.execution.backends.trial_config import GRAPHS_KEY, trial_setup
+    from ohgw_bench.execution.runner import RunRefused, _config_space, prepare_run, run_meta
 
     monkeypatch.setattr(gpus, "visible_gpu_count", lambda: 0)
     plan = prepare_run("digits-cnn", "asha", 0, "5ep", None, tmp_path)

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 sys.path.insert(0, str(Path(__file__).parent))
 from synthetic import crossing_events, trial, write_run  # noqa: E402
 
-from ohgw_bench.plots import (  # noqa: E402
+from ohgw_bench.analysis.plots import (  # noqa: E402
     ArmStyle,
     anytime_figure,
     arm_styles,
@@ -26,7 +26,7 @@ from ohgw_bench.plots import (  # noqa: E402
     plot_all,
     t_at_tau_figure,
 )
-from ohgw_bench.results import load_results, summarize_runs  # noqa: E402
+from ohgw_bench.analysis.results import load_results, summarize_runs  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -44,10 +44,10 @@ def _check(paths: list[Path], names: set[str]) -> None:
 
 def test_all_figures_with_three_eta_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The third eta comes from a plain ``asha+ohgw`` arm (no eta in its params): the default.
-    import ohgw_bench.plots
+    import ohgw_bench.analysis.plots
 
     asked = []
-    monkeypatch.setattr(ohgw_bench.plots, "_default_eta", lambda: asked.append(1) or 1e-3)
+    monkeypatch.setattr(ohgw_bench.analysis.plots, "_default_eta", lambda: asked.append(1) or 1e-3)
     root = tmp_path / "results"
     reach_none = [30, 40, 50, None, 60]
     for seed, t in enumerate(reach_none):
@@ -85,7 +85,7 @@ def test_all_figures_with_three_eta_values(tmp_path: Path, monkeypatch: pytest.M
 
 def test_single_arm_single_seed_skips_with_reasons(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     write_run(tmp_path / "r", "digits-cnn", "asha", 0, crossing_events(None, 90))
-    with caplog.at_level(logging.WARNING, logger="ohgw_bench.plots"):
+    with caplog.at_level(logging.WARNING, logger="ohgw_bench.analysis.plots"):
         paths = plot_all(tmp_path / "r", tmp_path / "out")
     _check(paths, {"anytime"})
     reasons = caplog.text
@@ -106,7 +106,7 @@ def test_two_eta_values_plot_without_lowess(tmp_path: Path, caplog: pytest.LogCa
                 crossing_events(20 + seed, 90),
                 warm_start_params={"eta": eta},
             )
-    with caplog.at_level(logging.WARNING, logger="ohgw_bench.plots"):
+    with caplog.at_level(logging.WARNING, logger="ohgw_bench.analysis.plots"):
         paths = plot_all(root, tmp_path / "out")
     assert "eta" in {p.stem for p in paths}
     assert "no LOWESS fit" in caplog.text
@@ -222,10 +222,10 @@ def test_same_arm_same_style_in_every_panel_and_figure(study: Study) -> None:
 
 
 def test_legends_stay_outside_the_data(study: Study, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ohgw_bench.plots
+    import ohgw_bench.analysis.plots
 
     df, summary, styles = study
-    monkeypatch.setattr(ohgw_bench.plots, "_default_eta", lambda: 1e-3)
+    monkeypatch.setattr(ohgw_bench.analysis.plots, "_default_eta", lambda: 1e-3)
     eta_root = tmp_path / "eta"
     for seed in range(3):
         write_run(eta_root, "t", "asha", seed, crossing_events(40, 90))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ohgw_bench.trajectory import Trajectory, run_dir
+from ohgw_bench.core.trajectory import Trajectory, run_dir
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

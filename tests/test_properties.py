@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ohgw_bench.budget import Budget
 from ohgw_bench.cli import EXIT_BAD_INPUT, main
-from ohgw_bench.names import OptimizerName, OptimizerNameError, parse_optimizer_name
-from ohgw_bench.registry import UnknownNameError, get_scheduler, get_warm_start, list_schedulers, list_warm_starts
+from ohgw_bench.core.budget import Budget
+from ohgw_bench.core.names import OptimizerName, OptimizerNameError, parse_optimizer_name
+from ohgw_bench.core.registry import UnknownNameError, get_scheduler, get_warm_start, list_schedulers, list_warm_starts
 
 # database=None: no saved examples to replay; the bugs these properties found are pinned with @example.
 FAST = settings(deadline=None, max_examples=300, database=None)

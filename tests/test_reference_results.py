@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ohgw_bench.leaderboard import leaderboard
+from ohgw_bench.analysis.leaderboard import leaderboard
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 REPLAYS = sorted(RESULTS.glob("*/runs.parquet"))  # a replayed study keeps its per-run summary, not its runs

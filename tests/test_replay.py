@@ -15,13 +15,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ohgw_bench.analysis.leaderboard import MixedPairError, build_leaderboard
+from ohgw_bench.analysis.results import summarize_runs
 from ohgw_bench.cli import main
-from ohgw_bench.leaderboard import MixedPairError, build_leaderboard
-from ohgw_bench.results import summarize_runs
+from ohgw_bench.core.table_format import TABLE, read_table
+from ohgw_bench.core.trajectory import read_meta, run_dir
+from ohgw_bench.execution.backends.table import DISPATCH_SECONDS, open_table
 from ohgw_bench.table.build import build_table, prepare_build
-from ohgw_bench.table.records import TABLE, read_table
-from ohgw_bench.table.replay import DISPATCH_SECONDS, open_table
-from ohgw_bench.trajectory import read_meta, run_dir
 
 TASK = "digits-cnn"
 ARM = "ohgw(eta=1)"
@@ -180,6 +180,6 @@ def test_table_verify_retrains_cells_and_reproduces_their_curves(table, capsys):
 
 
 def test_a_table_folder_is_not_a_run_folder(table):
-    from ohgw_bench.trajectory import find_runs
+    from ohgw_bench.core.trajectory import find_runs
 
     assert list(find_runs(table)) == [] and table not in list(find_runs(table.parent))

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from synthetic import crossing_events, trial, write_run  # noqa: E402
 
 import ohgw_bench  # noqa: E402
-from ohgw_bench.results import IncompleteRunWarning, load_results, summarize_runs  # noqa: E402
+from ohgw_bench.analysis.results import IncompleteRunWarning, load_results, summarize_runs  # noqa: E402
 
 # Arrival order; the clocks cross τ = 0.9 at different values: tuner 25, device 50 (2 workers), epochs 3.
 EVENTS = [

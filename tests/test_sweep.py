@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from ohgw_bench.cli import main
-from ohgw_bench.runlock import RunLock, lock_path
-from ohgw_bench.sweep import ATTEMPT_META, inspect_run, move_aside
-from ohgw_bench.sweep_spec import RunKey, SweepError, build_spec, parse_seeds, validate_runs
-from ohgw_bench.trajectory import run_dir, write_json_atomic
+from ohgw_bench.core.trajectory import run_dir, write_json_atomic
+from ohgw_bench.execution.runlock import RunLock, lock_path
+from ohgw_bench.execution.sweep.run import ATTEMPT_META, inspect_run, move_aside
+from ohgw_bench.execution.sweep.spec import RunKey, SweepError, build_spec, parse_seeds, validate_runs
 
 
 def _spec(tmp_path: Path, text: str) -> Path:
@@ -300,7 +300,7 @@ def test_inspect_run_states(tmp_path):
 
 
 def test_broken_attempts_move_out_of_the_results_tree(tmp_path):
-    from ohgw_bench.trajectory import find_runs
+    from ohgw_bench.core.trajectory import find_runs
 
     run = RunKey("digits-cnn", "asha", 0)
     for n in (1, 2):
@@ -324,7 +324,7 @@ def test_lock_path_layout(tmp_path):
 
 
 def test_run_one_leaves_a_run_locked_elsewhere_alone(tmp_path):
-    from ohgw_bench.sweep import BUSY, run_one
+    from ohgw_bench.execution.sweep.run import BUSY, run_one
 
     _fake_run(run_dir(tmp_path, "digits-cnn", "asha", 0), "running")  # another sweep is writing it
     held = RunLock(lock_path(tmp_path, "digits-cnn", "asha", 0))
@@ -339,7 +339,7 @@ def test_run_one_leaves_a_run_locked_elsewhere_alone(tmp_path):
 
 
 def test_run_one_skips_a_complete_run(tmp_path):
-    from ohgw_bench.sweep import SKIPPED, run_one
+    from ohgw_bench.execution.sweep.run import SKIPPED, run_one
 
     _fake_run(run_dir(tmp_path, "digits-cnn", "asha", 0), "complete")
     outcome = run_one("digits-cnn", "asha", 0, "1ep", 1, str(tmp_path))
@@ -355,7 +355,7 @@ def test_plain_progress_lines_table_and_summary():
 
     from rich.console import Console
 
-    from ohgw_bench.sweep import FAILED, RunOutcome, SweepProgress, SweepResult, format_summary
+    from ohgw_bench.execution.sweep.run import FAILED, RunOutcome, SweepProgress, SweepResult, format_summary
 
     runs = [RunKey("digits-cnn", "asha", s) for s in range(3)]
     buf = io.StringIO()

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from ohgw_bench.sweep import ATTEMPT_META, DONE, FAILED, SKIPPED, SWEEP_ERROR, SweepProgress, run_sweep
-from ohgw_bench.sweep_spec import build_spec, validate_runs
-from ohgw_bench.trajectory import find_runs, read_jsonl, read_meta
+from ohgw_bench.core.trajectory import find_runs, read_jsonl, read_meta
+from ohgw_bench.execution.sweep.run import ATTEMPT_META, DONE, FAILED, SKIPPED, SWEEP_ERROR, SweepProgress, run_sweep
+from ohgw_bench.execution.sweep.spec import build_spec, validate_runs
 
 pytestmark = pytest.mark.slow
 

@@ -13,14 +13,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ohgw_bench.analysis.table_report import cell_summary, compare, random_control, table_report
 from ohgw_bench.cli import main
-from ohgw_bench.registry import get_task
-from ohgw_bench.runlock import RunLock
+from ohgw_bench.core.registry import get_task
+from ohgw_bench.core.table_format import CELLS, TABLE, read_cells, read_meta, read_table, write_meta
+from ohgw_bench.execution.objective import objective_function
+from ohgw_bench.execution.runlock import RunLock
+from ohgw_bench.execution.trial import trial_seed
 from ohgw_bench.table.build import LOCK, TableError, build_table, parse_arms, prepare_build
 from ohgw_bench.table.configs import sobol_configs
-from ohgw_bench.table.records import CELLS, TABLE, read_cells, read_meta, read_table, write_meta
-from ohgw_bench.table.report import cell_summary, compare, random_control, table_report
-from ohgw_bench.trial import trial_seed
 
 TASK = "digits-cnn"
 ARMS = "none,ohgw(eta=1),random(eta=1),gauss(sigma=0)"
@@ -128,8 +129,13 @@ def test_a_cell_equals_a_fresh_objective_call(table_dir):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the table's cells ran
     try:
-        fresh = get_task(TASK).objective_function(
-            cell.config_sampled, EPOCHS, seed=cell.seed, warm_start="ohgw", warm_start_params={"eta": 1.0}
+        fresh = objective_function(
+            get_task(TASK),
+            cell.config_sampled,
+            EPOCHS,
+            seed=cell.seed,
+            warm_start="ohgw",
+            warm_start_params={"eta": 1.0},
         )
     finally:
         torch.set_num_threads(threads)

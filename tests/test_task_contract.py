@@ -10,10 +10,11 @@ import pytest
 import torch
 from test_cifar_data import make_cifar_tarball
 
-from ohgw_bench.data.splits import DataSplits
-from ohgw_bench.registry import get_task, list_tasks, list_warm_starts
-from ohgw_bench.space import TrainingHparams
-from ohgw_bench.train import Trainer, seeded_generator
+from ohgw_bench.core.registry import get_task, list_tasks, list_warm_starts
+from ohgw_bench.core.seeding import seeded_generator
+from ohgw_bench.core.space import TrainingHparams
+from ohgw_bench.core.splits import DataSplits
+from ohgw_bench.execution.train import Trainer
 from ohgw_bench.warmstarts import WarmStartContext, apply_warm_start
 
 N = 16
@@ -21,7 +22,7 @@ N = 16
 
 @pytest.fixture(scope="module")
 def cifar_data_dir(tmp_path_factory):
-    from ohgw_bench.data.cifar10 import import_cifar10
+    from ohgw_bench.tasks.data.cifar10 import import_cifar10
 
     root = tmp_path_factory.mktemp("cifar")
     import_cifar10(make_cifar_tarball(root), root / "data", verify_md5=False)

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from ohgw_bench.trajectory import (
+from ohgw_bench.core.trajectory import (
     EVENTS,
     META,
     TRIALS,
@@ -143,7 +143,7 @@ def test_not_a_run_folder(tmp_path):
     ],
 )
 def test_a_damaged_meta_json_is_named_in_the_error(tmp_path, text, problem):
-    from ohgw_bench.trajectory import read_meta
+    from ohgw_bench.core.trajectory import read_meta
 
     (tmp_path / META).write_text(text)
     with pytest.raises(ValueError, match=f"{tmp_path / META}.*{re.escape(problem)}"):

@@ -6,9 +6,9 @@ import math
 
 import torch
 
-import ohgw_bench.trial as trial_module
-from ohgw_bench.registry import get_task
-from ohgw_bench.trial import TrialSetup, run_trial
+import ohgw_bench.execution.trial as trial_module
+from ohgw_bench.core.registry import get_task
+from ohgw_bench.execution.trial import TrialSetup, run_trial
 
 TASK = get_task("digits-cnn")
 CONFIG = {"log10_lr": -1.0, "log10_wd": -4.0, "momentum": 0.8, "aug_magnitude": 0.3, "label_smoothing": 0.05}
@@ -123,8 +123,8 @@ def test_a_diverging_trial_reports_once_flagged_and_ends(tmp_path):
 
 
 def test_the_trajectory_keeps_a_diverged_trial_diverged(tmp_path):
-    from ohgw_bench.results import summarize_runs
-    from ohgw_bench.runner import TrajectoryWriter, prepare_run
+    from ohgw_bench.analysis.results import summarize_runs
+    from ohgw_bench.execution.runner import TrajectoryWriter, prepare_run
 
     plan = prepare_run("digits-cnn", "asha", 0, "5ep", 1, tmp_path)
     plan.directory.mkdir(parents=True)
@@ -142,7 +142,7 @@ def test_the_trajectory_keeps_a_diverged_trial_diverged(tmp_path):
     writer.on_status(0, "completed")  # syne-tune sees the trial end normally; diverged stays
     writer.close()
     assert writer.records[0].status == "diverged" and writer.finished_trials == 1
-    from ohgw_bench.trajectory import write_json_atomic
+    from ohgw_bench.core.trajectory import write_json_atomic
 
     write_json_atomic(
         plan.directory / "meta.json",

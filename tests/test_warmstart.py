@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from ohgw_bench.hypergrad import lookahead_hypergradient
-from ohgw_bench.registry import get_task
+from ohgw_bench.core.registry import get_task
 from ohgw_bench.warmstarts import WarmStartContext, apply_warm_start
+from ohgw_bench.warmstarts._hypergrad import lookahead_hypergradient
 from ohgw_bench.warmstarts.ohgw import _warm_start_batches
 
 TASK = get_task("digits-cnn")
@@ -117,6 +117,6 @@ def test_none_is_identity(data):
 def test_random_control_takes_the_same_parameters_and_defaults_as_ohgw():
     """The equal-energy control must compute the very OHGW step it randomises: both factories spell out
     their defaults in their signatures, so they are checked equal here."""
-    from ohgw_bench.registry import get_warm_start
+    from ohgw_bench.core.registry import get_warm_start
 
     assert dict(get_warm_start("random").defaults) == dict(get_warm_start("ohgw").defaults)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ohgw_bench.runlock import RunLock, lock_path, pid_alive
-from ohgw_bench.trajectory import Trajectory, read_meta, run_dir
+from ohgw_bench.core.trajectory import Trajectory, read_meta, run_dir
+from ohgw_bench.execution.runlock import RunLock, lock_path, pid_alive
 
 pytestmark = pytest.mark.slow
 
@@ -70,7 +70,7 @@ def _cmdline(pid: int) -> str:
 
 
 def _worker_pids(run_pid: int) -> list[int]:
-    return [p for p in _descendants(run_pid) if "ohgw_bench.execution.worker" in _cmdline(p)]
+    return [p for p in _descendants(run_pid) if "ohgw_bench.execution.backends.workers.worker" in _cmdline(p)]
 
 
 def _wait_for(condition, timeout: float, what: str):
@@ -133,9 +133,9 @@ def test_resume_runs_on_another_worker_and_continues_its_epochs(tmp_path):
     worker 0, and the resumed trial 0 continues on worker 1 from its checkpoint."""
     from syne_tune.backend.trial_status import Status
 
-    from ohgw_bench.execution.backend import WarmWorkerBackend
-    from ohgw_bench.execution.pool import WorkerPool
-    from ohgw_bench.runner import _config_space, _worker_spec, prepare_run
+    from ohgw_bench.execution.backends.workers.backend import WarmWorkerBackend
+    from ohgw_bench.execution.backends.workers.pool import WorkerPool
+    from ohgw_bench.execution.runner import _config_space, _worker_spec, prepare_run
 
     plan = prepare_run("digits-cnn", "pasha", 0, "10ep", 2, tmp_path)
     space = _config_space(plan)
@@ -258,7 +258,7 @@ def test_run_on_a_locked_key_exits_2_and_writes_nothing(tmp_path):
 
 
 def test_a_sweep_reports_a_live_run_as_busy_and_leaves_it_alone(tmp_path):
-    from ohgw_bench.sweep import BUSY, run_one
+    from ohgw_bench.execution.sweep.run import BUSY, run_one
 
     out = tmp_path / "out"
     run = _start(out, "asha", "20ep", "--workers", "1")
@@ -292,8 +292,8 @@ def test_subprocess_backend_refuses_paths_it_would_split(tmp_path):
 def test_workers_do_not_inherit_dasks_malloc_trim_threshold(tmp_path, monkeypatch):
     """Dask's nanny sets MALLOC_TRIM_THRESHOLD_ for its workers; a run inside a sweep must not pass it on
     to its trials (it doubled an mnist1d epoch). Other variables pass through."""
-    from ohgw_bench.execution.pool import WorkerPool
-    from ohgw_bench.runner import _worker_spec, prepare_run
+    from ohgw_bench.execution.backends.workers.pool import WorkerPool
+    from ohgw_bench.execution.runner import _worker_spec, prepare_run
 
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     monkeypatch.setenv("OHGW_TEST_MARKER", "kept")

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from ohgw_bench.runlock import pid_alive
+from ohgw_bench.execution.runlock import pid_alive
 
 PR_SET_PDEATHSIG = 1
 WATCH_EVERY_S = 0.25

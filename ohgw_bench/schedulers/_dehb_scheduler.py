@@ -46,7 +46,7 @@ from syne_tune.backend.trial_status import Trial
 from syne_tune.config_space import Domain
 from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler, TrialSuggestion
 
-from ohgw_bench.specs import MAX_RESOURCE_ATTR, RESOURCE_ATTR, TaskSpec
+from ohgw_bench.core.specs import MAX_RESOURCE_ATTR, RESOURCE_ATTR, TaskSpec
 
 DEFAULT_ETA = 3
 DEFAULT_MIN_EPOCHS = 1

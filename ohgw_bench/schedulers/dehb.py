@@ -6,8 +6,8 @@ importing it imports syne-tune); registering it here stays light.
 
 from __future__ import annotations
 
-from ohgw_bench.registry import register_scheduler
-from ohgw_bench.specs import TaskSpec
+from ohgw_bench.core.registry import register_scheduler
+from ohgw_bench.core.specs import TaskSpec
 
 
 @register_scheduler(

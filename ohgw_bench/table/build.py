@@ -3,11 +3,11 @@
 * Every arm of configuration i trains with trial seed ``trial_seed(seed, i)`` — the seed trial i of
   a real run with run seed ``seed`` gets — so the arms share initialisation, batches and
   augmentation draws (common random numbers) and differ only by the warm start.
-* A cell is one call of :func:`ohgw_bench.objective.objective_function` in a Dask worker process
+* A cell is one call of :func:`ohgw_bench.execution.objective.objective_function` in a Dask worker process
   (LocalCluster, one thread per worker, ``threads`` torch threads per cell). The client appends
   each finished cell to ``cells.jsonl`` (flushed per line), so a crash loses only the cells being
   trained; running the same command again trains exactly the missing cells. A lock on the folder
-  (the sweep's :class:`~ohgw_bench.runlock.RunLock`) keeps a second build out.
+  (the sweep's :class:`~ohgw_bench.execution.runlock.RunLock`) keeps a second build out.
 * A resumed build must match the first one's spec, code version, package versions and device:
   a table's curves are compared within one code version and one device type.
 * When every cell is in, the cells are compiled to ``table.parquet`` and meta.json says
@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import socket
@@ -27,11 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ohgw_bench.names import OptimizerNameError, WarmStartName, parse_warm_start_name, split_top_level
-from ohgw_bench.registry import UnknownNameError, get_task
-from ohgw_bench.table.configs import TableConfig, sobol_configs
-from ohgw_bench.table.progress import BuildProgress
-from ohgw_bench.table.records import (
+from ohgw_bench.core.names import OptimizerNameError, WarmStartName, parse_warm_start_name, split_top_level
+from ohgw_bench.core.provenance import utc_now
+from ohgw_bench.core.registry import UnknownNameError, get_task
+from ohgw_bench.core.table_format import (
     BUILDING,
     CELLS,
     COMPLETE,
@@ -44,6 +42,8 @@ from ohgw_bench.table.records import (
     write_meta,
     write_table,
 )
+from ohgw_bench.table.configs import TableConfig, sobol_configs
+from ohgw_bench.table.progress import BuildProgress
 
 LOCK = "build.lock"
 
@@ -145,10 +145,12 @@ def train_cell(task: str, config: TableConfig, arm: WarmStartName, epochs: int, 
     """Train one cell in this process (a Dask worker): the configuration after ``arm``'s warm start."""
     import torch
 
+    from ohgw_bench.execution.objective import objective_function
+
     torch.set_num_threads(threads)
     started = time.perf_counter()
-    result = get_task(task).objective_function(
-        config.values, epochs, seed=config.seed, warm_start=arm.name, warm_start_params=dict(arm.params)
+    result = objective_function(
+        get_task(task), config.values, epochs, seed=config.seed, warm_start=arm.name, warm_start_params=dict(arm.params)
     )
     return CellRecord(
         config_id=config.config_id,
@@ -170,19 +172,15 @@ def train_cell(task: str, config: TableConfig, arm: WarmStartName, epochs: int, 
     )
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
 def _provenance(task: str) -> dict[str, Any]:
     """What a table's curves are only comparable within: code, packages, device; and the data."""
-    from ohgw_bench.runner import _device, _git_sha, _versions, code_version
+    from ohgw_bench.core.provenance import code_version, device_name, git_sha, package_versions
 
     return {
-        "git_sha": _git_sha(),
+        "git_sha": git_sha(),
         "code_version": code_version(),
-        "versions": _versions(),
-        "device": _device(),
+        "versions": package_versions(),
+        "device": device_name(),
         "data_info": get_task(task).load_data().info,
     }
 
@@ -224,7 +222,7 @@ def _start_meta(plan: BuildPlan, session: dict[str, Any]) -> dict[str, Any]:
 
 def build_table(plan: BuildPlan, quiet: bool = False) -> BuildResult:
     """Train the missing cells and compile the table when all are in."""
-    from ohgw_bench.runlock import RunLock
+    from ohgw_bench.execution.runlock import RunLock
 
     t0 = time.perf_counter()
     plan.out.mkdir(parents=True, exist_ok=True)
@@ -233,7 +231,7 @@ def build_table(plan: BuildPlan, quiet: bool = False) -> BuildResult:
         holder = lock.holder.describe() if lock.holder else "another process"
         raise TableError(f"{plan.out} is being built by {holder} (lock {lock.path})")
     result = BuildResult()
-    session: dict[str, Any] = {"started_at": _now(), "ended_at": None, "wall_seconds": None, "cells_trained": 0}
+    session: dict[str, Any] = {"started_at": utc_now(), "ended_at": None, "wall_seconds": None, "cells_trained": 0}
     store: CellStore | None = None
     meta: dict[str, Any] = {}
     try:
@@ -258,7 +256,7 @@ def build_table(plan: BuildPlan, quiet: bool = False) -> BuildResult:
         if store is not None:
             store.close()
         if meta:
-            session.update(ended_at=_now(), wall_seconds=result.seconds, cells_trained=result.trained)
+            session.update(ended_at=utc_now(), wall_seconds=result.seconds, cells_trained=result.trained)
             sessions = meta["sessions"]
             meta["build_wall_seconds"] = sum(s["wall_seconds"] or 0.0 for s in sessions)
             meta["interrupted_sessions"] = sum(s["ended_at"] is None for s in sessions)
@@ -284,7 +282,7 @@ def _train_cells(
     stored once even when Dask re-runs it after a worker died. A cell that raises is recorded in ``result``."""
     from distributed import Client, as_completed
 
-    from ohgw_bench.dask_cluster import local_cluster
+    from ohgw_bench.execution.dask_cluster import local_cluster
 
     logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO chatter would bury the progress
     with (
@@ -322,8 +320,8 @@ def _train_cells(
 
 def format_result(plan: BuildPlan, result: BuildResult) -> str:
     """The final lines of a build."""
-    from ohgw_bench.budget import format_seconds
-    from ohgw_bench.table.records import TABLE
+    from ohgw_bench.core.budget import format_seconds
+    from ohgw_bench.core.table_format import TABLE
 
     lines = [
         f"table {plan.out}: {result.trained} cells trained, {result.skipped} already done, "

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ohgw_bench.space import SearchSpace
-from ohgw_bench.trial import trial_seed
+from ohgw_bench.core.space import SearchSpace
+from ohgw_bench.execution.trial import trial_seed
 
 
 @dataclass(frozen=True)

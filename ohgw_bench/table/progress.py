@@ -10,8 +10,8 @@ import sys
 import time
 from typing import TextIO
 
-from ohgw_bench.budget import format_seconds
-from ohgw_bench.table.records import CellRecord
+from ohgw_bench.core.budget import format_seconds
+from ohgw_bench.core.table_format import CellRecord
 
 
 class BuildProgress:

@@ -11,10 +11,10 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from ohgw_bench.names import parse_warm_start_name
+from ohgw_bench.core.names import parse_warm_start_name
+from ohgw_bench.core.table_format import read_cells, read_table
 from ohgw_bench.table.build import train_cell
 from ohgw_bench.table.configs import TableConfig
-from ohgw_bench.table.records import read_cells, read_table
 
 
 @dataclass(frozen=True)

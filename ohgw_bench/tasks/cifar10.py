@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ohgw_bench.registry import register_task
-from ohgw_bench.space import study_space
-from ohgw_bench.specs import TaskSpec
+from ohgw_bench.core.registry import register_task
+from ohgw_bench.core.space import study_space
+from ohgw_bench.core.specs import TaskSpec
 
 #: Trials per GPU when a run gets no --workers. ResNet-20, measured on an H200 with CUDA graphs
 #: (scripts/gpu_check.sh, README Performance): aggregate training images/s with K = 1, 2, 4, 8 trials
@@ -34,29 +34,29 @@ class Cifar10Task(TaskSpec):
     label_noise: float = 0.0
 
     def load_data(self):
-        from ohgw_bench.data.cifar10 import load_cifar10
+        from ohgw_bench.tasks.data.cifar10 import load_cifar10
 
         return load_cifar10(label_noise=self.label_noise)
 
     def check_data(self) -> None:
-        from ohgw_bench.data.cifar10 import require_cifar10
+        from ohgw_bench.tasks.data.cifar10 import require_cifar10
 
         require_cifar10()
 
     def create_model(self, num_classes: int):
-        from ohgw_bench.models import resnet_cifar
+        from ohgw_bench.tasks.models import resnet_cifar
 
         return getattr(resnet_cifar, self.model)(num_classes)
 
     def train_inputs(self, x, magnitude, generator):
-        from ohgw_bench.data.augment import cifar_augment, normalize
-        from ohgw_bench.data.cifar10 import CIFAR10_MEAN, CIFAR10_STD
+        from ohgw_bench.tasks.data.augment import cifar_augment, normalize
+        from ohgw_bench.tasks.data.cifar10 import CIFAR10_MEAN, CIFAR10_STD
 
         return normalize(cifar_augment(x, magnitude, generator), CIFAR10_MEAN, CIFAR10_STD)
 
     def eval_inputs(self, x):
-        from ohgw_bench.data.augment import normalize
-        from ohgw_bench.data.cifar10 import CIFAR10_MEAN, CIFAR10_STD
+        from ohgw_bench.tasks.data.augment import normalize
+        from ohgw_bench.tasks.data.cifar10 import CIFAR10_MEAN, CIFAR10_STD
 
         return normalize(x.float() / 255.0, CIFAR10_MEAN, CIFAR10_STD)
 

@@ -13,32 +13,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ohgw_bench.registry import register_task
-from ohgw_bench.space import study_space
-from ohgw_bench.specs import TaskSpec
+from ohgw_bench.core.registry import register_task
+from ohgw_bench.core.space import study_space
+from ohgw_bench.core.specs import TaskSpec
 
 
 @dataclass(frozen=True)
 class DigitsCNN(TaskSpec):
     def load_data(self):
-        from ohgw_bench.data.digits import load_digits_splits
+        from ohgw_bench.tasks.data.digits import load_digits_splits
 
         return load_digits_splits()
 
     def create_model(self, num_classes: int):
-        from ohgw_bench.models.small_cnn import small_cnn
+        from ohgw_bench.tasks.models.small_cnn import small_cnn
 
         return small_cnn(num_classes)
 
     def train_inputs(self, x, magnitude, generator):
-        from ohgw_bench.data.augment import normalize
-        from ohgw_bench.data.digits import DIGITS_MEAN, DIGITS_STD, digits_augment
+        from ohgw_bench.tasks.data.augment import normalize
+        from ohgw_bench.tasks.data.digits import DIGITS_MEAN, DIGITS_STD, digits_augment
 
         return normalize(digits_augment(x, magnitude, generator), DIGITS_MEAN, DIGITS_STD)
 
     def eval_inputs(self, x):
-        from ohgw_bench.data.augment import normalize
-        from ohgw_bench.data.digits import DIGITS_MEAN, DIGITS_STD
+        from ohgw_bench.tasks.data.augment import normalize
+        from ohgw_bench.tasks.data.digits import DIGITS_MEAN, DIGITS_STD
 
         return normalize(x.float() / 255.0, DIGITS_MEAN, DIGITS_STD)
 

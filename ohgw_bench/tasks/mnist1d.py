@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ohgw_bench.registry import register_task
-from ohgw_bench.space import study_space
-from ohgw_bench.specs import TaskSpec
+from ohgw_bench.core.registry import register_task
+from ohgw_bench.core.space import study_space
+from ohgw_bench.core.specs import TaskSpec
 
 
 @dataclass(frozen=True)
@@ -28,17 +28,17 @@ class Mnist1dCNN(TaskSpec):
     """Float ``[N, 1, 40]`` sequences, already standardised by the generator: no normalisation step."""
 
     def load_data(self):
-        from ohgw_bench.data.mnist1d import load_mnist1d_splits
+        from ohgw_bench.tasks.data.mnist1d import load_mnist1d_splits
 
         return load_mnist1d_splits()
 
     def create_model(self, num_classes: int):
-        from ohgw_bench.models.cnn1d import cnn1d
+        from ohgw_bench.tasks.models.cnn1d import cnn1d
 
         return cnn1d(num_classes)
 
     def train_inputs(self, x, magnitude, generator):
-        from ohgw_bench.data.mnist1d import mnist1d_augment
+        from ohgw_bench.tasks.data.mnist1d import mnist1d_augment
 
         return mnist1d_augment(x, magnitude, generator)
 

@@ -14,12 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ohgw_bench.space import SearchSpace
+from ohgw_bench.core.space import SearchSpace
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from ohgw_bench.data.splits import DataSplits
+    from ohgw_bench.core.splits import DataSplits
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class WarmStartOutcome:
 
 def validate_params(name: str, params: Mapping[str, Any]) -> None:
     """Range checks the name grammar cannot do; called before a run starts."""
-    from ohgw_bench.registry import get_warm_start
+    from ohgw_bench.core.registry import get_warm_start
 
     full = {**get_warm_start(name).defaults, **dict(params)}
     whole = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
@@ -74,7 +74,7 @@ def validate_params(name: str, params: Mapping[str, Any]) -> None:
 def apply_warm_start(
     name: str, params: Mapping[str, Any], config: Mapping[str, float], ctx: WarmStartContext
 ) -> WarmStartOutcome:
-    from ohgw_bench.registry import get_warm_start
+    from ohgw_bench.core.registry import get_warm_start
 
     spec = get_warm_start(name)
     return spec.factory(config, ctx, **{**spec.defaults, **dict(params)})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random as _random
 from collections.abc import Mapping
 
-from ohgw_bench.registry import register_warm_start
+from ohgw_bench.core.registry import register_warm_start
 from ohgw_bench.warmstarts import WarmStartContext, WarmStartOutcome
 
 

@@ -1,4 +1,4 @@
-"""``ohgw``: ψ ← clip(ψ − η_h·∂L_v/∂ψ), the lookahead hyper-gradient of :mod:`ohgw_bench.hypergrad`,
+"""``ohgw``: ψ ← clip(ψ − η_h·∂L_v/∂ψ), the lookahead hyper-gradient of :mod:`ohgw_bench.warmstarts._hypergrad`,
 repeated ``steps`` times from the same initial weights with fresh batches; ``horizon`` lookahead
 steps; ``fd_step`` = the magnitude's finite-difference step as a fraction of its range (0 = leave
 the magnitude alone).
@@ -13,7 +13,7 @@ import math
 import random as _random
 from collections.abc import Mapping
 
-from ohgw_bench.registry import register_warm_start
+from ohgw_bench.core.registry import register_warm_start
 from ohgw_bench.warmstarts import WarmStartContext, WarmStartOutcome
 
 
@@ -21,7 +21,7 @@ def _warm_start_batches(ctx: WarmStartContext, step: int, horizon: int):
     """``horizon`` raw training batches and one un-augmented validation batch for ``step``."""
     import torch
 
-    from ohgw_bench.train import seeded_generator
+    from ohgw_bench.core.seeding import seeded_generator
 
     cpu = torch.device("cpu")
     train_n, val_n = len(ctx.data.train_y), len(ctx.data.val_y)
@@ -48,8 +48,8 @@ def ohgw_steps(
     config: Mapping[str, float], ctx: WarmStartContext, *, eta: float, steps: int, horizon: int, fd_step: float
 ) -> tuple[dict[str, float], WarmStartOutcome]:
     """Run the OHGW updates; return (unclipped last target, outcome)."""
-    from ohgw_bench.hypergrad import EXACT, FINITE_DIFFERENCE, lookahead_hypergradient
-    from ohgw_bench.space import AUG_MAGNITUDE
+    from ohgw_bench.core.space import AUG_MAGNITUDE
+    from ohgw_bench.warmstarts._hypergrad import EXACT, FINITE_DIFFERENCE, lookahead_hypergradient
 
     psi = {k: float(config[k]) for k in ctx.space.names}
     target = dict(psi)

@@ -32,13 +32,13 @@ def _child(
 ) -> None:
     import torch
 
-    from ohgw_bench.data.augment import cifar_augment, normalize
-    from ohgw_bench.data.cifar10 import CIFAR10_MEAN, CIFAR10_STD
-    from ohgw_bench.data.splits import DataSplits
-    from ohgw_bench.graphs import CUDA_GRAPHS, GraphedTraining, GraphSettings
-    from ohgw_bench.models import resnet_cifar
-    from ohgw_bench.space import TrainingHparams
-    from ohgw_bench.train import Trainer
+    from ohgw_bench.core.space import TrainingHparams
+    from ohgw_bench.core.splits import DataSplits
+    from ohgw_bench.execution.graphs import CUDA_GRAPHS, GraphedTraining, GraphSettings
+    from ohgw_bench.execution.train import Trainer
+    from ohgw_bench.tasks.data.augment import cifar_augment, normalize
+    from ohgw_bench.tasks.data.cifar10 import CIFAR10_MEAN, CIFAR10_STD
+    from ohgw_bench.tasks.models import resnet_cifar
 
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // k))
     dev = torch.device(device)

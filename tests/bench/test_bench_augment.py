@@ -3,7 +3,7 @@
 Run:  .venv/bin/python -m pytest tests/bench/test_bench_augment.py --benchmark-only -o addopts=""
 
 1. Throughput per CPU core (torch.set_num_threads(1)) of the batched pipeline
-   (ohgw_bench.data.augment.cifar_augment) vs torchvision's per-image PIL pipeline with the
+   (ohgw_bench.tasks.data.augment.cifar_augment) vs torchvision's per-image PIL pipeline with the
    same recipe: RandomCrop(32, padding=4), RandomHorizontalFlip, RandAugment(num_ops=2,
    magnitude=9), Cutout 16×16, to a float tensor in [0, 1]. Target: ≥ 10×.
 2. Epoch-pipeline efficiency on the CPU, ResNet-20 at batch 128: images/s of
@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from benchutil import interleaved, report
 
-from ohgw_bench.data.augment import cifar_augment, normalize
+from ohgw_bench.tasks.data.augment import cifar_augment, normalize
 
 N_IMAGES = 512
 BATCH = 128
@@ -96,7 +96,7 @@ def test_augment_throughput_batched_vs_torchvision_pil(benchmark, capsys):
 
 
 def _train_setup():
-    from ohgw_bench.models.resnet_cifar import resnet20
+    from ohgw_bench.tasks.models.resnet_cifar import resnet20
 
     torch.manual_seed(0)
     model = resnet20(10)

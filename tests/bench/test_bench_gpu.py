@@ -74,10 +74,10 @@ def _write_cifar_stand_in(root: Path) -> Path:
 
 
 def test_cifar10_resnet20_trial_epochs_on_gpu(benchmark, capsys, tmp_path, monkeypatch):
-    from ohgw_bench.data.cifar10 import import_cifar10
-    from ohgw_bench.data.store import DATA_ENV
-    from ohgw_bench.registry import get_task, get_warm_start
-    from ohgw_bench.trial import CHECKPOINT, TrialSetup, run_trial
+    from ohgw_bench.core.registry import get_task, get_warm_start
+    from ohgw_bench.execution.trial import CHECKPOINT, TrialSetup, run_trial
+    from ohgw_bench.tasks.data.cifar10 import import_cifar10
+    from ohgw_bench.tasks.data.store import DATA_ENV
 
     data_dir = tmp_path / "data"
     import_cifar10(_write_cifar_stand_in(tmp_path), data_dir, verify_md5=False)
@@ -129,9 +129,9 @@ def test_cifar10_resnet20_trial_epochs_on_gpu(benchmark, capsys, tmp_path, monke
 
 @pytest.mark.parametrize("arch, n_batches", [("resnet20", 64), ("resnet50", 32)])
 def test_gpu_pipeline_efficiency(benchmark, capsys, arch, n_batches):
-    from ohgw_bench.data.augment import cifar_augment, normalize
-    from ohgw_bench.models import resnet_cifar
-    from ohgw_bench.train import AUGMENT_CHUNK_BATCHES, augmented_batches
+    from ohgw_bench.execution.train import AUGMENT_CHUNK_BATCHES, augmented_batches
+    from ohgw_bench.tasks.data.augment import cifar_augment, normalize
+    from ohgw_bench.tasks.models import resnet_cifar
 
     torch.manual_seed(0)
     dev = torch.device("cuda")
@@ -192,7 +192,7 @@ def test_gpu_pipeline_efficiency(benchmark, capsys, arch, n_batches):
 def test_ohgw_vs_training_step_on_gpu(benchmark, capsys):
     from test_bench_hypergrad import _setup
 
-    from ohgw_bench.accounting import measure
+    from ohgw_bench.execution.accounting import measure
 
     variants = {name: _synced(fn) for name, fn in _setup("cuda").items()}
     benchmark.group = "OHGW vs training step, ResNet-20, batch 128, GPU"
@@ -225,11 +225,11 @@ def _cifar_shaped(n: int, dev: torch.device, seed: int = 0):
 
 
 def _resnet20_trainer(graphs):
-    from ohgw_bench.data.augment import cifar_augment, normalize
-    from ohgw_bench.data.splits import DataSplits
-    from ohgw_bench.models.resnet_cifar import resnet20
-    from ohgw_bench.space import TrainingHparams
-    from ohgw_bench.train import Trainer
+    from ohgw_bench.core.space import TrainingHparams
+    from ohgw_bench.core.splits import DataSplits
+    from ohgw_bench.execution.train import Trainer
+    from ohgw_bench.tasks.data.augment import cifar_augment, normalize
+    from ohgw_bench.tasks.models.resnet_cifar import resnet20
 
     dev = torch.device("cuda")
     x, y = _cifar_shaped(N_EPOCH + 1024, dev)
@@ -253,7 +253,7 @@ def _resnet20_trainer(graphs):
 def test_trainer_epoch_eager_vs_graphs(benchmark, capsys):
     """(a) A Trainer epoch of ResNet-20 on 45k CIFAR-shaped images, eager against CUDA graphs. The
     warm-up epoch compiles (both batch shapes) and captures; then the two alternate."""
-    from ohgw_bench.graphs import CUDA_GRAPHS, GraphedTraining
+    from ohgw_bench.execution.graphs import CUDA_GRAPHS, GraphedTraining
 
     trainers = {"eager": _resnet20_trainer(None), "graphs": _resnet20_trainer(GraphedTraining(CUDA_GRAPHS))}
     t0 = time.perf_counter()
@@ -312,7 +312,7 @@ def test_plain_dataloader_loop(benchmark, capsys):
 
     from torchvision import transforms as T
 
-    from ohgw_bench.models.resnet_cifar import resnet20
+    from ohgw_bench.tasks.models.resnet_cifar import resnet20
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (N_EPOCH, 32, 32, 3), dtype=np.uint8)
@@ -400,8 +400,8 @@ def test_ohgw_vs_graphed_step_on_gpu(benchmark, capsys):
     """(d) OHGW's cost against a training step run through CUDA graphs (the step a trial now takes)."""
     from test_bench_hypergrad import _setup
 
-    from ohgw_bench.graphs import CUDA_GRAPHS, GraphedTraining
-    from ohgw_bench.models.resnet_cifar import resnet20
+    from ohgw_bench.execution.graphs import CUDA_GRAPHS, GraphedTraining
+    from ohgw_bench.tasks.models.resnet_cifar import resnet20
 
     dev = torch.device("cuda")
     variants = {name: _synced(fn) for name, fn in _setup("cuda").items() if not name.startswith("ohgw_")}

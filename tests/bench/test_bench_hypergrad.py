@@ -7,7 +7,7 @@ ResNet-20 (0.27M parameters), batch 128, CIFAR-shaped inputs, one thread:
   horizon 1), vs the double-backward formulation of the same quantity, vs OHGW with the
   augmentation magnitude's finite difference (two extra lookaheads). Target ≤ 2.2× a step.
 * peak memory: each measured in a fresh process (VmHWM above the resident size before;
-  see ohgw_bench.accounting). Target ≤ 1.1× a step.
+  see ohgw_bench.execution.accounting). Target ≤ 1.1× a step.
 * share: the warm start's share of compute and FLOPs in a real default digits-cnn ASHA run.
 """
 
@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from benchutil import interleaved, report
 
-from ohgw_bench.hypergrad import lookahead_hypergradient
+from ohgw_bench.warmstarts._hypergrad import lookahead_hypergradient
 
 BATCH = 128
 CONFIG = {"log10_lr": -1.0, "log10_wd": -3.5, "momentum": 0.9, "label_smoothing": 0.1}
@@ -46,8 +46,8 @@ def _step_fn(model, x, y, bf16: bool = False):
 
 def _setup(device: str = "cpu"):
     """The variants on ``device``; on CUDA also the bf16 step (the hyper-gradient is float32)."""
-    from ohgw_bench.data.augment import cifar_augment, normalize
-    from ohgw_bench.models.resnet_cifar import resnet20
+    from ohgw_bench.tasks.data.augment import cifar_augment, normalize
+    from ohgw_bench.tasks.models.resnet_cifar import resnet20
 
     torch.manual_seed(0)
     model = resnet20(10).to(device)
@@ -102,7 +102,7 @@ import json, sys, torch
 sys.path.insert(0, {bench_dir!r})
 torch.set_num_threads(1)
 from test_bench_hypergrad import _setup
-from ohgw_bench.accounting import cpu_peak_measurable, measure
+from ohgw_bench.execution.accounting import cpu_peak_measurable, measure
 variants = _setup()
 assert cpu_peak_measurable(), "no /proc/self/clear_refs"
 m = measure(variants[{name!r}], torch.device("cpu"))
@@ -137,8 +137,8 @@ def test_warm_start_peak_memory_vs_training_step(benchmark, capsys):
 
 
 def test_warm_start_share_of_a_default_digits_asha_run(benchmark, capsys, tmp_path):
-    from ohgw_bench.results import summarize_runs
-    from ohgw_bench.runner import execute_run, prepare_run
+    from ohgw_bench.analysis.results import summarize_runs
+    from ohgw_bench.execution.runner import execute_run, prepare_run
 
     benchmark.group = "warm-start share of a digits-cnn asha+ohgw run (120s, 2 workers)"
     torch.set_num_threads(2)

@@ -32,8 +32,8 @@ def test_replay_asha_against_syne_tunes_simulation(benchmark, capsys, tmp_path):
     from syne_tune import StoppingCriterion, Tuner
     from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
 
-    from ohgw_bench.runner import _config_space, execute_run, make_scheduler, prepare_run
-    from ohgw_bench.table.replay import (
+    from ohgw_bench.core.trajectory import read_meta
+    from ohgw_bench.execution.backends.table import (
         ELAPSED,
         arm_blackbox,
         make_table_backend,
@@ -41,7 +41,7 @@ def test_replay_asha_against_syne_tunes_simulation(benchmark, capsys, tmp_path):
         replay_tuner_class,
         simulated_clock_callback,
     )
-    from ohgw_bench.trajectory import read_meta
+    from ohgw_bench.execution.runner import _config_space, execute_run, make_scheduler, prepare_run
 
     table = open_table(str(TABLE))
     runs = {"n": 0}

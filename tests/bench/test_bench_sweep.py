@@ -19,8 +19,8 @@ from __future__ import annotations
 import statistics
 import time
 
-from ohgw_bench.sweep import DONE, SweepProgress, run_sweep, scheduling_gaps
-from ohgw_bench.sweep_spec import build_spec, validate_runs
+from ohgw_bench.execution.sweep.run import DONE, SweepProgress, run_sweep, scheduling_gaps
+from ohgw_bench.execution.sweep.spec import build_spec, validate_runs
 
 N_RUNS = 5
 

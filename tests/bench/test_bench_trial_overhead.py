@@ -5,7 +5,7 @@ Run:  .venv/bin/python -m pytest tests/bench/test_bench_trial_overhead.py --benc
 A one-epoch rung of digits-cnn three ways, side by side: the epoch trained in-process; a
 trial on a warm worker (the default backend: a job sent over a pipe to a process that
 already holds torch and the data, answered at its report with "continue"); and a trial as
-syne-tune's LocalBackend runs it (a fresh Python process running ohgw_bench/trial_entry.py:
+syne-tune's LocalBackend runs it (a fresh Python process running ohgw_bench/execution/backends/subprocess_trial.py:
 imports, data load, model build, checkpoint I/O, one epoch). Start = no checkpoint (warm
 start ``none``, so only orchestration is measured); resume = continue from the epoch-1
 checkpoint to epoch 2.
@@ -23,14 +23,14 @@ from pathlib import Path
 import torch
 from benchutil import interleaved, report
 
-from ohgw_bench.execution.messages import Report, StartTrial, TrialEnded
-from ohgw_bench.execution.pool import WorkerPool
-from ohgw_bench.registry import get_task
-from ohgw_bench.runner import _config_space, _worker_spec, prepare_run
-from ohgw_bench.space import TrainingHparams
-from ohgw_bench.train import Trainer
+from ohgw_bench.core.registry import get_task
+from ohgw_bench.core.space import TrainingHparams
+from ohgw_bench.execution.backends.workers.messages import Report, StartTrial, TrialEnded
+from ohgw_bench.execution.backends.workers.pool import WorkerPool
+from ohgw_bench.execution.runner import _config_space, _worker_spec, prepare_run
+from ohgw_bench.execution.train import Trainer
 
-ENTRY = Path(__file__).resolve().parents[2] / "ohgw_bench" / "trial_entry.py"
+ENTRY = Path(__file__).resolve().parents[2] / "ohgw_bench" / "execution" / "backends" / "subprocess_trial.py"
 
 
 def _trial_process(config_path: Path, checkpoint_dir: Path) -> None:

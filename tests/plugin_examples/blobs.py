@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ohgw_bench.registry import register_task
-from ohgw_bench.space import study_space
-from ohgw_bench.specs import TaskSpec
+from ohgw_bench.core.registry import register_task
+from ohgw_bench.core.space import study_space
+from ohgw_bench.core.specs import TaskSpec
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,7 @@ class Blobs(TaskSpec):
     def load_data(self):
         import torch
 
-        from ohgw_bench.data.splits import DataSplits
+        from ohgw_bench.core.splits import DataSplits
 
         g = torch.Generator().manual_seed(0)
         centres = torch.randn(3, 8, generator=g) * 2

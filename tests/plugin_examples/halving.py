@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ohgw_bench.registry import register_scheduler
-from ohgw_bench.specs import MAX_RESOURCE_ATTR, RESOURCE_ATTR
+from ohgw_bench.core.registry import register_scheduler
+from ohgw_bench.core.specs import MAX_RESOURCE_ATTR, RESOURCE_ATTR
 
 
 @register_scheduler("halving", "ASHA halving by 2 from one epoch")

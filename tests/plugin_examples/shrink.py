@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ohgw_bench.registry import register_warm_start
+from ohgw_bench.core.registry import register_warm_start
 from ohgw_bench.warmstarts import WarmStartOutcome
 
 

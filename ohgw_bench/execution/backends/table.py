@@ -1,0 +1,375 @@
+"""Replay a twin table with syne-tune's own simulator: the real schedulers, the recorded curves.
+
+A run with ``--backend table:PATH`` builds, for its warm-start arm, a syne-tune ``BlackboxTabular``
+from the table's rows and hands it to ``UserBlackboxBackend`` (a ``SimulatorBackend``), so the
+scheduler, the tuner loop and the pause/resume bookkeeping are syne-tune's; only training is
+looked up. Choices, each recorded in the run's meta.json:
+
+* the scheduler samples only the table's configurations (``restrict_configurations``), with
+  duplicates allowed, so a long budget never runs dry (a repeat replays the same curve);
+* simulated time charges each epoch its recorded seconds, plus the warm start's seconds on a
+  trial's first epoch, which is how a real trial spends them, and 1 ms per start, stop and report;
+  the scheduler's own compute is not charged (it would be the replaying machine's, not the table's);
+* ``--configs-from PATH`` runs a *real* run restricted the same way, each configuration training
+  with the table's trial seed: with one worker it makes the decisions the replay makes
+  (``tests/test_replay.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ohgw_bench.core.registry import get_task
+from ohgw_bench.core.specs import MAX_RESOURCE_ATTR, RESOURCE_ATTR, TaskSpec
+from ohgw_bench.core.table_format import TABLE, read_table
+
+#: Simulated latency of each start, stop and report. syne-tune's default (0.05 s) is its cloud
+#: backends'; a warm worker here starts a trial or passes a report on in about a millisecond
+#: (README, Performance: decision wait), so a replay charges that.
+DISPATCH_SECONDS = 0.001
+_DELAYS = (
+    "delay_on_trial_result",
+    "delay_complete_after_final_report",
+    "delay_complete_after_stop",
+    "delay_start",
+    "delay_stop",
+)
+ELAPSED = "elapsed"  # the simulated seconds since a trial started, the backend's clock attribute
+BACKEND_PREFIX = "table:"
+# Numeric per-epoch columns a replayed result carries, under the names a real trial reports.
+_EPOCH_METRICS = {"val_acc": "val_acc", "val_loss": "val_loss", "test_acc": "test_acc", "train_loss": "train_loss"}
+
+
+class ReplayRefused(ValueError):
+    """A table cannot be replayed as asked; nothing was written."""
+
+
+@dataclass(frozen=True)
+class ReplayTable:
+    """A complete table, read once per process."""
+
+    path: Path
+    frame: pd.DataFrame
+    meta: dict[str, Any]
+    _seeds: dict[frozenset, int] = field(init=False, repr=False)  # {configuration's items: its seed}
+
+    def __post_init__(self) -> None:
+        seeds = {_items(c["values"], c["values"]): int(c["seed"]) for c in self.meta["configs"]}
+        object.__setattr__(self, "_seeds", seeds)
+
+    @property
+    def sha256(self) -> str:
+        return str(self.meta["table_sha256"])
+
+    @property
+    def task(self) -> str:
+        return str(self.meta["spec"]["task"])
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        return tuple(self.meta["spec"]["arms"])
+
+    @property
+    def epochs(self) -> int:
+        return int(self.meta["spec"]["epochs"])
+
+    def configs(self, names: tuple[str, ...]) -> list[dict[str, float]]:
+        """The configurations in config_id order, as the scheduler's ``restrict_configurations``."""
+        return [{k: float(c["values"][k]) for k in names} for c in self.meta["configs"]]
+
+    def seed_of(self, config: dict[str, Any], names: tuple[str, ...]) -> int:
+        """The trial seed the table trained ``config`` with; ReplayRefused for a configuration not in it."""
+        exact = self._seeds.get(_items(config, names))
+        if exact is not None:  # the scheduler samples the table's own values
+            return exact
+        for c in self.meta["configs"]:
+            if all(math.isclose(float(config[k]), float(c["values"][k]), rel_tol=1e-12, abs_tol=1e-15) for k in names):
+                return int(c["seed"])
+        raise ReplayRefused(f"configuration {config} is not one of the table's ({self.path})")
+
+
+def _items(config: dict[str, Any], names: Any) -> frozenset:
+    return frozenset((k, float(config[k])) for k in names)
+
+
+@cache
+def open_table(path: str) -> ReplayTable:
+    """The complete table at ``path`` (its folder or table.parquet), checked against its recorded hash."""
+    import hashlib
+
+    folder = Path(path)
+    folder = folder.parent if folder.suffix == ".parquet" else folder
+    try:
+        frame, meta = read_table(folder)
+    except (OSError, ValueError) as err:
+        raise ReplayRefused(f"table {path}: {err}") from None
+    digest = hashlib.sha256((folder / TABLE).read_bytes()).hexdigest()
+    if digest != meta.get("table_sha256"):
+        raise ReplayRefused(f"table {folder}: {TABLE} does not match the SHA-256 in its meta.json (changed since)")
+    return ReplayTable(folder.resolve(), frame, meta)
+
+
+def parse_backend(backend: str) -> Path | None:
+    """``table:PATH`` → PATH; None for the real backends."""
+    if not backend.startswith(BACKEND_PREFIX):
+        return None
+    path = backend[len(BACKEND_PREFIX) :]
+    if not path:
+        raise ReplayRefused("--backend table:PATH needs the table's folder after 'table:'")
+    return Path(path)
+
+
+def check_replayable(table: ReplayTable, task: TaskSpec, arm_label: str, scheduler: Any) -> None:
+    """ReplayRefused unless this table holds ``arm_label`` for ``task`` and ``scheduler`` (a SchedulerSpec)
+    can be restricted to its configurations: its factory takes ``search_options``."""
+    import inspect
+
+    if table.task != task.name:
+        raise ReplayRefused(f"table {table.path} is for task {table.task}, not {task.name}")
+    if arm_label not in table.arms:
+        raise ReplayRefused(
+            f"table {table.path} has no arm {arm_label!r}; it holds {', '.join(table.arms)} "
+            "(the warm start of --opt must be one of them, with the same parameters)"
+        )
+    if "search_options" not in inspect.signature(scheduler.factory).parameters:
+        raise ReplayRefused(
+            f"{scheduler.name} cannot be limited to a table's configurations (it proposes its own, e.g. dehb by "
+            "differential evolution over the continuous space); run it with real training instead"
+        )
+
+
+def replay_task(task: TaskSpec, table: ReplayTable) -> TaskSpec:
+    """The task as the scheduler sees it on this table: its maximum resource is the table's epochs
+    (a CI table may hold fewer epochs than the task; the recorded cosine still spans the task's)."""
+    import dataclasses
+
+    return task if table.epochs == task.max_epochs else dataclasses.replace(task, max_epochs=table.epochs)
+
+
+def search_options(table: ReplayTable, task: TaskSpec) -> dict[str, Any]:
+    return {"restrict_configurations": table.configs(task.space.names), "allow_duplicates": True}
+
+
+def _objectives(arm: pd.DataFrame, names: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
+    """Per-epoch values of one arm, shaped (configs, 1 seed, epochs, objectives) as BlackboxTabular wants."""
+    per_trial: dict[str, pd.Series] = {
+        "ws_seconds": arm["warm_start_seconds"],
+        "ws_flops": arm["warm_start_flops"],
+        "diverged": arm["diverged"].astype(float),
+        "config_id": arm["config_id"].astype(float),
+        **{f"used_{k}": arm[f"used_{k}"] for k in names},
+        **{f"hg_{k}": arm[f"hypergrad_{k}"] for k in names},
+        **{f"clipped_{k}": arm[f"clipped_{k}"].astype(float) for k in names},
+    }
+    columns = {
+        **{ours: arm[theirs] for ours, theirs in _EPOCH_METRICS.items()},
+        ELAPSED: arm["trial_seconds"],  # the trial clock, from before its warm start to the epoch's end
+        "trial_seconds": arm["trial_seconds"],
+        "trial_flops": arm["trial_flops"],
+        **per_trial,
+    }
+    n_configs, n_epochs = arm["config_id"].nunique(), int(arm["epoch"].max())
+    values = np.stack([np.asarray(v, dtype=float) for v in columns.values()], axis=-1)
+    return list(columns), values.reshape(n_configs, 1, n_epochs, len(columns))
+
+
+def _import_blackbox_repository() -> None:
+    """syne-tune's blackbox repository prints and logs notices about optional extras (h5py, YAHPO)
+    that a replay does not use, when first imported: import it once with them muted."""
+    import contextlib
+    import io
+    import logging
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            import syne_tune.blackbox_repository.simulated_tabular_backend  # noqa: F401
+    finally:
+        root.setLevel(level)
+
+
+def arm_blackbox(table: ReplayTable, task: TaskSpec, arm_label: str, config_space: dict[str, Any]):
+    """syne-tune's BlackboxTabular of one arm: fidelity ``epoch`` in 1..table epochs. Built once per
+    process and arm (a sweep replays thousands of runs on it; it is only read)."""
+    return _arm_blackbox(str(table.path), task.name, arm_label)
+
+
+@cache
+def _arm_blackbox(path: str, task_name: str, arm_label: str) -> Any:
+    _import_blackbox_repository()
+    from syne_tune.blackbox_repository.blackbox_tabular import BlackboxTabular
+    from syne_tune.config_space import randint
+
+    table, names = open_table(path), get_task(task_name).space.names
+    arm = table.frame[table.frame["arm"] == arm_label].sort_values(["config_id", "epoch"]).reset_index(drop=True)
+    objective_names, values = _objectives(arm, names)
+    hyperparameters = arm[arm["epoch"] == 1][list(names)].reset_index(drop=True)
+    return BlackboxTabular(
+        hyperparameters=hyperparameters,
+        configuration_space=get_task(task_name).space.to_syne_tune(),
+        fidelity_space={RESOURCE_ATTR: randint(1, table.epochs)},
+        objectives_evaluations=values,
+        fidelity_values=np.arange(1, table.epochs + 1),
+        objectives_names=objective_names,
+    )
+
+
+#: (table path, arm) → {(config items, seed): the curve's results}, filled as replays look them up
+_CURVES: dict[tuple[str, str], dict[tuple, list[dict]]] = {}
+
+
+def make_table_backend(table: ReplayTable, task: TaskSpec, arm_label: str, config_space: dict[str, Any]):
+    """syne-tune's UserBlackboxBackend on one arm, its results completed with the per-trial fields
+    (hyper-gradient kinds, the warm start's note) that a real trial reports and a table keeps as text."""
+    _import_blackbox_repository()
+    from syne_tune.backend.simulator_backend.simulator_backend import SimulatorConfig
+    from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
+
+    names = task.space.names
+    arm = table.frame[(table.frame["arm"] == arm_label) & (table.frame["epoch"] == 1)].set_index("config_id")
+    kinds = {int(i): {f"hgkind_{k}": str(row[f"hypergrad_kind_{k}"]) for k in names} for i, row in arm.iterrows()}
+    curves = _CURVES.setdefault((str(table.path), arm_label), {})
+
+    class TableBackend(UserBlackboxBackend):
+        def _advance_by_outside_time(self) -> None:
+            """syne-tune also charges the replaying machine's own compute (the scheduler's and this
+            run's bookkeeping) to the simulated clock; that would make a replay depend on what else
+            that machine is doing. Simulated time here is the table's training time only."""
+            self._time_keeper.mark_exit()
+
+        @staticmethod
+        def _debug_message(*args: Any, **kwargs: Any) -> None:
+            """syne-tune formats a debug line for every simulated event, logged or not."""
+
+        def config_objectives(self, config: dict[str, Any], seed: int) -> list[dict]:
+            """The curve of ``config``, looked up in the table once per process, configuration and
+            fidelity range (a replay starts thousands of trials, a sweep thousands of replays) and
+            handed out as fresh dicts (the simulator shifts a resumed trial's clock in place)."""
+            key = (tuple(sorted(config.items())), seed)
+            results = curves.get(key)
+            if results is None:
+                results = super().config_objectives(config, seed)
+                for r in results:
+                    r.update(kinds[int(r["config_id"])], ws_peak_mem=0, ws_step_peak_mem=0, ws_note="replayed")
+                curves[key] = results
+            return [dict(r) for r in results]
+
+    return TableBackend(
+        blackbox=arm_blackbox(table, task, arm_label, config_space),
+        elapsed_time_attr=ELAPSED,
+        max_resource_attr=MAX_RESOURCE_ATTR,
+        seed=0,
+        simulator_config=SimulatorConfig(**dict.fromkeys(_DELAYS, DISPATCH_SECONDS)),
+    )
+
+
+def table_info(table: ReplayTable, arm_label: str) -> dict[str, Any]:
+    """What a replayed run's meta.json says about its table."""
+    return {
+        "path": str(table.path),
+        "sha256": table.sha256,
+        "arm": arm_label,
+        "configs": len(table.meta["configs"]),
+        "epochs": table.epochs,
+        "built_on": table.meta.get("device"),
+        "built_with": table.meta.get("code_version"),
+        "sampling": "restrict_configurations, duplicates allowed",
+        "clock": "recorded epoch seconds; the warm start's seconds on a trial's first epoch",
+    }
+
+
+def replay_tuner_class() -> Any:
+    """syne-tune's Tuner, except that its sleep between polls only advances the simulated clock.
+    The stock one also calls ``time.sleep(0)`` each time; a 2,000 s, 4-worker replay polls about
+    12,000 times, and on a busy machine each such yield of the CPU cost about a millisecond."""
+    from syne_tune import Tuner
+
+    class ReplayTuner(Tuner):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.tuning_status = _replay_status()
+
+        def _sleep(self) -> None:
+            for callback in self.callbacks:
+                callback.on_tuning_sleep(self.sleep_time)
+
+    return ReplayTuner
+
+
+def _replay_status() -> Any:
+    """syne-tune's TuningStatus, kept to what the tuner loop reads: which trials were seen and
+    how many failed. The stock one keeps per-trial metric statistics and a row per trial, and
+    counts failures by scanning every trial's status on every poll, quadratic in a replay's
+    thousands of trials; the run's trajectory already records all of it. Without statistics, the
+    tuner's closing summary (a pandas table of every trial) is skipped too."""
+    from syne_tune.backend.trial_status import Status
+    from syne_tune.tuning_status import TuningStatus
+
+    class ReplayStatus(TuningStatus):
+        def __init__(self) -> None:
+            super().__init__(metric_names=[])
+            self.failed: set[int] = set()
+
+        def update(self, trial_status_dict: dict, new_results: list) -> None:
+            for trial_id, (_trial, status) in trial_status_dict.items():
+                self.last_trial_status_seen[trial_id] = status
+                if status == Status.failed:
+                    self.failed.add(trial_id)
+                else:
+                    self.failed.discard(trial_id)
+
+        @property
+        def num_trials_failed(self) -> int:
+            return len(self.failed)
+
+    return ReplayStatus()
+
+
+def simulated_clock_callback() -> Any:
+    """The tuner callback a replay needs in place of syne-tune's ``SimulatorCallback``.
+
+    Like it, it starts the backend's simulated clock and gives it to the scheduler. Unlike it, when
+    every worker is busy it advances the clock to the simulator's next event rather than by a fixed
+    ``tuner_sleep_time`` (syne-tune's default is 5 s, longer than an mnist1d epoch): the warm-worker
+    backend of real runs reacts to each result as it arrives, and so does this. It also keeps no
+    results table of its own: the run's trajectory is written by the runner's callback."""
+    from syne_tune.backend.simulator_backend.events import StartEvent
+    from syne_tune.optimizer.schedulers import FIFOScheduler
+    from syne_tune.tuner_callback import TunerCallback
+
+    class SimulatedClock(TunerCallback):
+        def on_tuning_start(self, tuner: Any) -> None:
+            self.backend = tuner.trial_backend
+            self.keeper = self.backend.time_keeper
+            self.events = self.backend._simulator_state  # syne-tune 0.13's event heap: (time, count, event)
+            if isinstance(tuner.scheduler, FIFOScheduler):
+                tuner.scheduler.set_time_keeper(self.keeper)
+            self.keeper.start_of_time()
+
+        def on_tuning_sleep(self, sleep_time: float) -> None:
+            # A trial's start shows the tuner nothing (it queues the trial's reports): process it
+            # here rather than in a tuner loop of its own, when no other kind of event is due with it.
+            while self._start_is_next():
+                self.keeper.advance_to(max(self.events.event_heap[0][0], self.keeper.time()))
+                self.backend._process_events_until_now()
+            now = self.keeper.time()
+            heap = self.events.event_heap  # syne-tune replaces the list when it removes events
+            self.keeper.advance_to(max(heap[0][0], now + 1e-9) if heap else now + 1e-9)
+
+        def _start_is_next(self) -> bool:
+            heap = self.events.event_heap
+            if not heap or not isinstance(heap[0][2], StartEvent):
+                return False
+            due = heap[0][0]
+            return all(isinstance(event, StartEvent) for time, _, event in heap if time <= due)
+
+    return SimulatedClock()

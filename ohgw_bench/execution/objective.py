@@ -1,0 +1,121 @@
+"""An in-process objective, HPOBench-style: evaluate one configuration of a task without syne-tune.
+
+``objective_function(task, config, epochs, seed, warm_start=...)`` trains in this process through
+the same :func:`~ohgw_bench.execution.trial.run_trial` as every backend (same batches for the same seed,
+same warm start, same records), so any optimizer — Optuna, SMAC, a loop of your own — can use
+the suite's tasks and warm starts, and its numbers compare with the suite's runs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ohgw_bench.core.records import EpochRecord
+
+if TYPE_CHECKING:
+    from ohgw_bench.core.specs import TaskSpec
+
+
+@dataclass(frozen=True)
+class ObjectiveResult:
+    """The learning curve of one configuration and what it cost."""
+
+    task: str
+    config_sampled: dict[str, float]
+    config_used: dict[str, float]  # after the warm start (equal to config_sampled for "none")
+    warm_start: str
+    hypergrad: dict[str, float | None]
+    warm_start_seconds: float
+    warm_start_flops: float
+    curve: tuple[EpochRecord, ...]
+    # per dimension: exact | finite_difference | structurally_zero | not_computed (``hypergrad_kind``)
+    hypergrad_kind: dict[str, str] = field(default_factory=dict)
+    clipped: dict[str, bool] = field(default_factory=dict)  # the warm start hit a bound in this dimension
+    diverged: bool = False  # the loss stopped being finite: the curve ends at that epoch
+
+    @property
+    def val_acc(self) -> float:
+        """Validation accuracy at the last epoch (the value an optimizer minimises as 1 − val_acc)."""
+        return self.curve[-1].val_acc
+
+    @property
+    def cost_seconds(self) -> float:
+        return self.curve[-1].trial_seconds
+
+
+def objective_function(
+    task: TaskSpec,
+    config: Mapping[str, float],
+    epochs: int,
+    seed: int = 0,
+    warm_start: str = "none",
+    warm_start_params: Mapping[str, Any] | None = None,
+    device: Any = None,
+) -> ObjectiveResult:
+    """Train ``config`` (the task's search-space coordinates) for ``epochs`` epochs with trial seed
+    ``seed``, after ``warm_start``; return the curve. Raises ValueError on a bad config or epochs."""
+    import torch
+
+    from ohgw_bench.core.registry import get_warm_start
+    from ohgw_bench.execution.trial import TrialSetup, prepare_process, run_trial
+    from ohgw_bench.warmstarts import validate_params
+
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= task.max_epochs:
+        raise ValueError(f"epochs={epochs!r} must be an integer in [1, {task.max_epochs}] for {task.name}")
+    missing = [k for k in task.space.names if k not in config]
+    if missing:
+        raise ValueError(f"config lacks {', '.join(missing)} (the space of {task.name}: {', '.join(task.space.names)})")
+    for h in task.space.hyperparameters:
+        if not h.low <= float(config[h.name]) <= h.high:
+            raise ValueError(f"{h.name}={config[h.name]} is outside [{h.low}, {h.high}] for {task.name}")
+    params = dict(warm_start_params or {})
+    unknown = set(params) - set(get_warm_start(warm_start).defaults)
+    if unknown:
+        raise ValueError(f"warm start {warm_start} has no parameter(s) {', '.join(sorted(unknown))}")
+    validate_params(warm_start, params)
+
+    device = (
+        torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    )
+    data = prepare_process(task, device, warm_start, params)
+    reports: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="ohgw-objective-") as scratch:
+        run_trial(
+            task,
+            {k: float(config[k]) for k in task.space.names},
+            TrialSetup(warm_start, params, seed=seed, max_epoch=epochs),
+            Path(scratch),
+            lambda **r: reports.append(r),
+            device,
+            data=data,
+        )
+    last = reports[-1]
+    names = task.space.names
+    return ObjectiveResult(
+        task=task.name,
+        config_sampled={k: float(config[k]) for k in names},
+        config_used={k: float(last[f"used_{k}"]) for k in names},
+        warm_start=warm_start,
+        hypergrad={k: None if last[f"hg_{k}"] == "nan" else float(last[f"hg_{k}"]) for k in names},
+        warm_start_seconds=float(last["ws_seconds"]),
+        warm_start_flops=float(last["ws_flops"]),
+        curve=tuple(
+            EpochRecord(
+                r["epoch"],
+                r["val_acc"],
+                r["val_loss"],
+                r["test_acc"],
+                r["train_loss"],
+                r["trial_seconds"],
+                r["trial_flops"],
+            )
+            for r in reports
+        ),
+        hypergrad_kind={k: str(last[f"hgkind_{k}"]) for k in names},
+        clipped={k: bool(last[f"clipped_{k}"]) for k in names},
+        diverged=bool(last["diverged"]),
+    )

@@ -1,0 +1,636 @@
+"""``ohgw-bench sweep``: the grid tasks × optimizers × seeds, run as Dask tasks, resumable.
+
+Four parts, each testable on its own:
+
+* **Spec** (:func:`ohgw_bench.execution.sweep.spec.build_spec`): a TOML file (keys ``tasks``, ``opts``, ``seeds``,
+  ``budget``,
+  ``workers``, ``out`` and nothing else) and/or command-line flags (a flag overrides the
+  file's key). Every run of the grid is validated with :func:`ohgw_bench.execution.runner.prepare_run`
+  before anything starts; a bad value is a :class:`SweepError` naming the file and line
+  (or the flag) and, for an unknown name, the closest registered names.
+* **Locks** (:class:`ohgw_bench.execution.runlock.RunLock`): one lock file per run,
+  ``<out>/_locks/<task>/<optimizer>/seed-<k>.lock``, created with ``O_CREAT|O_EXCL`` and
+  holding pid, hostname, the process start time and a heartbeat that a thread refreshes
+  while the run executes. A lock is *stale* when its heartbeat is older than ``stale_after``
+  seconds, or when it was taken on this host by a process that no longer exists (or is a
+  zombie, or whose pid was reused). Two sweeps pointed at the same results folder never
+  write the same run; the one that finds a fresh lock reports the run as ``busy``.
+* **Resumption** (:func:`run_one`, executed inside a Dask worker process under the lock):
+  a run whose ``meta.json`` says ``complete`` (and whose JSONL files end cleanly) is
+  skipped. Anything else found in the run folder — status ``running`` (its lock was stale,
+  so its process is gone), ``failed``, a truncated JSONL file, no ``meta.json`` — is a
+  broken attempt: the folder is moved whole to
+  ``<out>/_attempts/<task>/<optimizer>/seed-<k>/attempt-<n>/`` with ``attempt.json`` (why
+  and when) and its ``meta.json`` renamed to ``attempt-meta.json``, so that results
+  loaders (which take every ``meta.json`` below a root as a run) never count it. The run
+  then starts again in a fresh folder. Re-running a sweep command therefore runs exactly
+  the runs that are missing.
+* **Execution** (:func:`run_sweep`): one Dask task per run (``client.submit(run_one, ...,
+  pure=False, key=...)``) on a ``LocalCluster`` (worker processes, one thread each) or on
+  an existing scheduler. Each run's trials are subprocesses of the Dask worker process
+  (syne-tune's LocalBackend uses ``subprocess.Popen``, which daemonic worker processes are
+  allowed to do). A run that raises is recorded (``meta.json`` status ``failed`` by the
+  runner, plus ``<run dir>/sweep-error.txt`` with the traceback; a run that fails before the
+  runner wrote ``meta.json``, e.g. missing data, gets a minimal one); the sweep goes on.
+
+Every Dask worker must have exactly one thread: a run sets process-wide state
+(``SYNETUNE_FOLDER``), so two runs must never share a process. With a remote scheduler,
+``out`` must be a path every worker and the client see (a shared filesystem).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+import re
+import socket
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from ohgw_bench.core.budget import format_seconds
+from ohgw_bench.core.trajectory import (
+    EVENTS,
+    META,
+    TRIALS,
+    read_jsonl,
+    read_meta,
+    run_dir,
+    write_json_atomic,
+)
+from ohgw_bench.execution.gpus import VISIBLE, gpus_for_worker, visible_gpus
+from ohgw_bench.execution.lifeline import end_orphan_trials
+from ohgw_bench.execution.runlock import (
+    HEARTBEAT_EVERY_S,
+    STALE_AFTER_S,
+    RunLock,
+    lock_path,
+)
+from ohgw_bench.execution.sweep.spec import (
+    RunKey,
+    SweepError,
+    SweepSpec,
+    spec_and_where,
+    validate_runs,
+)
+
+ATTEMPTS_DIR = "_attempts"
+ATTEMPT_META = "attempt-meta.json"
+SWEEP_ERROR = "sweep-error.txt"
+
+#: Final states of a run in a sweep, and the live ones before them.
+QUEUED, RUNNING, DONE, FAILED, SKIPPED, BUSY = "queued", "running", "done", "failed", "skipped", "busy"
+
+# =========================================================================== resumption
+
+
+def inspect_run(directory: Path) -> str | None:
+    """None when ``directory`` holds a complete run, "absent" when there is nothing, else why it is broken."""
+    if not directory.exists():
+        return "absent"
+    if not (directory / META).exists():
+        return f"no {META}"
+    try:
+        status = read_meta(directory).get("status")
+    except (OSError, ValueError) as err:  # ValueError: damaged or not our schema (read_meta says which)
+        return f"unreadable {META} ({err})"
+    for name in (TRIALS, EVENTS):
+        try:
+            if read_jsonl(directory / name).truncated:
+                return f"{name} ends in a truncated line"
+        except ValueError as err:
+            return f"damaged {name} ({err})"
+    if status == "complete":
+        return None
+    if status == "running":
+        return "interrupted (status running, no live process holds its lock)"
+    return f"status {status!r}"
+
+
+def attempts_dir(out: Path | str, task: str, optimizer: str, seed: int) -> Path:
+    return Path(out) / ATTEMPTS_DIR / task / optimizer / f"seed-{seed}"
+
+
+def move_aside(out: Path | str, run: RunKey, reason: str) -> Path:
+    """Move a broken run folder to ``<out>/_attempts/.../attempt-<n>/``; return where it went.
+    Call it holding the run's lock (so no live sweep process owns the folder)."""
+    source = run_dir(out, run.task, run.optimizer, run.seed)
+    ended = end_orphan_trials(source)
+    parent = attempts_dir(out, run.task, run.optimizer, run.seed)
+    parent.mkdir(parents=True, exist_ok=True)
+    taken = [int(m.group(1)) for p in parent.iterdir() if (m := re.fullmatch(r"attempt-(\d+)", p.name))]
+    target = parent / f"attempt-{max(taken, default=0) + 1}"
+    os.rename(source, target)
+    if (target / META).exists():
+        os.rename(target / META, target / ATTEMPT_META)  # loaders take every meta.json as a run
+    write_json_atomic(
+        target / "attempt.json",
+        {
+            "run_dir": str(source),
+            "reason": reason,
+            "moved_at": _now(),
+            "orphan_trials_ended": ended,
+            "moved_by": {"pid": os.getpid(), "host": socket.gethostname()},
+        },
+    )
+    return target
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run: RunKey
+    state: str  # done | failed | skipped | busy
+    directory: str
+    detail: str = ""  # error, holder or resume note
+    traceback: str = ""
+    moved_to: str | None = None
+    # wall-clock stamps (time.time()) taken in the worker process, for overhead accounting
+    t_enter: float = 0.0
+    t_run_start: float | None = None
+    t_run_end: float | None = None
+    t_exit: float = 0.0
+    worker_pid: int = 0
+
+
+def run_one(
+    task: str,
+    optimizer: str,
+    seed: int,
+    budget: str,
+    workers: int,
+    out: str,
+    backend: str = "workers",
+    sweep_id: str | None = None,
+    topic: str | None = None,
+    stale_after: float = STALE_AFTER_S,
+    heartbeat_every: float = HEARTBEAT_EVERY_S,
+) -> RunOutcome:
+    """One run of a sweep, in the process that executes it (a Dask worker): lock, skip or
+    resume, execute, record. Never raises for a failing run: it returns a ``failed`` outcome."""
+    t_enter = time.time()
+    run = RunKey(task, optimizer, seed)
+    directory = run_dir(out, task, optimizer, seed)
+    stamps: dict[str, Any] = {"t_enter": t_enter, "worker_pid": os.getpid()}
+
+    def outcome(state: str, **kw: Any) -> RunOutcome:
+        return RunOutcome(run=run, state=state, directory=str(directory), t_exit=time.time(), **stamps, **kw)
+
+    lock = RunLock(lock_path(out, task, optimizer, seed), stale_after, heartbeat_every, sweep_id)
+    if not lock.acquire():
+        holder = lock.holder.describe() if lock.holder else "another process"
+        return outcome(BUSY, detail=f"locked by {holder}")
+    try:
+        reason = inspect_run(directory)
+        if reason is None:
+            return outcome(SKIPPED, detail="already complete")
+        moved = None
+        if reason != "absent":
+            moved = str(move_aside(out, run, reason))
+        from ohgw_bench.execution.runner import execute_run, prepare_run, write_failed_meta
+
+        plan = prepare_run(task, optimizer, seed, budget, workers, out, overwrite=False, backend=backend)
+        if topic is not None:
+            from distributed import get_worker
+
+            get_worker().log_event(topic, {"run": dataclasses.asdict(run), "state": RUNNING, "t": time.time()})
+        stamps["t_run_start"] = time.time()
+        try:
+            execute_run(plan)
+        except Exception as err:  # recorded (meta.json + sweep-error.txt) and reported by the sweep
+            stamps["t_run_end"] = time.time()
+            tb = traceback.format_exc()
+            directory.mkdir(parents=True, exist_ok=True)
+            (directory / SWEEP_ERROR).write_text(tb, encoding="utf-8")
+            if not (directory / META).exists():  # it failed before the runner wrote one (e.g. damaged data)
+                write_failed_meta(plan, err, tb)
+            return outcome(FAILED, detail=f"{type(err).__name__}: {err}", traceback=tb, moved_to=moved)
+        stamps["t_run_end"] = time.time()
+        note = f"resumed ({reason}; old attempt in {moved})" if moved else ""
+        if lock.lost:
+            note = (note + "; " if note else "") + "WARNING: lock was lost during the run"
+        return outcome(DONE, detail=note, moved_to=moved)
+    finally:
+        lock.release()
+
+
+# =========================================================================== execution
+
+
+@dataclass
+class SweepResult:
+    outcomes: list[RunOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, state: str) -> int:
+        return sum(o.state == state for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[RunOutcome]:
+        return [o for o in self.outcomes if o.state == FAILED]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+class PinWorkersToGpus(WorkerPlugin):
+    """Set each local worker's ``CUDA_VISIBLE_DEVICES`` to its share of the GPUs when it starts
+    (and again if it restarts), before any run touches CUDA. LocalCluster names workers 0, 1, …"""
+
+    name = "ohgw-pin-gpus"
+
+    def __init__(self, gpus: list[int], n_workers: int) -> None:
+        self.gpus, self.n_workers = list(gpus), n_workers
+
+    def setup(self, worker: Any) -> None:
+        share = gpus_for_worker(int(worker.name), self.n_workers, self.gpus)
+        os.environ[VISIBLE] = ",".join(str(g) for g in share)
+
+
+def default_n_dask_workers(spec: SweepSpec, n_runs: int) -> int:
+    """One Dask worker per ``workers`` cores (each run spawns ``workers`` trial processes); a replay
+    trains nothing, so one per core."""
+    per_run = 1 if spec.replay else spec.workers
+    return max(1, min(n_runs, (os.cpu_count() or 1) // per_run))
+
+
+def precheck(spec: SweepSpec, runs: Iterable[RunKey]) -> tuple[list[RunKey], list[RunKey]]:
+    """Split runs into (to submit, already complete). Done without locks: the worker re-checks."""
+    todo: list[RunKey] = []
+    complete: list[RunKey] = []
+    for run in runs:
+        (complete if inspect_run(run_dir(spec.out, run.task, run.optimizer, run.seed)) is None else todo).append(run)
+    return todo, complete
+
+
+def run_sweep(
+    spec: SweepSpec,
+    runs: Sequence[RunKey] | None = None,
+    *,
+    scheduler_address: str | None = None,
+    n_dask_workers: int | None = None,
+    progress: SweepProgress | None = None,
+    stale_after: float = STALE_AFTER_S,
+    heartbeat_every: float = HEARTBEAT_EVERY_S,
+    poll_s: float = 0.25,
+) -> SweepResult:
+    """Execute the runs (default: the whole grid) as Dask tasks; return every run's outcome."""
+    from distributed import Client
+
+    from ohgw_bench.execution.dask_cluster import local_cluster
+
+    # syne-tune's import sets the root logger to INFO; Dask's INFO chatter would bury the progress.
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    runs = list(spec.runs() if runs is None else runs)
+    started = time.time()
+    sweep_id = uuid.uuid4().hex[:10]
+    progress = progress or SweepProgress(runs, mode="quiet")
+    todo, complete = precheck(spec, runs)
+    result = SweepResult()
+    for run in complete:
+        outcome = RunOutcome(run, SKIPPED, str(run_dir(spec.out, *dataclasses.astuple(run))), "already complete")
+        result.outcomes.append(outcome)
+        progress.finish(outcome)
+    if not todo:
+        progress.close(result)
+        result.seconds = time.time() - started
+        return result
+
+    cluster = None
+    if scheduler_address:
+        try:
+            client = Client(scheduler_address, timeout="20s")
+        except (OSError, TimeoutError, ValueError) as err:  # unreachable, or not an address
+            raise SweepError(
+                f"--scheduler-address {scheduler_address}: cannot connect ({type(err).__name__}: {err})"
+            ) from None
+    else:
+        n = n_dask_workers or default_n_dask_workers(spec, len(todo))
+        cluster = local_cluster(n)
+        client = Client(cluster)
+        gpus = visible_gpus()
+        if gpus is not None:  # several GPUs: each local worker (and so each of its runs) gets its share
+            client.register_plugin(PinWorkersToGpus(gpus, n))
+    pending: dict[Any, RunKey] = {}
+    try:
+        nthreads = client.nthreads()
+        crowded = {w: n for w, n in nthreads.items() if n != 1}
+        if crowded:
+            raise SweepError(
+                f"Dask workers with more than one thread: {crowded}; start them with --nthreads 1 "
+                "(a run sets process-wide state, so two runs must never share a process)"
+            )
+        topic = f"ohgw-sweep-{sweep_id}"
+        started_runs: list[tuple[float, RunKey]] = []
+        lock = threading.Lock()
+
+        def on_event(event: tuple[float, dict[str, Any]]) -> None:
+            message = event[1]
+            with lock:
+                started_runs.append((float(message["t"]), RunKey(**message["run"])))
+
+        client.subscribe_topic(topic, on_event)
+        progress.slots = max(1, len(nthreads))
+        futures = {}
+        for position, run in enumerate(todo):
+            key = f"ohgw-run {run.task} {run.optimizer} seed-{run.seed} {sweep_id}"
+            futures[
+                client.submit(
+                    run_one,
+                    run.task,
+                    run.optimizer,
+                    run.seed,
+                    spec.budget,
+                    spec.workers,
+                    str(spec.out),
+                    spec.backend,
+                    sweep_id,
+                    topic,
+                    stale_after,
+                    heartbeat_every,
+                    pure=False,
+                    key=key,
+                    retries=0,
+                    # start in grid order (a seed's arms back to back); Dask runs higher priority first
+                    priority=len(todo) - position,
+                )
+            ] = run
+        pending.update(futures)
+        while pending:
+            with lock:
+                news, started_runs[:] = list(started_runs), []
+            # Finished first: a worker starts its next run right after finishing one, and that
+            # start can reach us in the same poll as the finish.
+            finished = [f for f in pending if f.done()]
+            for future in finished:
+                run = pending.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception as err:  # the worker died (KilledWorker) or the task could not run
+                    outcome = RunOutcome(
+                        run,
+                        FAILED,
+                        str(run_dir(spec.out, *dataclasses.astuple(run))),
+                        f"{type(err).__name__}: {err}",
+                        traceback.format_exc(),
+                    )
+                result.outcomes.append(outcome)
+                progress.finish(outcome)
+            for t, run in news:
+                progress.start(run, t)
+            progress.refresh()
+            if pending:
+                time.sleep(poll_s)
+        client.unsubscribe_topic(topic)
+    finally:
+        progress.close(result)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+            # Interrupted (Ctrl-C): the workers are gone, but trials they started may not be.
+            for run in pending.values():
+                end_orphan_trials(run_dir(spec.out, run.task, run.optimizer, run.seed))
+    result.seconds = time.time() - started
+    return result
+
+
+def scheduling_gaps(outcomes: Iterable[RunOutcome]) -> dict[str, list[float]]:
+    """Per consecutive pair of executed runs on the same worker process: ``dask`` = from one
+    task's return to the next task's entry; ``engine`` = from one run's execute_run end to
+    the next run's execute_run start (the dask gap plus lock, checks and prepare_run)."""
+    by_worker: dict[int, list[RunOutcome]] = {}
+    for o in outcomes:
+        if o.t_run_start is not None and o.t_run_end is not None:
+            by_worker.setdefault(o.worker_pid, []).append(o)
+    gaps: dict[str, list[float]] = {"dask": [], "engine": []}
+    for items in by_worker.values():
+        items.sort(key=lambda o: o.t_enter)
+        for prev, nxt in zip(items, items[1:], strict=False):
+            gaps["dask"].append(nxt.t_enter - prev.t_exit)
+            # by_worker holds only outcomes with both execute_run stamps (filtered above)
+            assert nxt.t_run_start is not None and prev.t_run_end is not None
+            gaps["engine"].append(nxt.t_run_start - prev.t_run_end)
+    return gaps
+
+
+# =========================================================================== progress
+
+
+class SweepProgress:
+    """Run states, ETA and the final summary. ``mode``: ``live`` (rich table on a terminal),
+    ``plain`` (a line per state change, for logs), ``quiet`` (nothing until the summary)."""
+
+    MAX_ROWS = 24
+
+    def __init__(
+        self, runs: Sequence[RunKey], mode: str = "auto", budget_seconds: float | None = None, stream: Any = None
+    ) -> None:
+        self.runs = list(runs)
+        self.state = {run: QUEUED for run in self.runs}
+        self.started: dict[RunKey, float] = {}
+        self.outcomes: dict[RunKey, RunOutcome] = {}
+        self.durations: list[float] = []
+        self.budget_seconds = budget_seconds
+        self.slots = 1
+        self.t0 = time.time()
+        self.stream = stream or sys.stderr
+        self._live = None
+        if mode == "auto":
+            from rich.console import Console
+
+            mode = "live" if Console(file=self.stream).is_terminal else "plain"
+        self.mode = mode
+        if mode == "live":
+            from rich.console import Console
+            from rich.live import Live
+
+            self._live = Live(self._table(), console=Console(file=self.stream), refresh_per_second=2, transient=False)
+            self._live.start()
+
+    # -- state changes
+    def start(self, run: RunKey, t: float) -> None:
+        if self.state.get(run) != QUEUED:
+            return
+        self.state[run] = RUNNING
+        self.started[run] = t
+        self._line(run, RUNNING, "")
+
+    def finish(self, outcome: RunOutcome) -> None:
+        run = outcome.run
+        self.state[run] = outcome.state
+        self.outcomes[run] = outcome
+        took = ""
+        if outcome.t_run_start is not None and outcome.t_run_end is not None:
+            self.started.setdefault(run, outcome.t_run_start)
+            self.durations.append(outcome.t_exit - outcome.t_enter)
+            took = f" in {format_seconds(outcome.t_run_end - outcome.t_run_start)}"
+        self._line(run, outcome.state, (took + (f" — {outcome.detail}" if outcome.detail else "")).strip())
+
+    def counts(self) -> dict[str, int]:
+        counts = {s: 0 for s in (QUEUED, RUNNING, DONE, FAILED, SKIPPED, BUSY)}
+        for state in self.state.values():
+            counts[state] += 1
+        return counts
+
+    def eta(self) -> float | None:
+        """Seconds until the last run ends: (queued work + rest of running work) / slots."""
+        counts = self.counts()
+        if not counts[QUEUED] and not counts[RUNNING]:
+            return 0.0
+        if self.durations:
+            per_run = sum(self.durations) / len(self.durations)
+        elif self.budget_seconds is not None:
+            per_run = self.budget_seconds
+        else:
+            return None
+        now = time.time()
+        running_left = sum(
+            max(per_run - (now - self.started[r]), 0.0)
+            for r, s in self.state.items()
+            if s == RUNNING and r in self.started
+        )
+        return (counts[QUEUED] * per_run + running_left) / max(1, self.slots)
+
+    def _status_text(self) -> str:
+        c = self.counts()
+        return (
+            f"{len(self.runs)} runs: {c[QUEUED]} queued, {c[RUNNING]} running, {c[DONE]} done, "
+            f"{c[FAILED]} failed, {c[SKIPPED]} skipped"
+            + (f", {c[BUSY]} busy" if c[BUSY] else "")
+            + f" | elapsed {format_seconds(time.time() - self.t0)} | ETA {format_seconds(self.eta())}"
+        )
+
+    def _line(self, run: RunKey, state: str, detail: str) -> None:
+        if self.mode == "plain":
+            done = sum(s not in (QUEUED, RUNNING) for s in self.state.values())
+            print(
+                f"[{done}/{len(self.runs)}] {state:<8} {run.label}{(' ' + detail) if detail else ''} | "
+                f"{self._status_text()}",
+                file=self.stream,
+                flush=True,
+            )
+        self.refresh()
+
+    def _table(self):
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(expand=False)
+        for column in ("task", "optimizer", "seed", "state", "time", "note"):
+            table.add_column(column)
+        order = {RUNNING: 0, FAILED: 1, BUSY: 2, QUEUED: 3, DONE: 4, SKIPPED: 5}
+        rows = sorted(self.runs, key=lambda r: order[self.state[r]])
+        now = time.time()
+        style = {RUNNING: "cyan", FAILED: "bold red", DONE: "green", SKIPPED: "dim", BUSY: "yellow", QUEUED: ""}
+        for run in rows[: self.MAX_ROWS]:
+            state = self.state[run]
+            outcome = self.outcomes.get(run)
+            if state == RUNNING and run in self.started:
+                took = format_seconds(now - self.started[run])
+            elif outcome is not None and outcome.t_run_start is not None and outcome.t_run_end is not None:
+                took = format_seconds(outcome.t_run_end - outcome.t_run_start)
+            else:
+                took = ""
+            note = (outcome.detail if outcome else "")[:60]
+            table.add_row(
+                run.task,
+                run.optimizer,
+                str(run.seed),
+                f"[{style[state]}]{state}[/]" if style[state] else state,
+                took,
+                note,
+            )
+        if len(rows) > self.MAX_ROWS:
+            table.caption = f"... and {len(rows) - self.MAX_ROWS} more"
+        return Group(Text(self._status_text()), table)
+
+    def refresh(self) -> None:
+        if self._live is not None:
+            self._live.update(self._table())
+
+    def close(self, result: SweepResult) -> None:
+        if self._live is not None:
+            self._live.update(self._table())
+            self._live.stop()
+            self._live = None
+
+
+def format_summary(result: SweepResult) -> str:
+    """The final lines: counts, failures (with where to look), busy runs."""
+    lines = [
+        f"sweep: {len(result.outcomes)} runs in {format_seconds(result.seconds)}: {result.count(DONE)} done, "
+        f"{result.count(FAILED)} failed, {result.count(SKIPPED)} skipped (already complete)"
+        + (f", {result.count(BUSY)} busy (held by another process)" if result.count(BUSY) else "")
+    ]
+    resumed = [o for o in result.outcomes if o.moved_to]
+    if resumed:
+        lines.append(f"restarted {len(resumed)} interrupted/failed run(s); old attempts kept under {ATTEMPTS_DIR}/:")
+        lines += [f"  {o.run.label}: {o.moved_to}" for o in resumed]
+    if result.failed:
+        lines.append("failed runs:")
+        for o in result.failed:
+            lines.append(f"  {o.run.label}: {o.detail}")
+            lines.append(f"    see {Path(o.directory) / SWEEP_ERROR} and {Path(o.directory) / META}")
+    busy = [o for o in result.outcomes if o.state == BUSY]
+    if busy:
+        lines.append("busy runs (another sweep is running them; run this sweep again later to check):")
+        lines += [f"  {o.run.label}: {o.detail}" for o in busy]
+    return "\n".join(lines)
+
+
+def sweep_main(
+    spec_path: str | None,
+    *,
+    tasks: str | None,
+    opts: str | None,
+    seeds: str | None,
+    budget: str | None,
+    workers: int | None,
+    out: str | None,
+    scheduler_address: str | None,
+    backend: str | None = None,
+    n_dask_workers: int | None,
+    dry_run: bool = False,
+    quiet: bool = False,
+) -> int:
+    """What ``ohgw-bench sweep`` does after parsing; raises SweepError for bad input."""
+    from ohgw_bench.core.budget import Budget
+
+    if n_dask_workers is not None and n_dask_workers < 1:
+        raise SweepError(f"--n-dask-workers must be a positive integer, got {n_dask_workers}")
+    if n_dask_workers is not None and scheduler_address:
+        raise SweepError("--n-dask-workers sizes a local cluster; it cannot be used with --scheduler-address")
+    spec, where = spec_and_where(
+        spec_path, tasks=tasks, opts=opts, seeds=seeds, budget=budget, workers=workers, out=out, backend=backend
+    )
+    runs = validate_runs(spec, where)
+    if dry_run:
+        todo, complete = precheck(spec, runs)
+        done = set(complete)
+        for run in runs:
+            print(f"{'skip' if run in done else 'run '}  {run.label}")
+        print(f"{len(runs)} runs: {len(todo)} to run, {len(complete)} already complete (dry run: nothing started)")
+        return 0
+    parsed = Budget.parse(spec.budget)
+    budget_seconds = None if spec.replay else parsed.in_clock("tuner_seconds", spec.workers)  # a replay's is simulated
+    progress = SweepProgress(runs, mode="quiet" if quiet else "auto", budget_seconds=budget_seconds)
+    result = run_sweep(
+        spec, runs, scheduler_address=scheduler_address, n_dask_workers=n_dask_workers, progress=progress
+    )
+    print(format_summary(result))
+    return result.exit_code

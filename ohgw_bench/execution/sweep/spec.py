@@ -1,0 +1,339 @@
+"""Sweep specs: a TOML file and/or flags → a validated grid of runs (tasks × opts × seeds).
+
+Keys ``tasks``, ``opts``, ``seeds``, ``seeds_by_scheduler``, ``budget``, ``workers``, ``out`` and
+nothing else; a flag overrides the file's key. ``seeds_by_scheduler`` (file only) gives every arm of
+one scheduler its own seeds, e.g. ``{ pasha = "0-15" }``: arms of a scheduler always share seeds,
+so they stay paired. Every run of the grid is validated with
+:func:`ohgw_bench.execution.runner.prepare_run` before anything starts; a bad value is a
+:class:`SweepError` naming the file and line (or the flag) and, for an unknown name, the
+closest registered names.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SPEC_KEYS = ("tasks", "opts", "seeds", "seeds_by_scheduler", "budget", "workers", "out", "backend")
+DEFAULT_BUDGET = "120s"
+DEFAULT_WORKERS = 1
+DEFAULT_OUT = "results"
+
+
+class SweepError(ValueError):
+    """Bad sweep input (spec file, flags, cluster); raised before anything is written."""
+
+
+@dataclass(frozen=True)
+class RunKey:
+    task: str
+    optimizer: str  # canonical composed name
+    seed: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.task} / {self.optimizer} / seed {self.seed}"
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    tasks: tuple[str, ...]
+    opts: tuple[str, ...]  # canonical names
+    seeds: tuple[int, ...]
+    budget: str
+    workers: int
+    out: Path  # absolute
+    seeds_by_scheduler: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    backend: str = "workers"  # or table:PATH, a replay (runner.BACKENDS)
+
+    @property
+    def replay(self) -> bool:
+        return self.backend.startswith("table:")
+
+    def seeds_of(self, optimizer: str) -> tuple[int, ...]:
+        """The seeds of one optimizer: its scheduler's own seeds if the spec gives them."""
+        from ohgw_bench.core.names import parse_optimizer_name
+
+        return dict(self.seeds_by_scheduler).get(parse_optimizer_name(optimizer).scheduler, self.seeds)
+
+    def runs(self) -> list[RunKey]:
+        """The grid, seed by seed: all arms of one seed run back to back, so drift in machine
+        speed during a long sweep falls on every arm of a pair alike. The optimizers' order
+        rotates by one from seed to seed, so no arm always runs first."""
+        per_opt = {o: self.seeds_of(o) for o in self.opts}
+        all_seeds = list(dict.fromkeys(s for o in self.opts for s in per_opt[o]))
+        runs = []
+        for k, seed in enumerate(all_seeds):
+            shift = k % len(self.opts)
+            rotated = self.opts[shift:] + self.opts[:shift]
+            runs += [RunKey(t, o, seed) for t in self.tasks for o in rotated if seed in per_opt[o]]
+        return runs
+
+
+class Where:
+    """Where each value came from, for error messages: ``spec.toml:3`` or ``--seeds``."""
+
+    def __init__(self, path: Path | None = None, text: str = "") -> None:
+        self.path = path
+        self.lines = text.splitlines()
+        self.flags: set[str] = set()
+
+    def key_line(self, key: str) -> int | None:
+        pattern = re.compile(rf"""^\s*(?:\[+\s*)?(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*[=.\]]""")
+        for number, line in enumerate(self.lines, start=1):
+            if pattern.match(line):
+                return number
+        return None
+
+    def __call__(self, key: str, item: Any = None) -> str:
+        if key in self.flags or self.path is None:
+            return f"--{key}"
+        line = self.key_line(key)
+        if line is not None and isinstance(item, str):
+            quoted = (f'"{item}"', f"'{item}'")
+            for number in range(line, len(self.lines) + 1):
+                if any(q in self.lines[number - 1] for q in quoted):
+                    line = number
+                    break
+        return f"{self.path}:{line}" if line is not None else f"{self.path}"
+
+
+def parse_seeds(text: str | int | Sequence[Any], where: str = "--seeds") -> list[int]:
+    """``"0-31"``, ``"0,2,5-7"``, ``7`` or ``[0, 1, "4-6"]`` → a list of distinct seeds, in order."""
+    items: list[Any]
+    if isinstance(text, bool):
+        raise SweepError(f"{where}: seeds must be integers or ranges like 0-31, got {text!r}")
+    if isinstance(text, int):
+        items = [text]
+    elif isinstance(text, str):
+        items = [part.strip() for part in text.split(",")] if text.strip() else []
+    elif isinstance(text, (list, tuple)):
+        items = list(text)
+    else:
+        raise SweepError(f"{where}: seeds must be a list, a range like 0-31 or an integer, got {text!r}")
+    seeds: list[int] = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise SweepError(f"{where}: bad seed {item!r}: use integers or ranges like 0-31")
+        if isinstance(item, int):
+            values = [item]
+        else:
+            match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", item)
+            if not match:
+                raise SweepError(f"{where}: bad seed {item!r}: use non-negative integers or ranges like 0-31")
+            lo = int(match.group(1))
+            hi = int(match.group(2)) if match.group(2) is not None else lo
+            if hi < lo:
+                raise SweepError(f"{where}: empty seed range {item!r} (end before start)")
+            values = list(range(lo, hi + 1))
+        for value in values:
+            if value < 0:
+                raise SweepError(f"{where}: seeds must be non-negative, got {value}")
+            if value in seeds:
+                raise SweepError(f"{where}: seed {value} is listed twice")
+            seeds.append(value)
+    return seeds
+
+
+def _names(value: Any, key: str, where: Where, split: Callable[[str], list[str]]) -> list[str]:
+    if isinstance(value, str):
+        return [v for v in split(value) if v] if value.strip() else []
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value]
+    raise SweepError(f"{where(key)}: {key} must be a list of strings (or one comma-separated string), got {value!r}")
+
+
+def read_spec_file(path: Path | str) -> tuple[dict[str, Any], Where]:
+    """Parse a sweep spec (TOML); unknown keys are an error naming the key and its line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SweepError(f"cannot read sweep spec {path}: {err.strerror or err}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SweepError(f"{path}: not valid TOML: {err}") from None
+    where = Where(path, text)
+    for key in data:
+        if key not in SPEC_KEYS:
+            import difflib
+
+            close = difflib.get_close_matches(key, SPEC_KEYS, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise SweepError(f"{where(key)}: unknown key {key!r}{hint} (allowed: {', '.join(SPEC_KEYS)})")
+    return data, where
+
+
+def build_spec(spec_path: Path | str | None = None, **flags: Any) -> SweepSpec:
+    """Combine a spec file and flags (a flag overrides the file's key); validate names and values."""
+    return spec_and_where(spec_path, **flags)[0]
+
+
+def spec_and_where(
+    spec_path: Path | str | None = None,
+    *,
+    tasks: str | None = None,
+    opts: str | None = None,
+    seeds: str | None = None,
+    budget: str | None = None,
+    workers: int | None = None,
+    out: Path | str | None = None,
+    backend: str | None = None,
+) -> tuple[SweepSpec, Where]:
+    """:func:`build_spec`, and where each value came from (for the messages of later checks)."""
+    from ohgw_bench.core.budget import Budget
+    from ohgw_bench.core.names import (
+        OptimizerNameError,
+        parse_optimizer_name,
+        split_top_level,
+    )
+    from ohgw_bench.core.registry import UnknownNameError, get_task
+
+    data, where = read_spec_file(spec_path) if spec_path is not None else ({}, Where())
+    flags = {
+        "tasks": tasks,
+        "opts": opts,
+        "seeds": seeds,
+        "budget": budget,
+        "workers": workers,
+        "out": out,
+        "backend": backend,
+    }
+    for key, value in flags.items():
+        if value is not None:
+            data[key] = value
+            where.flags.add(key)
+    for key in ("tasks", "opts", "seeds"):
+        if key not in data:
+            source = f" (in {spec_path} or as --{key})" if spec_path is not None else f" (--{key})"
+            raise SweepError(f"no {key} given{source}")
+
+    task_names: list[str] = []
+    for name in _names(data["tasks"], "tasks", where, lambda s: [p.strip() for p in s.split(",")]):
+        try:
+            canonical = get_task(name).name
+        except UnknownNameError as err:
+            raise SweepError(f"{where('tasks', name)}: tasks: {err}") from None
+        if canonical in task_names:
+            raise SweepError(f"{where('tasks', name)}: task {name!r} is listed twice")
+        task_names.append(canonical)
+
+    opt_names: list[str] = []
+    try:
+        raw_opts = _names(data["opts"], "opts", where, split_top_level)
+    except OptimizerNameError as err:
+        raise SweepError(f"{where('opts')}: opts: {err}") from None
+    for name in raw_opts:
+        try:
+            canonical = parse_optimizer_name(name).canonical
+        except (UnknownNameError, OptimizerNameError) as err:
+            raise SweepError(f"{where('opts', name)}: opts: {err}") from None
+        if canonical in opt_names:
+            raise SweepError(
+                f"{where('opts', name)}: opts: {name!r} names the same optimizer as an earlier entry ({canonical!r})"
+            )
+        opt_names.append(canonical)
+
+    seed_list = parse_seeds(data["seeds"], where("seeds"))
+    by_scheduler = _seeds_by_scheduler(data.get("seeds_by_scheduler", {}), opt_names, where)
+
+    budget_text = data.get("budget", DEFAULT_BUDGET)
+    if not isinstance(budget_text, str):
+        raise SweepError(
+            f'{where("budget")}: budget must be a string with a unit (e.g. "120s", "500ep"), got {budget_text!r}'
+        )
+    try:
+        Budget.parse(budget_text)
+    except ValueError as err:
+        raise SweepError(f"{where('budget')}: {err}") from None
+
+    n_workers = data.get("workers", DEFAULT_WORKERS)
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise SweepError(
+            f"{where('workers')}: workers (concurrent trials per run) must be a positive integer, got {n_workers!r}"
+        )
+
+    out_value = data.get("out", DEFAULT_OUT)
+    if not isinstance(out_value, (str, Path)) or not str(out_value).strip():
+        raise SweepError(f"{where('out')}: out must be a folder path, got {out_value!r}")
+    out_path = Path(out_value).expanduser().resolve()
+    if out_path.exists() and not out_path.is_dir():
+        raise SweepError(f"{where('out')}: out {out_path} exists and is not a folder")
+
+    backend_value = data.get("backend", "workers")
+    if not isinstance(backend_value, str) or not backend_value.strip():
+        raise SweepError(
+            f"{where('backend')}: backend must be workers, subprocess or table:PATH, got {backend_value!r}"
+        )
+    if backend_value.startswith("table:"):  # relative to the working folder, like ``out``
+        backend_value = "table:" + str(Path(backend_value[len("table:") :]).expanduser().resolve())
+
+    for key, values in (("tasks", task_names), ("opts", opt_names), ("seeds", seed_list)):
+        if not values:
+            raise SweepError(f"{where(key)}: {key} is empty, so the grid has no runs")
+    spec = SweepSpec(
+        tuple(task_names),
+        tuple(opt_names),
+        tuple(seed_list),
+        budget_text,
+        n_workers,
+        out_path,
+        by_scheduler,
+        backend_value.strip(),
+    )
+    return spec, where
+
+
+def _seeds_by_scheduler(value: Any, opt_names: list[str], where: Where) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    from ohgw_bench.core.names import parse_optimizer_name
+
+    key = "seeds_by_scheduler"
+    if not isinstance(value, dict):
+        raise SweepError(f'{where(key)}: {key} must be a table like {{ pasha = "0-15" }}, got {value!r}')
+    used = {parse_optimizer_name(o).scheduler for o in opt_names}
+    pairs = []
+    for scheduler, seeds in value.items():
+        if scheduler not in used:
+            raise SweepError(
+                f"{where(key)}: {key}: no optimizer in opts uses {scheduler!r} "
+                f"(schedulers in opts: {', '.join(sorted(used))})"
+            )
+        seed_list = parse_seeds(seeds, f"{where(key)}: {key}.{scheduler}")
+        if not seed_list:
+            raise SweepError(f"{where(key)}: {key}.{scheduler} is empty")
+        pairs.append((scheduler, tuple(seed_list)))
+    return tuple(pairs)
+
+
+def validate_runs(spec: SweepSpec, where: Callable[[str, Any], str] | None = None) -> list[RunKey]:
+    """prepare_run every run of the grid (names, budget, workers, scheduler settings); write nothing."""
+    from ohgw_bench.core.errors import DataError
+    from ohgw_bench.core.names import OptimizerNameError
+    from ohgw_bench.core.registry import UnknownNameError
+    from ohgw_bench.execution.runner import prepare_run
+
+    runs = spec.runs()
+    for run in runs:
+        try:
+            # overwrite=True: an existing folder is the sweep's business (skip or resume), not an error.
+            prepare_run(
+                run.task,
+                run.optimizer,
+                run.seed,
+                spec.budget,
+                spec.workers,
+                spec.out,
+                overwrite=True,
+                backend=spec.backend,
+            )
+        except DataError as err:
+            raise SweepError(f"task {run.task}: {err}") from None
+        except (UnknownNameError, OptimizerNameError, ValueError) as err:
+            place = f"{where('opts', run.optimizer)}: " if where else ""
+            raise SweepError(f"{place}run {run.label} is invalid: {err}") from None
+    return runs
