@@ -28,7 +28,7 @@ def main() -> None:
         print(
             f"config {i}: val_acc {plain.val_acc:.4f} (none, {plain.cost_seconds:.2f} s) vs "
             f"{warm.val_acc:.4f} (ohgw eta=0.1, {warm.cost_seconds:.2f} s, "
-            f"warm start {warm.warm_start_seconds:.3f} s); "
+            f"warm start {warm.warm_start.seconds:.3f} s); "
             f"log10_lr {config['log10_lr']:.4f} -> {warm.config_used['log10_lr']:.4f}"
         )
 

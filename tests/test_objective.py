@@ -21,8 +21,8 @@ def test_curve_and_costs_for_each_epoch():
     assert all(0.0 <= r.val_acc <= 1.0 and 0.0 <= r.test_acc <= 1.0 for r in result.curve)
     assert result.curve[0].trial_seconds < result.curve[1].trial_seconds
     assert result.curve[0].trial_flops < result.curve[1].trial_flops
-    assert result.config_used == result.config_sampled == CONFIG
-    assert result.warm_start_flops == 0.0 and result.val_acc == result.curve[-1].val_acc
+    assert result.config_used == result.warm_start.config_sampled == CONFIG
+    assert result.warm_start.flops == 0.0 and result.val_acc == result.curve[-1].val_acc
 
 
 def test_same_seed_same_curve_as_the_first_epochs_of_a_longer_one():
@@ -36,9 +36,9 @@ def test_same_seed_same_curve_as_the_first_epochs_of_a_longer_one():
 
 def test_warm_start_moves_the_config_and_is_charged():
     result = objective_function(TASK, CONFIG, epochs=1, seed=0, warm_start="ohgw", warm_start_params={"eta": 1.0})
-    assert result.config_used != result.config_sampled
-    assert result.hypergrad["log10_lr"] is not None and result.hypergrad["momentum"] == 0.0
-    assert result.warm_start_flops > 0 and result.warm_start_seconds > 0
+    assert result.config_used != result.warm_start.config_sampled
+    assert result.warm_start.hypergrad["log10_lr"] is not None and result.warm_start.hypergrad["momentum"] == 0.0
+    assert result.warm_start.flops > 0 and result.warm_start.seconds > 0
 
 
 @pytest.mark.parametrize(

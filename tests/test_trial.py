@@ -7,6 +7,7 @@ import math
 import torch
 
 import ohgw_bench.execution.trial as trial_module
+from ohgw_bench.core.records import warm_start_from_report
 from ohgw_bench.core.registry import get_task
 from ohgw_bench.execution.trial import TrialSetup, run_trial
 
@@ -29,7 +30,7 @@ def test_resume_keeps_the_warm_started_config_and_continues(tmp_path, monkeypatc
     run_trial(TASK, CONFIG, setup, tmp_path, lambda **r: reports.append(r), device=torch.device("cpu"))
     assert [r["epoch"] for r in reports] == [1, 2]
     assert len(calls) == 1
-    used = {k: reports[0][f"used_{k}"] for k in CONFIG}
+    used = warm_start_from_report(reports[0]).config_used
     assert used != CONFIG  # the warm start moved the config
 
     # The scheduler resumes with the ORIGINAL config and a larger resource.
@@ -44,8 +45,7 @@ def test_resume_keeps_the_warm_started_config_and_continues(tmp_path, monkeypatc
     )
     assert [r["epoch"] for r in resumed] == [3, 4]  # first reported epoch = pause epoch + 1
     assert len(calls) == 1  # never warm-started twice
-    assert {k: resumed[0][f"used_{k}"] for k in CONFIG} == used
-    assert resumed[0]["ws_seconds"] == reports[0]["ws_seconds"]
+    assert warm_start_from_report(resumed[0]) == warm_start_from_report(reports[0])  # x′ and its cost, kept
     assert resumed[-1]["trial_flops"] > reports[-1]["trial_flops"]
     assert resumed[-1]["trial_seconds"] > reports[-1]["trial_seconds"]
 
@@ -67,7 +67,7 @@ def test_same_trial_seed_same_initial_weights_and_batches_across_arms(tmp_path):
         return reports[0]
 
     gauss = one_epoch("gauss", {"sigma": 0.05}, CONFIG, "gauss")
-    used = {k: gauss[f"used_{k}"] for k in CONFIG}
+    used = warm_start_from_report(gauss).config_used
     assert used != CONFIG
     none_on_used = one_epoch("none", {}, used, "none-used")
     assert none_on_used["train_loss"] == gauss["train_loss"]
@@ -86,12 +86,11 @@ def test_warm_start_cost_is_recorded(tmp_path):
         lambda **r: reports.append(r),
         device=torch.device("cpu"),
     )
-    r = reports[0]
-    assert r["ws_seconds"] > 0
-    assert r["ws_flops"] > 0
-    assert 0 < r["ws_flops"] < r["trial_flops"]
-    assert r["hgkind_momentum"] == "structurally_zero"
-    assert r["hgkind_aug_magnitude"] == "finite_difference"
+    ws = warm_start_from_report(reports[0])
+    assert ws.seconds > 0
+    assert 0 < ws.flops < reports[0]["trial_flops"]
+    assert ws.hypergrad_kind["momentum"] == "structurally_zero"
+    assert ws.hypergrad_kind["aug_magnitude"] == "finite_difference"
 
 
 def test_a_diverging_trial_reports_once_flagged_and_ends(tmp_path):

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from ohgw_bench.core.atomic import atomic_write
-from ohgw_bench.core.records import EpochRecord
+from ohgw_bench.core.records import EpochRecord, WarmStartRecord
 from ohgw_bench.core.trajectory import TABLE_CELLS, JsonlAppender, read_jsonl, write_json_atomic
 
 TABLE_SCHEMA_VERSION = 1
@@ -72,6 +72,38 @@ class CellRecord:
     curve: tuple[EpochRecord, ...]
     wall_seconds: float  # the cell in its worker, data loading included (not a trial clock)
     worker: str  # host:pid that trained it
+
+    @classmethod
+    def of(
+        cls,
+        config_id: int,
+        arm: str,
+        seed: int,
+        warm_start: WarmStartRecord,
+        curve: tuple[EpochRecord, ...],
+        diverged: bool,
+        wall_seconds: float,
+        worker: str,
+    ) -> CellRecord:
+        """A cell from the in-process objective's result (the table keeps the record's fields flat)."""
+        return cls(
+            config_id=config_id,
+            arm=arm,
+            warm_start=warm_start.name,
+            warm_start_params=dict(warm_start.params),
+            seed=seed,
+            config_sampled=warm_start.config_sampled,
+            config_used=warm_start.config_used,
+            hypergrad=warm_start.hypergrad,
+            hypergrad_kind=warm_start.hypergrad_kind,
+            clipped=warm_start.clipped,
+            warm_start_seconds=warm_start.seconds,
+            warm_start_flops=warm_start.flops,
+            diverged=diverged,
+            curve=curve,
+            wall_seconds=wall_seconds,
+            worker=worker,
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CellRecord:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ohgw_bench.core.atomic import atomic_write
+from ohgw_bench.core.records import TrialStatus, WarmStartRecord
 
 SCHEMA_VERSION = 1
 META = "meta.json"
@@ -31,6 +32,8 @@ TABLE_CELLS = "cells.jsonl"  # marks a twin table's folder (ohgw_bench.core.tabl
 
 @dataclass(frozen=True)
 class TrialRecord:
+    """A line of trials.jsonl: the trial's warm-start record, laid out as the schema has it."""
+
     trial_id: int
     config_sampled: dict[str, float]
     config_used: dict[str, float]
@@ -40,8 +43,25 @@ class TrialRecord:
     # name, params, note, seconds, flops, peak_mem_bytes and train_step_peak_mem_bytes (the same
     # memory measure for the trial's first training epoch)
     warm_start: dict[str, Any]
-    status: str  # running | completed | stopped | paused | failed | diverged (loss no longer finite)
+    status: TrialStatus
     seed: int = 0
+
+    @classmethod
+    def of(cls, trial_id: int, record: WarmStartRecord, status: TrialStatus, seed: int) -> TrialRecord:
+        return cls(
+            trial_id=trial_id,
+            config_sampled=record.config_sampled,
+            config_used=record.config_used,
+            hypergrad=record.hypergrad,
+            hypergrad_kind=record.hypergrad_kind,
+            clipped=record.clipped,
+            warm_start={k: getattr(record, k) for k in _WARM_START_KEYS},
+            status=status,
+            seed=seed,
+        )
+
+
+_WARM_START_KEYS = ("name", "params", "seconds", "flops", "peak_mem_bytes", "train_step_peak_mem_bytes", "note")
 
 
 @dataclass(frozen=True)

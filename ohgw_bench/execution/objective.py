@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ohgw_bench.core.records import EpochRecord
+from ohgw_bench.core.records import TrialReport, WarmStartRecord, from_report, warm_start_from_report
 
 if TYPE_CHECKING:
     from ohgw_bench.core.specs import TaskSpec
@@ -22,20 +22,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ObjectiveResult:
-    """The learning curve of one configuration and what it cost."""
+    """The learning curve of one configuration, what the warm start did and what it cost."""
 
     task: str
-    config_sampled: dict[str, float]
-    config_used: dict[str, float]  # after the warm start (equal to config_sampled for "none")
-    warm_start: str
-    hypergrad: dict[str, float | None]
-    warm_start_seconds: float
-    warm_start_flops: float
-    curve: tuple[EpochRecord, ...]
-    # per dimension: exact | finite_difference | structurally_zero | not_computed (``hypergrad_kind``)
-    hypergrad_kind: dict[str, str] = field(default_factory=dict)
-    clipped: dict[str, bool] = field(default_factory=dict)  # the warm start hit a bound in this dimension
-    diverged: bool = False  # the loss stopped being finite: the curve ends at that epoch
+    warm_start: WarmStartRecord
+    curve: tuple[TrialReport, ...]
 
     @property
     def val_acc(self) -> float:
@@ -45,6 +36,16 @@ class ObjectiveResult:
     @property
     def cost_seconds(self) -> float:
         return self.curve[-1].trial_seconds
+
+    @property
+    def config_used(self) -> dict[str, float]:
+        """The configuration that trained (after the warm start; the sampled one for ``none``)."""
+        return self.warm_start.config_used
+
+    @property
+    def diverged(self) -> bool:
+        """The loss stopped being finite: the curve ends at that epoch."""
+        return self.curve[-1].diverged
 
 
 def objective_function(
@@ -93,29 +94,8 @@ def objective_function(
             device,
             data=data,
         )
-    last = reports[-1]
-    names = task.space.names
     return ObjectiveResult(
         task=task.name,
-        config_sampled={k: float(config[k]) for k in names},
-        config_used={k: float(last[f"used_{k}"]) for k in names},
-        warm_start=warm_start,
-        hypergrad={k: None if last[f"hg_{k}"] == "nan" else float(last[f"hg_{k}"]) for k in names},
-        warm_start_seconds=float(last["ws_seconds"]),
-        warm_start_flops=float(last["ws_flops"]),
-        curve=tuple(
-            EpochRecord(
-                r["epoch"],
-                r["val_acc"],
-                r["val_loss"],
-                r["test_acc"],
-                r["train_loss"],
-                r["trial_seconds"],
-                r["trial_flops"],
-            )
-            for r in reports
-        ),
-        hypergrad_kind={k: str(last[f"hgkind_{k}"]) for k in names},
-        clipped={k: bool(last[f"clipped_{k}"]) for k in names},
-        diverged=bool(last["diverged"]),
+        warm_start=warm_start_from_report(reports[-1]),
+        curve=tuple(from_report(r) for r in reports),
     )

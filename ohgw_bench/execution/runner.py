@@ -33,6 +33,7 @@ from typing import Any
 from ohgw_bench.core.budget import Budget
 from ohgw_bench.core.names import OptimizerName, parse_optimizer_name
 from ohgw_bench.core.provenance import code_version, device_name, git_sha, package_versions, utc_now
+from ohgw_bench.core.records import TrialStatus, from_report, warm_start_from_report
 from ohgw_bench.core.registry import get_scheduler, get_task, get_warm_start
 from ohgw_bench.core.specs import TaskSpec
 from ohgw_bench.core.trajectory import (
@@ -300,71 +301,56 @@ class TrajectoryWriter:
         return self.plan.budget.exhausted(self.elapsed(), self.epochs_total, self.plan.workers)
 
     def on_result(self, trial_id: int, config: dict[str, Any], result: dict[str, Any]) -> None:
-        if trial_id not in self.records:
-            self._write_trial(trial_id, self._record_from(trial_id, config, result, "running"))
+        record = self.records.get(trial_id)
+        if record is None:
+            record = self._write_trial(trial_id, self._record_from(trial_id, config, result))
+        report = from_report(result)
         self.epochs_total += 1
-        self.trial_flops.set(trial_id, float(result["trial_flops"]))
-        self.ws_flops.set(trial_id, float(result["ws_flops"]))
-        self.ws_seconds.set(trial_id, float(result["ws_seconds"]))
-        val_acc = float(result["val_acc"])
-        if not val_acc <= self.best_val_acc:  # also true while best is nan
-            self.best_val_acc = val_acc
+        self.trial_flops.set(trial_id, report.trial_flops)
+        self.ws_flops.set(trial_id, record.warm_start["flops"])
+        self.ws_seconds.set(trial_id, record.warm_start["seconds"])
+        if not report.val_acc <= self.best_val_acc:  # also true while best is nan
+            self.best_val_acc = report.val_acc
         self.events.append(
             EventRecord(
                 trial_id=trial_id,
-                epoch=int(result["epoch"]),
-                val_acc=val_acc,
-                val_loss=float(result["val_loss"]),
-                test_acc=float(result["test_acc"]),
-                train_loss=float(result["train_loss"]),
+                epoch=report.epoch,
+                val_acc=report.val_acc,
+                val_loss=report.val_loss,
+                test_acc=report.test_acc,
+                train_loss=report.train_loss,
                 tuner_seconds=self.elapsed(),
-                trial_seconds=float(result["trial_seconds"]),
+                trial_seconds=report.trial_seconds,
                 epochs_total=self.epochs_total,
                 flops_total=self.trial_flops.total,
                 warm_start_flops_total=self.ws_flops.total,
                 warm_start_seconds_total=self.ws_seconds.total,
-                trial_compile_seconds=float(result.get("compile_seconds", 0.0)),
+                trial_compile_seconds=report.compile_seconds,
             )
         )
-        if int(result.get("diverged", 0)):
-            self.on_status(trial_id, "diverged")
+        if report.diverged:
+            self.on_status(trial_id, TrialStatus.DIVERGED)
 
-    def on_status(self, trial_id: int, status: str) -> None:
+    def on_status(self, trial_id: int, status: TrialStatus) -> None:
         record = self.records.get(trial_id)
-        if record is not None and record.status == "stopped" and status == "completed":
+        if record is None or record.status == status or record.status == TrialStatus.DIVERGED:  # diverged is final
+            return
+        if record.status == TrialStatus.STOPPED and status == TrialStatus.COMPLETED:
             return  # syne-tune's simulator also completes a trial it stopped at its last report; stopped stands
-        if record is not None and record.status != status and record.status != "diverged":  # diverged is final
-            if status in ("completed", "stopped", "failed", "diverged"):
-                self.finished_trials += 1
-            self._write_trial(trial_id, TrialRecord(**{**record.__dict__, "status": status}))
+        if status.finished:
+            self.finished_trials += 1
+        self._write_trial(trial_id, dataclasses.replace(record, status=status))
 
-    def _write_trial(self, trial_id: int, record: TrialRecord) -> None:
+    def _write_trial(self, trial_id: int, record: TrialRecord) -> TrialRecord:
         self.records[trial_id] = record
         self.trials.append(record)
+        return record
 
-    def _record_from(self, trial_id: int, config: dict[str, Any], result: dict[str, Any], status: str) -> TrialRecord:
-        names = self.plan.task.space.names
-        hg = {}
-        for k in names:
-            value = result.get(f"hg_{k}")
-            hg[k] = None if value in (None, "nan") else float(value)
-        return TrialRecord(
-            trial_id=trial_id,
-            config_sampled={k: float(config[k]) for k in names},
-            config_used={k: float(result[f"used_{k}"]) for k in names},
-            hypergrad=hg,
-            hypergrad_kind={k: str(result.get(f"hgkind_{k}", "not_computed")) for k in names},
-            clipped={k: bool(int(result.get(f"clipped_{k}", 0))) for k in names},
-            warm_start={
-                "name": self.plan.optimizer.warm_start,
-                "params": dict(self.plan.optimizer.warm_start_params),
-                "seconds": float(result["ws_seconds"]),
-                "flops": float(result["ws_flops"]),
-                "peak_mem_bytes": int(result["ws_peak_mem"]),
-                "train_step_peak_mem_bytes": int(result["ws_step_peak_mem"]),
-                "note": "" if result.get("ws_note") == "-" else str(result.get("ws_note", "")),
-            },
-            status=status,
+    def _record_from(self, trial_id: int, config: dict[str, Any], result: dict[str, Any]) -> TrialRecord:
+        return TrialRecord.of(
+            trial_id,
+            warm_start_from_report(result),
+            TrialStatus.RUNNING,
             seed=self.plan.trial_seed(trial_id, config),
         )
 
@@ -382,23 +368,23 @@ def _syne_tune_callback(writer: TrajectoryWriter, on_update: Callable[[Trajector
         def on_trial_result(self, trial, status, result, decision):
             writer.on_result(trial.trial_id, trial.config, result)
             if decision == SchedulerDecision.STOP:
-                writer.on_status(trial.trial_id, "stopped")
+                writer.on_status(trial.trial_id, TrialStatus.STOPPED)
             elif decision == SchedulerDecision.PAUSE:
-                writer.on_status(trial.trial_id, "paused")
+                writer.on_status(trial.trial_id, TrialStatus.PAUSED)
             if on_update:
                 on_update(writer)
 
         def on_resume_trial(self, trial):
-            writer.on_status(trial.trial_id, "running")
+            writer.on_status(trial.trial_id, TrialStatus.RUNNING)
 
         def on_trial_complete(self, trial, result):
-            writer.on_status(trial.trial_id, "completed")
+            writer.on_status(trial.trial_id, TrialStatus.COMPLETED)
 
         def on_fetch_status_results(self, trial_status_dict, new_results):
             for trial_id, (_trial, status) in trial_status_dict.items():
                 if status == Status.failed and trial_id not in writer.failed_trials:
                     writer.failed_trials.add(trial_id)
-                    writer.on_status(trial_id, "failed")
+                    writer.on_status(trial_id, TrialStatus.FAILED)
 
         def on_loop_end(self):
             if on_update:
@@ -648,8 +634,8 @@ def execute_run(
                 f"{directory}/trial-*.stderr.txt"
             )
         for trial_id, record in list(writer.records.items()):
-            if record.status in ("running", "paused"):
-                writer.on_status(trial_id, "stopped")
+            if record.status in (TrialStatus.RUNNING, TrialStatus.PAUSED):
+                writer.on_status(trial_id, TrialStatus.STOPPED)
         meta.update(
             status="complete",
             ended_at=utc_now(),

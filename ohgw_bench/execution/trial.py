@@ -9,16 +9,18 @@ and then send the ORIGINAL config) reads x′ back and never warm-starts twice.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ohgw_bench.core.atomic import atomic_write
+from ohgw_bench.core.records import TrialReport, WarmStartRecord, encode_warm_start, to_report
 from ohgw_bench.core.space import TrainingHparams
 from ohgw_bench.core.specs import TaskSpec
 from ohgw_bench.execution.accounting import count_flops, measure
@@ -174,8 +176,9 @@ def run_trial(
     model = task.create_model(data.num_classes)
 
     if ckpt_path.exists():  # resume: keep x′ and its record, never warm-start again
-        state = torch.load(ckpt_path, map_location=device, weights_only=False)
-        record = state["record"]
+        # plain tensors and containers only: a results folder may be shared, and a checkpoint must not run code
+        state = torch.load(ckpt_path, map_location=device, weights_only=True)
+        record = WarmStartRecord.from_json(state["record"])
     else:
         model.to(device)
         if device.type == "cuda":
@@ -185,25 +188,25 @@ def run_trial(
         )
         measured = measure(lambda: apply_warm_start(setup.warm_start, setup.warm_start_params, config, ctx), device)
         outcome = measured.result
-        record = {
-            "config_sampled": {k: float(config[k]) for k in task.space.names},
-            **asdict(outcome),
-            "warm_start": {
-                "name": setup.warm_start,
-                "params": dict(setup.warm_start_params),
-                "seconds": measured.seconds,
-                "peak_mem_bytes": measured.peak_mem_bytes,
-                "flops": warm_start_flops(
-                    task, data.num_classes, in_shape, task.space, setup.warm_start, setup.warm_start_params
-                ),
-                "train_step_peak_mem_bytes": 0,
-                "note": outcome.note,
-            },
-        }
-        state = {"record": record, "trainer": None, "trial_seconds": 0.0, "trial_flops": record["warm_start"]["flops"]}
+        record = WarmStartRecord(
+            name=setup.warm_start,
+            params=dict(setup.warm_start_params),
+            config_sampled={k: float(config[k]) for k in task.space.names},
+            config_used=outcome.config_used,
+            hypergrad=outcome.hypergrad,
+            hypergrad_kind=outcome.hypergrad_kind,
+            clipped=outcome.clipped,
+            seconds=measured.seconds,
+            flops=warm_start_flops(
+                task, data.num_classes, in_shape, task.space, setup.warm_start, setup.warm_start_params
+            ),
+            peak_mem_bytes=measured.peak_mem_bytes,
+            note=outcome.note,
+        )
+        state = {"record": record.to_json(), "trainer": None, "trial_seconds": 0.0, "trial_flops": record.flops}
         _save_atomic(state, ckpt_path)
 
-    hparams = TrainingHparams.from_config(record["config_used"])
+    hparams = TrainingHparams.from_config(record.config_used)
     trainer = Trainer(
         model,
         data,
@@ -224,14 +227,15 @@ def run_trial(
 
     if state.get("diverged"):
         return  # resumed after it diverged: nothing left to train or report
-    fields = _flat_record(record)
+    encoded = encode_warm_start(record)
     session_start = time.perf_counter()
     reporting = 0.0  # seconds spent inside report(), not the trial's work
     while trainer.epoch < setup.max_epoch:
-        if trainer.epoch == 0 and not record["warm_start"]["train_step_peak_mem_bytes"]:
+        if trainer.epoch == 0 and not record.train_step_peak_mem_bytes:
             epoch = measure(trainer.run_epoch, device)
-            record["warm_start"]["train_step_peak_mem_bytes"] = epoch.peak_mem_bytes
-            fields = _flat_record(record)
+            record = dataclasses.replace(record, train_step_peak_mem_bytes=epoch.peak_mem_bytes)
+            state["record"] = record.to_json()
+            encoded = encode_warm_start(record)
             result = epoch.result
         else:
             result = trainer.run_epoch()
@@ -252,7 +256,7 @@ def run_trial(
             ckpt_path,
         )
         before_report = time.perf_counter()
-        report(
+        trial_report = TrialReport(
             epoch=result.epoch,
             val_acc=result.val_acc,
             val_loss=result.val_loss,
@@ -262,28 +266,9 @@ def run_trial(
             trial_seconds=trial_seconds,
             trial_flops=state["trial_flops"],
             compile_seconds=compile_seconds,
-            diverged=int(state["diverged"]),
-            **fields,
+            diverged=state["diverged"],
         )
+        report(**to_report(trial_report, encoded))
         reporting += time.perf_counter() - before_report
         if state["diverged"]:
             return
-
-
-def _flat_record(record: dict) -> dict[str, Any]:
-    """The trial record as flat scalars (syne-tune reports scalars); the runner rebuilds it."""
-    ws = record["warm_start"]
-    flat: dict[str, Any] = {
-        "ws_seconds": ws["seconds"],
-        "ws_flops": ws["flops"],
-        "ws_peak_mem": ws["peak_mem_bytes"],
-        "ws_step_peak_mem": ws["train_step_peak_mem_bytes"],
-        "ws_note": ws["note"] or "-",
-    }
-    for k, v in record["config_used"].items():
-        flat[f"used_{k}"] = v
-        g = record["hypergrad"].get(k)
-        flat[f"hg_{k}"] = "nan" if g is None else g
-        flat[f"hgkind_{k}"] = record["hypergrad_kind"].get(k, "not_computed")
-        flat[f"clipped_{k}"] = int(bool(record["clipped"].get(k, False)))
-    return flat

@@ -28,6 +28,7 @@ from typing import Any
 
 from ohgw_bench.core.names import OptimizerNameError, WarmStartName, parse_warm_start_name, split_top_level
 from ohgw_bench.core.provenance import utc_now
+from ohgw_bench.core.records import EpochRecord
 from ohgw_bench.core.registry import UnknownNameError, get_task
 from ohgw_bench.core.table_format import (
     BUILDING,
@@ -152,21 +153,13 @@ def train_cell(task: str, config: TableConfig, arm: WarmStartName, epochs: int, 
     result = objective_function(
         get_task(task), config.values, epochs, seed=config.seed, warm_start=arm.name, warm_start_params=dict(arm.params)
     )
-    return CellRecord(
+    return CellRecord.of(
         config_id=config.config_id,
         arm=arm.label,
-        warm_start=arm.name,
-        warm_start_params=dict(arm.params),
         seed=config.seed,
-        config_sampled=result.config_sampled,
-        config_used=result.config_used,
-        hypergrad=result.hypergrad,
-        hypergrad_kind=result.hypergrad_kind,
-        clipped=result.clipped,
-        warm_start_seconds=result.warm_start_seconds,
-        warm_start_flops=result.warm_start_flops,
+        warm_start=result.warm_start,
+        curve=tuple(EpochRecord.of(r) for r in result.curve),
         diverged=result.diverged,
-        curve=result.curve,
         wall_seconds=time.perf_counter() - started,
         worker=f"{socket.gethostname()}:{os.getpid()}",
     )

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ohgw_bench.core.names import parse_warm_start_name
+from ohgw_bench.core.records import WARM_START_KEY, WarmStartRecord, encode_warm_start, none_if_nan
 from ohgw_bench.core.registry import get_task
 from ohgw_bench.core.specs import MAX_RESOURCE_ATTR, RESOURCE_ATTR, TaskSpec
 from ohgw_bench.core.table_format import TABLE, read_table
@@ -160,13 +162,8 @@ def search_options(table: ReplayTable, task: TaskSpec) -> dict[str, Any]:
 def _objectives(arm: pd.DataFrame, names: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
     """Per-epoch values of one arm, shaped (configs, 1 seed, epochs, objectives) as BlackboxTabular wants."""
     per_trial: dict[str, pd.Series] = {
-        "ws_seconds": arm["warm_start_seconds"],
-        "ws_flops": arm["warm_start_flops"],
         "diverged": arm["diverged"].astype(float),
-        "config_id": arm["config_id"].astype(float),
-        **{f"used_{k}": arm[f"used_{k}"] for k in names},
-        **{f"hg_{k}": arm[f"hypergrad_{k}"] for k in names},
-        **{f"clipped_{k}": arm[f"clipped_{k}"].astype(float) for k in names},
+        "config_id": arm["config_id"].astype(float),  # the key of the trial's warm-start record
     }
     columns = {
         **{ours: arm[theirs] for ours, theirs in _EPOCH_METRICS.items()},
@@ -223,8 +220,35 @@ def _arm_blackbox(path: str, task_name: str, arm_label: str) -> Any:
     )
 
 
+#: (table path, arm) → {configuration id: its encoded warm-start record}, built once per process
+_RECORDS: dict[tuple[str, str], dict[int, str]] = {}
 #: (table path, arm) → {(config items, seed): the curve's results}, filled as replays look them up
 _CURVES: dict[tuple[str, str], dict[tuple, list[dict]]] = {}
+
+
+def _warm_start_records(table: ReplayTable, task: TaskSpec, arm_label: str) -> dict[int, str]:
+    """Each configuration's warm-start record in this arm, encoded as a trial reports it (once per
+    process: the same for every replay of the arm). Memory was not measured for a table's cells."""
+    names = task.space.names
+    arm = parse_warm_start_name(arm_label)
+    rows = table.frame[(table.frame["arm"] == arm_label) & (table.frame["epoch"] == 1)]
+    return {
+        int(row["config_id"]): encode_warm_start(
+            WarmStartRecord(
+                name=arm.name,
+                params=dict(arm.params),
+                config_sampled={k: float(row[k]) for k in names},
+                config_used={k: float(row[f"used_{k}"]) for k in names},
+                hypergrad={k: none_if_nan(row[f"hypergrad_{k}"]) for k in names},
+                hypergrad_kind={k: str(row[f"hypergrad_kind_{k}"]) for k in names},
+                clipped={k: bool(row[f"clipped_{k}"]) for k in names},
+                seconds=float(row["warm_start_seconds"]),
+                flops=float(row["warm_start_flops"]),
+                note="replayed",
+            )
+        )
+        for _, row in rows.iterrows()
+    }
 
 
 def make_table_backend(table: ReplayTable, task: TaskSpec, arm_label: str, config_space: dict[str, Any]):
@@ -234,9 +258,10 @@ def make_table_backend(table: ReplayTable, task: TaskSpec, arm_label: str, confi
     from syne_tune.backend.simulator_backend.simulator_backend import SimulatorConfig
     from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
 
-    names = task.space.names
-    arm = table.frame[(table.frame["arm"] == arm_label) & (table.frame["epoch"] == 1)].set_index("config_id")
-    kinds = {int(i): {f"hgkind_{k}": str(row[f"hypergrad_kind_{k}"]) for k in names} for i, row in arm.iterrows()}
+    key = (str(table.path), arm_label)
+    if key not in _RECORDS:
+        _RECORDS[key] = _warm_start_records(table, task, arm_label)
+    records = _RECORDS[key]
     curves = _CURVES.setdefault((str(table.path), arm_label), {})
 
     class TableBackend(UserBlackboxBackend):
@@ -259,7 +284,7 @@ def make_table_backend(table: ReplayTable, task: TaskSpec, arm_label: str, confi
             if results is None:
                 results = super().config_objectives(config, seed)
                 for r in results:
-                    r.update(kinds[int(r["config_id"])], ws_peak_mem=0, ws_step_peak_mem=0, ws_note="replayed")
+                    r[WARM_START_KEY] = records[int(r["config_id"])]
                 curves[key] = results
             return [dict(r) for r in results]
 
