@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from ohgw_bench.core.registry import get_task
 from ohgw_bench.core.records import warm_start_from_report
+from ohgw_bench.core.registry import get_task
 from ohgw_bench.execution.trial import TrialSetup, prepare_process, run_trial, trial_seed
 
 pytestmark = pytest.mark.slow
