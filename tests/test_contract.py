@@ -86,13 +86,16 @@ def test_pasha_raises_its_maximum_resource_and_resumes_from_checkpoints(tmp_path
     # One worker: trials run one at a time and each trains to a rung and exits, so the
     # scheduler sees the same results in the same order every time and the run is
     # deterministic (two workers would make PASHA's decisions depend on process timing).
-    plan = prepare_run("digits-cnn", "pasha+ohgw", seed=0, budget="40ep", workers=1, out=tmp_path)
+    # PASHA raises its maximum only when the rankings at its top two rungs disagree; with
+    # reduction factor 2 its rungs (1, 2, 4, 8, ...) are close enough that they do within 40 epochs
+    # on every seed tried (with 3, seed 0 kept its maximum at 3 for 90 epochs).
+    plan = prepare_run("digits-cnn", "pasha(reduction_factor=2)+ohgw", seed=0, budget="40ep", workers=1, out=tmp_path)
     traj = Trajectory.read(execute_run(plan))
     epochs: dict[int, list[int]] = {}
     for e in traj.events:
         epochs.setdefault(e["trial_id"], []).append(e["epoch"])
-    # PASHA starts with the first two rungs (1, 3) as its maximum; going past 3 means it raised it.
-    assert max(max(v) for v in epochs.values()) > 3
+    # PASHA starts with the first two rungs (1, 2) as its maximum; going past 2 means it raised it.
+    assert max(max(v) for v in epochs.values()) > 2
     # Resumed trials continue where they paused: each epoch reported once, in order.
     for trial_epochs in epochs.values():
         assert trial_epochs == list(range(1, len(trial_epochs) + 1))
