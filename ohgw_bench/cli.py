@@ -235,23 +235,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ohgw_bench.core.errors import DataError
     from ohgw_bench.core.names import OptimizerNameError
     from ohgw_bench.core.registry import UnknownNameError
-    from ohgw_bench.execution.runner import RunRefused, lock_run, prepare_run
+    from ohgw_bench.execution.plan import RunRefused, RunRequest, lock_run, prepare_run
 
     try:
-        plan = prepare_run(
+        request = RunRequest.parse(
             args.task,
             args.opt,
-            args.seed,
             args.budget,
-            args.workers,
             args.out,
-            args.overwrite,
             backend=args.backend,
             configs_from=args.configs_from,
+            seed=args.seed,
+            workers=args.workers,
             threads=args.threads,
             trials_per_gpu=args.trials_per_gpu,
             graphs=not args.no_graphs,
         )
+        plan = prepare_run(request, args.overwrite)
         lock = lock_run(plan, args.overwrite)
     except (UnknownNameError, OptimizerNameError, RunRefused, ValueError, DataError) as err:
         return _fail(str(err))

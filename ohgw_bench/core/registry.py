@@ -13,7 +13,7 @@ import difflib
 import fnmatch
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from ohgw_bench.core.specs import SchedulerSpec, TaskSpec, WarmStartSpec, keyword_defaults
@@ -93,11 +93,18 @@ def register_scheduler(
     return decorate
 
 
-def register_warm_start(name: str, description: str, *, computes: bool = True) -> Callable[[F], F]:
-    """Decorate a warm start; its keyword-only parameters are its parameters and their defaults."""
+def register_warm_start(
+    name: str,
+    description: str,
+    *,
+    computes: bool = True,
+    check: Callable[[Mapping[str, Any]], None] | None = None,
+) -> Callable[[F], F]:
+    """Decorate a warm start; its keyword-only parameters are its parameters and their defaults, and
+    ``check`` (optional) validates their values."""
 
     def decorate(factory: F) -> F:
-        WARM_STARTS.add(WarmStartSpec(name, description, factory, keyword_defaults(factory), computes))
+        WARM_STARTS.add(WarmStartSpec(name, description, factory, keyword_defaults(factory), computes, check))
         return factory
 
     return decorate

@@ -112,6 +112,8 @@ class WarmStartSpec:
 
     ``factory(config, ctx, *, param=default, ...)`` returns a ``WarmStartOutcome``.
     ``computes`` says whether it runs the model (so it has FLOPs, memory and time to count).
+    ``check(params)``, given every parameter with its default filled in, raises ValueError for
+    values out of range: each warm start checks its own parameters.
     """
 
     name: str
@@ -119,3 +121,4 @@ class WarmStartSpec:
     factory: Callable[..., Any]
     defaults: Mapping[str, Any] = field(default_factory=dict)
     computes: bool = True
+    check: Callable[[Mapping[str, Any]], None] | None = None

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ohgw_bench.execution.runner import RunPlan, TrajectoryWriter, execute_run
+from ohgw_bench.execution.plan import RunPlan
+from ohgw_bench.execution.runner import execute_run
+from ohgw_bench.execution.writer import TrajectoryWriter
 
 
 def _used(plan: RunPlan, writer: TrajectoryWriter | None) -> float:

@@ -46,29 +46,27 @@ class WarmStartOutcome:
 
 
 def validate_params(name: str, params: Mapping[str, Any]) -> None:
-    """Range checks the name grammar cannot do; called before a run starts."""
+    """Range checks the name grammar cannot do, by the warm start's own ``check`` (registered with
+    it); called before a run starts. ValueError with a clear message."""
     from ohgw_bench.core.registry import get_warm_start
 
-    full = {**get_warm_start(name).defaults, **dict(params)}
-    whole = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
-    real = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)  # noqa: E731
-    checks = {
-        "steps": lambda v: whole(v) and v >= 1,
-        "horizon": lambda v: whole(v) and v >= 1,
-        "eta": lambda v: real(v) and v >= 0,
-        "fd_step": lambda v: real(v) and 0 <= v < 0.5,
-        "sigma": lambda v: real(v) and v >= 0,
-    }
-    rules = {
-        "steps": "an integer >= 1",
-        "horizon": "an integer >= 1",
-        "eta": "a finite number >= 0",
-        "fd_step": "a number in [0, 0.5)",
-        "sigma": "a finite number >= 0",
-    }
-    for key, value in full.items():
-        if key in checks and not checks[key](value):
-            raise ValueError(f"warm start {name}: {key}={value} must be {rules[key]}")
+    spec = get_warm_start(name)
+    if spec.check is not None:
+        spec.check({**spec.defaults, **dict(params)})
+
+
+def require(warm_start: str, key: str, value: Any, rule: str) -> None:
+    """ValueError unless ``value`` satisfies ``rule``: "an integer >= 1", "a finite number >= 0" or
+    "a number in [0, 0.5)" — the rules the warm starts' parameters use, worded once."""
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    real = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = {
+        "an integer >= 1": whole and value >= 1,
+        "a finite number >= 0": real and value >= 0,
+        "a number in [0, 0.5)": real and 0 <= value < 0.5,
+    }[rule]
+    if not ok:
+        raise ValueError(f"warm start {warm_start}: {key}={value} must be {rule}")
 
 
 def apply_warm_start(

@@ -12,9 +12,21 @@ from __future__ import annotations
 import math
 import random as _random
 from collections.abc import Mapping
+from typing import Any
 
 from ohgw_bench.core.registry import register_warm_start
-from ohgw_bench.warmstarts import WarmStartContext, WarmStartOutcome
+from ohgw_bench.warmstarts import WarmStartContext, WarmStartOutcome, require
+
+
+def check_step(params: Mapping[str, Any], name: str = "ohgw") -> None:
+    """The parameters of ``ohgw`` and of its control ``random`` (the control computes the same step)."""
+    for key, rule in (
+        ("steps", "an integer >= 1"),
+        ("horizon", "an integer >= 1"),
+        ("eta", "a finite number >= 0"),
+        ("fd_step", "a number in [0, 0.5)"),
+    ):
+        require(name, key, params[key], rule)
 
 
 def _warm_start_batches(ctx: WarmStartContext, step: int, horizon: int):
@@ -93,7 +105,9 @@ def ohgw_steps(
 
 
 @register_warm_start(
-    "ohgw", "one-shot lookahead hyper-gradient step psi <- psi - eta*dLv/dpsi (steps, horizon, fd_step)"
+    "ohgw",
+    "one-shot lookahead hyper-gradient step psi <- psi - eta*dLv/dpsi (steps, horizon, fd_step)",
+    check=check_step,
 )
 def apply_ohgw(
     config: Mapping[str, float],
@@ -107,7 +121,11 @@ def apply_ohgw(
     return ohgw_steps(config, ctx, eta=eta, steps=steps, horizon=horizon, fd_step=fd_step)[1]
 
 
-@register_warm_start("random", "control: the OHGW step's per-dimension magnitude with random signs (same compute)")
+@register_warm_start(
+    "random",
+    "control: the OHGW step's per-dimension magnitude with random signs (same compute)",
+    check=lambda params: check_step(params, "random"),
+)
 def apply_random(
     config: Mapping[str, float],
     ctx: WarmStartContext,

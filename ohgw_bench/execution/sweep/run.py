@@ -54,9 +54,12 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
+
+if TYPE_CHECKING:
+    from ohgw_bench.execution.plan import RunRequest
 
 from ohgw_bench.core.budget import format_seconds
 from ohgw_bench.core.trajectory import (
@@ -167,13 +170,7 @@ class RunOutcome:
 
 
 def run_one(
-    task: str,
-    optimizer: str,
-    seed: int,
-    budget: str,
-    workers: int,
-    out: str,
-    backend: str = "workers",
+    request: RunRequest,
     sweep_id: str | None = None,
     topic: str | None = None,
     stale_after: float = STALE_AFTER_S,
@@ -182,6 +179,7 @@ def run_one(
     """One run of a sweep, in the process that executes it (a Dask worker): lock, skip or
     resume, execute, record. Never raises for a failing run: it returns a ``failed`` outcome."""
     t_enter = time.time()
+    task, optimizer, seed, out = request.task, request.optimizer.canonical, request.seed, request.out
     run = RunKey(task, optimizer, seed)
     directory = run_dir(out, task, optimizer, seed)
     stamps: dict[str, Any] = {"t_enter": t_enter, "worker_pid": os.getpid()}
@@ -200,9 +198,11 @@ def run_one(
         moved = None
         if reason != "absent":
             moved = str(move_aside(out, run, reason))
-        from ohgw_bench.execution.runner import execute_run, prepare_run, write_failed_meta
+        from ohgw_bench.execution.meta import write_failed_meta
+        from ohgw_bench.execution.plan import prepare_run
+        from ohgw_bench.execution.runner import execute_run
 
-        plan = prepare_run(task, optimizer, seed, budget, workers, out, overwrite=False, backend=backend)
+        plan = prepare_run(request, overwrite=False)
         if topic is not None:
             from distributed import get_worker
 
@@ -351,13 +351,7 @@ def run_sweep(
             futures[
                 client.submit(
                     run_one,
-                    run.task,
-                    run.optimizer,
-                    run.seed,
-                    spec.budget,
-                    spec.workers,
-                    str(spec.out),
-                    spec.backend,
+                    spec.request(run),
                     sweep_id,
                     topic,
                     stale_after,
@@ -609,7 +603,6 @@ def sweep_main(
     quiet: bool = False,
 ) -> int:
     """What ``ohgw-bench sweep`` does after parsing; raises SweepError for bad input."""
-    from ohgw_bench.core.budget import Budget
 
     if n_dask_workers is not None and n_dask_workers < 1:
         raise SweepError(f"--n-dask-workers must be a positive integer, got {n_dask_workers}")
@@ -626,8 +619,8 @@ def sweep_main(
             print(f"{'skip' if run in done else 'run '}  {run.label}")
         print(f"{len(runs)} runs: {len(todo)} to run, {len(complete)} already complete (dry run: nothing started)")
         return 0
-    parsed = Budget.parse(spec.budget)
-    budget_seconds = None if spec.replay else parsed.in_clock("tuner_seconds", spec.workers)  # a replay's is simulated
+    # a replay's clock is simulated
+    budget_seconds = None if spec.replay else spec.parsed_budget.in_clock("tuner_seconds", spec.workers)
     progress = SweepProgress(runs, mode="quiet" if quiet else "auto", budget_seconds=budget_seconds)
     result = run_sweep(
         spec, runs, scheduler_address=scheduler_address, n_dask_workers=n_dask_workers, progress=progress

@@ -11,12 +11,18 @@ closest registered names.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ohgw_bench.core.budget import Budget
+
+if TYPE_CHECKING:
+    from ohgw_bench.execution.plan import RunRequest
 
 SPEC_KEYS = ("tasks", "opts", "seeds", "seeds_by_scheduler", "budget", "workers", "out", "backend")
 DEFAULT_BUDGET = "120s"
@@ -53,6 +59,24 @@ class SweepSpec:
     @property
     def replay(self) -> bool:
         return self.backend.startswith("table:")
+
+    @functools.cached_property
+    def parsed_budget(self) -> Budget:
+        return Budget.parse(self.budget)
+
+    def request(self, run: RunKey) -> RunRequest:
+        """What one run of the grid asks for (the spec's values were checked when it was built)."""
+        from ohgw_bench.execution.plan import RunRequest
+
+        return RunRequest.parse(
+            run.task,
+            run.optimizer,
+            self.parsed_budget,
+            self.out,
+            backend=self.backend,
+            seed=run.seed,
+            workers=self.workers,
+        )
 
     def seeds_of(self, optimizer: str) -> tuple[int, ...]:
         """The seeds of one optimizer: its scheduler's own seeds if the spec gives them."""
@@ -315,22 +339,13 @@ def validate_runs(spec: SweepSpec, where: Callable[[str, Any], str] | None = Non
     from ohgw_bench.core.errors import DataError
     from ohgw_bench.core.names import OptimizerNameError
     from ohgw_bench.core.registry import UnknownNameError
-    from ohgw_bench.execution.runner import prepare_run
+    from ohgw_bench.execution.plan import prepare_run
 
     runs = spec.runs()
     for run in runs:
         try:
             # overwrite=True: an existing folder is the sweep's business (skip or resume), not an error.
-            prepare_run(
-                run.task,
-                run.optimizer,
-                run.seed,
-                spec.budget,
-                spec.workers,
-                spec.out,
-                overwrite=True,
-                backend=spec.backend,
-            )
+            prepare_run(spec.request(run), overwrite=True)
         except DataError as err:
             raise SweepError(f"task {run.task}: {err}") from None
         except (UnknownNameError, OptimizerNameError, ValueError) as err:

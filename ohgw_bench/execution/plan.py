@@ -1,0 +1,313 @@
+"""A run's plan: every input a user can get wrong is checked here, before anything is written.
+
+A :class:`RunRequest` is what the user asked for, parsed where it entered (the CLI's flags or a
+sweep's spec); :func:`prepare_run` validates it against the registries, the table and this
+machine and returns the :class:`RunPlan` that :func:`~ohgw_bench.execution.runner.execute_run`
+executes. Trials run on one of three backends:
+
+* ``workers`` (default): the run's ``--workers`` warm worker processes, started before the clock
+  and ended with the run;
+* ``subprocess``: syne-tune's LocalBackend, a new Python process per trial start and resume;
+* ``table:PATH``: no training; syne-tune's simulator replays a twin table's curves
+  (:mod:`ohgw_bench.execution.backends.table`), on a simulated clock.
+
+``configs_from`` (``--configs-from PATH``) restricts a real run to a table's configurations
+and trial seeds: the real counterpart of a replay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ohgw_bench.core.budget import Budget
+from ohgw_bench.core.names import OptimizerName, parse_optimizer_name
+from ohgw_bench.core.registry import get_scheduler, get_task
+from ohgw_bench.core.specs import TaskSpec
+from ohgw_bench.core.trajectory import (
+    META,
+    read_meta,
+    run_dir,
+)
+from ohgw_bench.warmstarts import validate_params as validate_warm_start
+
+BACKENDS = ("workers", "subprocess")  # and table:PATH
+
+
+class RunRefused(ValueError):
+    """The run cannot start as asked (bad input, an existing complete run, a run holding the key)."""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a user asked for, each value parsed once where it entered (the CLI's flags, a sweep's
+    spec); :func:`prepare_run` checks it against the registries, the table and this machine."""
+
+    task: str
+    optimizer: OptimizerName
+    budget: Budget
+    out: Path
+    seed: int = 0
+    workers: int | None = None  # None: the task's trials_per_gpu on each visible GPU, 1 without one
+    backend: str = "workers"  # workers | subprocess | table (a replay of ``table``)
+    table: Path | None = None  # the replayed table (backend table), or the one --configs-from names
+    threads: int | None = None  # torch threads per trial; None: the cores shared among the workers
+    trials_per_gpu: int | None = None
+    graphs: bool = True  # CUDA graphs where the task allows them (--no-graphs: False)
+
+    @classmethod
+    def parse(
+        cls,
+        task: str,
+        optimizer: str,
+        budget: str | Budget,
+        out: Path | str,
+        backend: str = "workers",
+        configs_from: Path | str | None = None,
+        **settings: Any,
+    ) -> RunRequest:
+        """From the words a user typed: the optimizer's name, the budget and ``--backend`` (one of
+        :data:`BACKENDS` or ``table:PATH``); RunRefused or ValueError with a clear message."""
+        from ohgw_bench.execution.backends.table import parse_backend
+
+        replayed = parse_backend(backend)
+        if replayed is None and backend not in BACKENDS:
+            raise RunRefused(f"--backend must be one of {', '.join(BACKENDS)} or table:PATH, got {backend!r}")
+        if replayed is not None and configs_from is not None:
+            raise RunRefused("--configs-from restricts a real run; a table:PATH backend already replays that table")
+        return cls(
+            task=task,
+            optimizer=parse_optimizer_name(optimizer),
+            budget=budget if isinstance(budget, Budget) else Budget.parse(budget),
+            out=Path(out),
+            backend=backend if replayed is None else "table",
+            table=replayed if configs_from is None else Path(configs_from),
+            **settings,
+        )
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A checked run: what :func:`~ohgw_bench.execution.runner.execute_run` executes."""
+
+    task: TaskSpec
+    optimizer: OptimizerName
+    seed: int
+    budget: Budget
+    workers: int
+    directory: Path
+    out: Path
+    backend: str = "workers"  # workers | subprocess | table
+    table: Path | None = None  # the replayed table (backend table), or the one --configs-from names
+    threads: int | None = None  # torch threads per trial; None: the cores shared among the workers
+    workers_chosen_by: str = "workers"  # see ohgw_bench.execution.gpus.choose_workers
+    graphs: bool = True  # CUDA graphs where the task allows them (--no-graphs: False)
+
+    @property
+    def replay(self) -> bool:
+        return self.backend == "table"
+
+    def open_table(self):
+        from ohgw_bench.execution.backends.table import open_table
+
+        return open_table(str(self.table)) if self.table is not None else None
+
+    def trial_seed(self, trial_id: int, config: dict[str, Any]) -> int:
+        """The seed trial ``trial_id`` trains with: from the run seed, or the table's for its configuration."""
+        from ohgw_bench.execution.trial import trial_seed
+
+        table = self.open_table()
+        return trial_seed(self.seed, trial_id) if table is None else table.seed_of(config, self.task.space.names)
+
+
+def prepare_run(request: RunRequest, overwrite: bool = False) -> RunPlan:
+    """Validate every input; raise RunRefused/ValueError with a clear message, write nothing."""
+    from ohgw_bench.execution.backends.table import check_replayable, open_table
+    from ohgw_bench.execution.gpus import choose_workers, visible_gpu_count
+
+    quiet_syne_tune()
+    replaying = request.backend == "table"
+    task_spec = get_task(request.task)
+    name = request.optimizer
+    validate_warm_start(name.warm_start, dict(name.warm_start_params))
+    table_path = request.table
+    if table_path is not None:
+        table = open_table(str(table_path))
+        check_replayable(table, task_spec, name.warm_start_label, get_scheduler(name.scheduler))
+        table_path = table.path
+    if not replaying:
+        task_spec.check_data()  # a replay trains nothing
+    workers = request.workers
+    n_gpus = visible_gpu_count() if workers is None and table_path is None else None  # touch CUDA only to decide
+    try:
+        workers, chosen_by = choose_workers(
+            n_gpus, task_spec.trials_per_gpu, max_workers(), workers, request.trials_per_gpu
+        )
+    except ValueError as err:
+        raise RunRefused(str(err)) from None
+    if request.threads is not None and request.threads < 1:
+        raise RunRefused(f"--threads must be a positive integer, got {request.threads}")
+    if workers > max_workers() and not replaying:
+        raise RunRefused(
+            f"--workers {workers} is more than {max_workers()} (4 per CPU core here): each worker is a "
+            "process holding the task's data; use fewer"
+        )
+    if request.seed < 0:
+        raise RunRefused(f"--seed must be non-negative, got {request.seed}")
+    check_writable_folder(request.out, "--out")
+    directory = run_dir(request.out, task_spec.name, name.canonical, request.seed)
+    if request.backend == "subprocess":
+        _check_command_line_paths(directory)
+    refuse_existing(directory, overwrite)
+    plan = RunPlan(
+        task=task_spec,
+        optimizer=name,
+        seed=request.seed,
+        budget=request.budget,
+        workers=workers,
+        directory=directory,
+        out=request.out,
+        backend=request.backend,
+        table=table_path,
+        threads=request.threads,
+        workers_chosen_by=chosen_by,
+        graphs=request.graphs,
+    )
+    make_scheduler(plan, config_space={})  # scheduler settings are checked at start-up, not mid-run
+    return plan
+
+
+def max_workers() -> int:
+    return 4 * (os.cpu_count() or 1)
+
+
+def check_writable_folder(path: Path, what: str) -> None:
+    """RunRefused unless ``path`` is a folder we can write, or can be created as one."""
+    if path.exists() and not path.is_dir():
+        raise RunRefused(f"{what} {path} is a file, not a folder")
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise RunRefused(f"{what} {path}: {existing} is not a folder this user can write")
+
+
+def refuse_existing(directory: Path, overwrite: bool) -> None:
+    """Refuse to replace a run folder unless ``overwrite``; call it again once the run's lock is held."""
+    if (directory / META).exists() and not overwrite:
+        try:
+            status = read_meta(directory).get("status")
+        except ValueError as err:
+            raise RunRefused(f"{err}; pass --overwrite to replace the run") from None
+        if status == "complete":
+            raise RunRefused(f"{directory} already holds a complete run; pass --overwrite to replace it")
+        if status == "running":
+            raise RunRefused(
+                f"{directory} holds a run marked running that no live process owns (interrupted); "
+                "pass --overwrite to replace it"
+            )
+
+
+def _check_command_line_paths(directory: Path) -> None:
+    """syne-tune's LocalBackend builds each trial's command line by splitting on spaces."""
+    import sys
+
+    for what, path in (
+        ("python", sys.executable),
+        ("the trial script", str(Path(__file__).parent)),
+        ("the run folder", str(directory.resolve())),
+    ):
+        if any(c.isspace() for c in path):
+            raise RunRefused(
+                f"--backend subprocess cannot run with {what} at {path!r}: syne-tune splits its "
+                "trial command line on spaces; use the default --backend workers"
+            )
+
+
+def lock_run(plan: RunPlan, overwrite: bool):
+    """Take the run's lock (the one sweeps take) and re-check the folder under it; RunRefused when a
+    live process holds the key. Returns the held :class:`~ohgw_bench.execution.runlock.RunLock`."""
+    from ohgw_bench.execution.runlock import RunLock, lock_path
+
+    lock = RunLock(lock_path(plan.out, plan.task.name, plan.optimizer.canonical, plan.seed))
+    try:
+        acquired = lock.acquire()
+    except OSError as err:
+        raise RunRefused(f"cannot write the run's lock under --out {plan.out}: {err}") from None
+    if not acquired:
+        holder = lock.holder.describe() if lock.holder else "another process"
+        raise RunRefused(f"{plan.directory} is being run by {holder} (lock {lock.path}); nothing was written")
+    try:
+        refuse_existing(plan.directory, overwrite)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+def scheduler_config_space(plan: RunPlan) -> dict[str, Any]:
+    from ohgw_bench.core.specs import MAX_RESOURCE_ATTR
+    from ohgw_bench.execution.backends.trial_config import (
+        GRAPHS_KEY,
+        SEED_KEY,
+        TABLE_KEY,
+        TASK_KEY,
+        THREADS_KEY,
+        WARM_START_KEY,
+        WARM_START_PARAMS_KEY,
+    )
+
+    table = plan.open_table()
+    return {
+        **plan.task.space.to_syne_tune(),
+        MAX_RESOURCE_ATTR: plan.task.max_epochs if table is None else table.epochs,
+        TASK_KEY: plan.task.name,
+        WARM_START_KEY: plan.optimizer.warm_start,
+        WARM_START_PARAMS_KEY: json.dumps(dict(plan.optimizer.warm_start_params), sort_keys=True),
+        SEED_KEY: plan.seed,
+        THREADS_KEY: threads_per_trial(plan),
+        GRAPHS_KEY: int(plan.graphs),
+        **({} if table is None else {TABLE_KEY: str(table.path)}),
+    }
+
+
+def threads_per_trial(plan: RunPlan) -> int:
+    """CPU threads per trial: ``--threads``, or the cores shared evenly among concurrent trials."""
+    return plan.threads or max(1, (os.cpu_count() or 1) // plan.workers)
+
+
+def make_scheduler(plan: RunPlan, config_space: dict[str, Any]):
+    """The run's scheduler; on a table (replayed or --configs-from) it samples the table's configurations only."""
+    from ohgw_bench.execution.backends.table import replay_task, search_options
+
+    spec = get_scheduler(plan.optimizer.scheduler)
+    settings = {**spec.defaults, **dict(plan.optimizer.scheduler_params)}
+    space = config_space or scheduler_config_space(plan)
+    table = plan.open_table()
+    if table is None:
+        return spec.factory(plan.task, space, plan.seed, **settings)
+    task = replay_task(plan.task, table)
+    return spec.factory(task, space, plan.seed, search_options(table, task), **settings)
+
+
+def quiet_syne_tune() -> None:
+    """syne-tune logs every scheduling decision and a full status table at INFO; our own
+    progress line replaces that. Its warnings (e.g. about scheduler settings) still show.
+    When first imported it also prints notices about optional extras this project does not
+    use (AWS, multi-objective): the first import happens here, with them muted."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            import syne_tune.backend  # noqa: F401
+            import syne_tune.optimizer.baselines  # noqa: F401
+    finally:
+        root.setLevel(level)
+    logging.getLogger("syne_tune").setLevel(logging.WARNING)
+    # We write our own trajectory instead of syne-tune's results.csv.zip on purpose.
+    logging.getLogger("syne_tune.tuner").setLevel(logging.ERROR)
