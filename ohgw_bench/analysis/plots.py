@@ -9,7 +9,7 @@
   arm, a point per seed run by both arms (x: ``none``, y: the arm), the diagonal y = x (points
   below it: the arm was faster), hollow points where a run never reached τ and is drawn at its
   budget used. The title gives n and the median per-pair speed-up T_none / T_arm (censoring
-  rule of :func:`ohgw_bench.analysis.leaderboard.censored_pair_values`). Axes are shared, log when the
+  rule of :func:`ohgw_bench.analysis.stats.censored_pair_values`). Axes are shared, log when the
   values span more than a decade.
 * ``dpsi``      Δψ = config_used − config_sampled of every trial, one subplot per search-space
   dimension, a box per warm-start arm (the ``none`` arm is left out: its Δψ is 0).
@@ -130,7 +130,7 @@ def _style_of(styles: dict[str, ArmStyle], label: str) -> ArmStyle:
 
 def _time_unit(seconds_max: float) -> tuple[float, str]:
     """The leaderboard's unit rule applied to an axis' largest value."""
-    from ohgw_bench.analysis.leaderboard import time_unit
+    from ohgw_bench.analysis.render import time_unit
 
     unit = time_unit(seconds_max)
     return unit.seconds, unit.name
@@ -198,9 +198,9 @@ def _step_on_grid(times: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np
 
 
 def _speedups(pairs: pd.DataFrame) -> np.ndarray:
-    """Per-pair T_none / T_arm (tuner clock) of :func:`~ohgw_bench.analysis.leaderboard.pair_runs` output,
+    """Per-pair T_none / T_arm (tuner clock) of :func:`~ohgw_bench.analysis.pairing.pair_runs` output,
     censoring applied within each pair as the leaderboard does (two censored runs → 1)."""
-    from ohgw_bench.analysis.leaderboard import censored_pair_values
+    from ohgw_bench.analysis.stats import censored_pair_values
 
     a, b = censored_pair_values(
         pairs["T_tuner_seconds_cens_none"].to_numpy(float),
@@ -305,7 +305,7 @@ def anytime_figure(df: pd.DataFrame, styles: dict[str, ArmStyle], target: float 
 
 def _paired_panels(summary: pd.DataFrame) -> list[tuple[tuple[str, str], str, pd.DataFrame]]:
     """((task, scheduler), arm, pairs) for every non-``none`` arm paired with ``none`` on a seed."""
-    from ohgw_bench.analysis.leaderboard import pair_runs
+    from ohgw_bench.analysis.pairing import pair_runs
 
     panels = []
     for (task, scheduler), group in summary.groupby(["task", "scheduler_key"], sort=True):
@@ -462,7 +462,7 @@ def _default_eta() -> float:
 
 def _eta_points(summary: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
     """Per task × scheduler: per-seed speed-ups (columns arm, eta, speedup) of each ohgw arm."""
-    from ohgw_bench.analysis.leaderboard import pair_runs
+    from ohgw_bench.analysis.pairing import pair_runs
 
     out = {}
     for (task, scheduler), group in summary.groupby(["task", "scheduler_key"], sort=True):

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ohgw_bench.analysis.leaderboard import censored_pair_values, wilcoxon_p
+from ohgw_bench.analysis.stats import censored_pair_values, wilcoxon_p
 from ohgw_bench.core.table_format import read_table
 
 NONE = "none"

@@ -1,0 +1,126 @@
+"""Pairs: an arm's run and the ``none`` run of the same seed, and the checks that a pair measures the
+warm start alone (same code, packages, device and clock). Specified in docs/statistics.md."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+NONE = "none"  # the arm every other arm is paired with
+
+#: The summary columns both runs of a pair must agree on (meta.json's fields, see :func:`pair_mismatches`).
+PAIR_FIELDS = ("code_version", "versions", "device", "clock_source")
+_CODE_KEYS = ("package_tree", "pyproject")  # what identifies the code; ``modified`` is reported, not compared
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def pair_runs(none_runs: pd.DataFrame, arm_runs: pd.DataFrame) -> pd.DataFrame:
+    """Inner join of two arms' run summaries on ``seed``: columns get ``_none`` / ``_arm``."""
+    for name, runs in (("none", none_runs), ("arm", arm_runs)):
+        duplicated = runs["seed"][runs["seed"].duplicated()]
+        if len(duplicated):
+            raise ValueError(f"{name} arm has several runs for seed(s) {sorted(duplicated.tolist())}")
+    return none_runs.merge(arm_runs, on="seed", suffixes=("_none", "_arm"), how="inner").sort_values("seed")
+
+
+# --------------------------------------------------------------------------- pairs you can trust
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One field in which the two runs of a pair differ; None stands for "not recorded"."""
+
+    field: str  # e.g. ``code_version.package_tree``, ``versions.torch``, ``device``
+    none_value: Any
+    arm_value: Any
+
+
+class MixedPairError(ValueError):
+    """Both runs of a pair must run the same code, packages and device, or their difference is not the warm start's."""
+
+    def __init__(self, task: str, scheduler: str, arm: str, seed: int, mismatch: Mismatch) -> None:
+        self.task, self.scheduler, self.arm, self.seed, self.mismatch = task, scheduler, arm, seed, mismatch
+        super().__init__(
+            f"task {task!r}, scheduler {scheduler!r}, arm {arm!r}, seed {seed}: the pair's runs differ in "
+            f"{mismatch.field} (none: {_show(mismatch.none_value)}, {arm}: {_show(mismatch.arm_value)}). "
+            "Both runs of a pair must share code_version, versions and device; rerun one side so that they do, "
+            "or pass --allow-mixed (allow_mixed=True) to rank them anyway with the rows marked."
+        )
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "unknown (not recorded)"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return repr(value)
+
+
+def _record(value: Any) -> Any:
+    """A provenance value of a summary row as a Python value: JSON text parsed, NaN/None as None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        return json.loads(value)
+    return value
+
+
+def pair_mismatches(none_run: Mapping[str, Any], arm_run: Mapping[str, Any]) -> list[Mismatch]:
+    """Every :data:`PAIR_FIELDS` entry in which two runs differ, in a fixed order.
+
+    ``none_run`` / ``arm_run`` map ``code_version``, ``versions`` and ``device`` to the
+    summary's values (JSON text or dicts). A value that was not recorded is unknown and
+    mismatches anything, another unknown included: nothing vouches that the two are the same.
+    """
+    out: list[Mismatch] = []
+    for name in PAIR_FIELDS:
+        a, b = _record(none_run.get(name)), _record(arm_run.get(name))
+        if name == "clock_source":  # runs written before replays existed were real
+            a, b = a or "real", b or "real"
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys = _CODE_KEYS if name == "code_version" else [*a, *(k for k in b if k not in a)]
+            out += [Mismatch(f"{name}.{k}", a.get(k), b.get(k)) for k in keys if _differ(a.get(k), b.get(k))]
+        elif _differ(a, b):
+            out.append(Mismatch(name, a, b))
+    return out
+
+
+def _differ(a: Any, b: Any) -> bool:
+    """Unknown (None) differs from anything, itself included."""
+    return a is None or b is None or a != b
+
+
+def _pair_fields(pair: pd.Series, side: str) -> dict[str, Any]:
+    return {name: pair.get(f"{name}_{side}") for name in PAIR_FIELDS}
+
+
+def check_pairs(task: str, scheduler: str, arm: str, pairs: pd.DataFrame, allow_mixed: bool) -> tuple[str, int]:
+    """``(mixed, n_mixed)`` of an arm row; raises :class:`MixedPairError` unless ``allow_mixed``."""
+    fields: list[str] = []
+    n_mixed = 0
+    for _, pair in pairs.iterrows():
+        found = pair_mismatches(_pair_fields(pair, "none"), _pair_fields(pair, "arm"))
+        if not found:
+            continue
+        if not allow_mixed:
+            raise MixedPairError(task, scheduler, arm, int(pair["seed"]), found[0])
+        n_mixed += 1
+        fields += [m.field for m in found if m.field not in fields]
+    return ";".join(fields), n_mixed
+
+
+def code_modified(runs: pd.DataFrame) -> bool:
+    """Whether any run recorded uncommitted changes to the package or its pins."""
+    if "code_version" not in runs:
+        return False
+    return any(isinstance(c := _record(v), dict) and c.get("modified") is True for v in runs["code_version"])
+
+
+# --------------------------------------------------------------------------- rendering
