@@ -295,7 +295,8 @@ def cmd_show(path: Path) -> int:
 
 def cmd_data(args: argparse.Namespace) -> int:
     from ohgw_bench.core.errors import DataError
-    from ohgw_bench.tasks.data.cifar10 import cifar10_status, download_cifar10, import_cifar10
+    from ohgw_bench.tasks.data.cifar10 import cifar10_status
+    from ohgw_bench.tasks.data.cifar10_import import download_cifar10, import_cifar10
 
     try:
         if args.data_command == "import":

@@ -46,13 +46,11 @@ import logging
 import os
 import re
 import socket
-import sys
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +59,6 @@ from distributed.diagnostics.plugin import WorkerPlugin
 if TYPE_CHECKING:
     from ohgw_bench.execution.plan import RunRequest
 
-from ohgw_bench.core.budget import format_seconds
 from ohgw_bench.core.trajectory import (
     EVENTS,
     META,
@@ -79,6 +76,19 @@ from ohgw_bench.execution.runlock import (
     RunLock,
     lock_path,
 )
+from ohgw_bench.execution.sweep.progress import SweepProgress, format_summary
+from ohgw_bench.execution.sweep.records import (
+    ATTEMPT_META,
+    ATTEMPTS_DIR,
+    BUSY,
+    DONE,
+    FAILED,
+    RUNNING,
+    SKIPPED,
+    SWEEP_ERROR,
+    RunOutcome,
+    SweepResult,
+)
 from ohgw_bench.execution.sweep.spec import (
     RunKey,
     SweepError,
@@ -86,13 +96,6 @@ from ohgw_bench.execution.sweep.spec import (
     spec_and_where,
     validate_runs,
 )
-
-ATTEMPTS_DIR = "_attempts"
-ATTEMPT_META = "attempt-meta.json"
-SWEEP_ERROR = "sweep-error.txt"
-
-#: Final states of a run in a sweep, and the live ones before them.
-QUEUED, RUNNING, DONE, FAILED, SKIPPED, BUSY = "queued", "running", "done", "failed", "skipped", "busy"
 
 # =========================================================================== resumption
 
@@ -151,22 +154,6 @@ def move_aside(out: Path | str, run: RunKey, reason: str) -> Path:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    run: RunKey
-    state: str  # done | failed | skipped | busy
-    directory: str
-    detail: str = ""  # error, holder or resume note
-    traceback: str = ""
-    moved_to: str | None = None
-    # wall-clock stamps (time.time()) taken in the worker process, for overhead accounting
-    t_enter: float = 0.0
-    t_run_start: float | None = None
-    t_run_end: float | None = None
-    t_exit: float = 0.0
-    worker_pid: int = 0
 
 
 def run_one(
@@ -228,23 +215,6 @@ def run_one(
 
 
 # =========================================================================== execution
-
-
-@dataclass
-class SweepResult:
-    outcomes: list[RunOutcome] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def count(self, state: str) -> int:
-        return sum(o.state == state for o in self.outcomes)
-
-    @property
-    def failed(self) -> list[RunOutcome]:
-        return [o for o in self.outcomes if o.state == FAILED]
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.failed else 0
 
 
 class PinWorkersToGpus(WorkerPlugin):
@@ -400,191 +370,6 @@ def run_sweep(
                 end_orphan_trials(run_dir(spec.out, run.task, run.optimizer, run.seed))
     result.seconds = time.time() - started
     return result
-
-
-def scheduling_gaps(outcomes: Iterable[RunOutcome]) -> dict[str, list[float]]:
-    """Per consecutive pair of executed runs on the same worker process: ``dask`` = from one
-    task's return to the next task's entry; ``engine`` = from one run's execute_run end to
-    the next run's execute_run start (the dask gap plus lock, checks and prepare_run)."""
-    by_worker: dict[int, list[RunOutcome]] = {}
-    for o in outcomes:
-        if o.t_run_start is not None and o.t_run_end is not None:
-            by_worker.setdefault(o.worker_pid, []).append(o)
-    gaps: dict[str, list[float]] = {"dask": [], "engine": []}
-    for items in by_worker.values():
-        items.sort(key=lambda o: o.t_enter)
-        for prev, nxt in zip(items, items[1:], strict=False):
-            gaps["dask"].append(nxt.t_enter - prev.t_exit)
-            # by_worker holds only outcomes with both execute_run stamps (filtered above)
-            assert nxt.t_run_start is not None and prev.t_run_end is not None
-            gaps["engine"].append(nxt.t_run_start - prev.t_run_end)
-    return gaps
-
-
-# =========================================================================== progress
-
-
-class SweepProgress:
-    """Run states, ETA and the final summary. ``mode``: ``live`` (rich table on a terminal),
-    ``plain`` (a line per state change, for logs), ``quiet`` (nothing until the summary)."""
-
-    MAX_ROWS = 24
-
-    def __init__(
-        self, runs: Sequence[RunKey], mode: str = "auto", budget_seconds: float | None = None, stream: Any = None
-    ) -> None:
-        self.runs = list(runs)
-        self.state = {run: QUEUED for run in self.runs}
-        self.started: dict[RunKey, float] = {}
-        self.outcomes: dict[RunKey, RunOutcome] = {}
-        self.durations: list[float] = []
-        self.budget_seconds = budget_seconds
-        self.slots = 1
-        self.t0 = time.time()
-        self.stream = stream or sys.stderr
-        self._live = None
-        if mode == "auto":
-            from rich.console import Console
-
-            mode = "live" if Console(file=self.stream).is_terminal else "plain"
-        self.mode = mode
-        if mode == "live":
-            from rich.console import Console
-            from rich.live import Live
-
-            self._live = Live(self._table(), console=Console(file=self.stream), refresh_per_second=2, transient=False)
-            self._live.start()
-
-    # -- state changes
-    def start(self, run: RunKey, t: float) -> None:
-        if self.state.get(run) != QUEUED:
-            return
-        self.state[run] = RUNNING
-        self.started[run] = t
-        self._line(run, RUNNING, "")
-
-    def finish(self, outcome: RunOutcome) -> None:
-        run = outcome.run
-        self.state[run] = outcome.state
-        self.outcomes[run] = outcome
-        took = ""
-        if outcome.t_run_start is not None and outcome.t_run_end is not None:
-            self.started.setdefault(run, outcome.t_run_start)
-            self.durations.append(outcome.t_exit - outcome.t_enter)
-            took = f" in {format_seconds(outcome.t_run_end - outcome.t_run_start)}"
-        self._line(run, outcome.state, (took + (f" — {outcome.detail}" if outcome.detail else "")).strip())
-
-    def counts(self) -> dict[str, int]:
-        counts = {s: 0 for s in (QUEUED, RUNNING, DONE, FAILED, SKIPPED, BUSY)}
-        for state in self.state.values():
-            counts[state] += 1
-        return counts
-
-    def eta(self) -> float | None:
-        """Seconds until the last run ends: (queued work + rest of running work) / slots."""
-        counts = self.counts()
-        if not counts[QUEUED] and not counts[RUNNING]:
-            return 0.0
-        if self.durations:
-            per_run = sum(self.durations) / len(self.durations)
-        elif self.budget_seconds is not None:
-            per_run = self.budget_seconds
-        else:
-            return None
-        now = time.time()
-        running_left = sum(
-            max(per_run - (now - self.started[r]), 0.0)
-            for r, s in self.state.items()
-            if s == RUNNING and r in self.started
-        )
-        return (counts[QUEUED] * per_run + running_left) / max(1, self.slots)
-
-    def _status_text(self) -> str:
-        c = self.counts()
-        return (
-            f"{len(self.runs)} runs: {c[QUEUED]} queued, {c[RUNNING]} running, {c[DONE]} done, "
-            f"{c[FAILED]} failed, {c[SKIPPED]} skipped"
-            + (f", {c[BUSY]} busy" if c[BUSY] else "")
-            + f" | elapsed {format_seconds(time.time() - self.t0)} | ETA {format_seconds(self.eta())}"
-        )
-
-    def _line(self, run: RunKey, state: str, detail: str) -> None:
-        if self.mode == "plain":
-            done = sum(s not in (QUEUED, RUNNING) for s in self.state.values())
-            print(
-                f"[{done}/{len(self.runs)}] {state:<8} {run.label}{(' ' + detail) if detail else ''} | "
-                f"{self._status_text()}",
-                file=self.stream,
-                flush=True,
-            )
-        self.refresh()
-
-    def _table(self):
-        from rich.console import Group
-        from rich.table import Table
-        from rich.text import Text
-
-        table = Table(expand=False)
-        for column in ("task", "optimizer", "seed", "state", "time", "note"):
-            table.add_column(column)
-        order = {RUNNING: 0, FAILED: 1, BUSY: 2, QUEUED: 3, DONE: 4, SKIPPED: 5}
-        rows = sorted(self.runs, key=lambda r: order[self.state[r]])
-        now = time.time()
-        style = {RUNNING: "cyan", FAILED: "bold red", DONE: "green", SKIPPED: "dim", BUSY: "yellow", QUEUED: ""}
-        for run in rows[: self.MAX_ROWS]:
-            state = self.state[run]
-            outcome = self.outcomes.get(run)
-            if state == RUNNING and run in self.started:
-                took = format_seconds(now - self.started[run])
-            elif outcome is not None and outcome.t_run_start is not None and outcome.t_run_end is not None:
-                took = format_seconds(outcome.t_run_end - outcome.t_run_start)
-            else:
-                took = ""
-            note = (outcome.detail if outcome else "")[:60]
-            table.add_row(
-                run.task,
-                run.optimizer,
-                str(run.seed),
-                f"[{style[state]}]{state}[/]" if style[state] else state,
-                took,
-                note,
-            )
-        if len(rows) > self.MAX_ROWS:
-            table.caption = f"... and {len(rows) - self.MAX_ROWS} more"
-        return Group(Text(self._status_text()), table)
-
-    def refresh(self) -> None:
-        if self._live is not None:
-            self._live.update(self._table())
-
-    def close(self, result: SweepResult) -> None:
-        if self._live is not None:
-            self._live.update(self._table())
-            self._live.stop()
-            self._live = None
-
-
-def format_summary(result: SweepResult) -> str:
-    """The final lines: counts, failures (with where to look), busy runs."""
-    lines = [
-        f"sweep: {len(result.outcomes)} runs in {format_seconds(result.seconds)}: {result.count(DONE)} done, "
-        f"{result.count(FAILED)} failed, {result.count(SKIPPED)} skipped (already complete)"
-        + (f", {result.count(BUSY)} busy (held by another process)" if result.count(BUSY) else "")
-    ]
-    resumed = [o for o in result.outcomes if o.moved_to]
-    if resumed:
-        lines.append(f"restarted {len(resumed)} interrupted/failed run(s); old attempts kept under {ATTEMPTS_DIR}/:")
-        lines += [f"  {o.run.label}: {o.moved_to}" for o in resumed]
-    if result.failed:
-        lines.append("failed runs:")
-        for o in result.failed:
-            lines.append(f"  {o.run.label}: {o.detail}")
-            lines.append(f"    see {Path(o.directory) / SWEEP_ERROR} and {Path(o.directory) / META}")
-    busy = [o for o in result.outcomes if o.state == BUSY]
-    if busy:
-        lines.append("busy runs (another sweep is running them; run this sweep again later to check):")
-        lines += [f"  {o.run.label}: {o.detail}" for o in busy]
-    return "\n".join(lines)
 
 
 def sweep_main(
