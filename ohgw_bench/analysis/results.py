@@ -44,6 +44,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ohgw_bench.core.records import RunStatus
+from ohgw_bench.core.run_meta import SCHEMA_VERSION, RunMeta
 from ohgw_bench.core.trajectory import Trajectory, find_runs
 
 __all__ = [
@@ -90,9 +92,9 @@ class IncompleteRunWarning(UserWarning):
 
 
 def _incomplete_reason(traj: Trajectory) -> str | None:
-    status = traj.meta.get("status")
+    status = traj.meta.status.value
     reasons = []
-    if status != "complete":
+    if status != RunStatus.COMPLETE:
         reasons.append(f"status is {status!r}")
     if traj.truncated:
         reasons.append("a truncated last line was dropped")
@@ -118,7 +120,7 @@ def read_runs(path: Path | str, include_incomplete: bool = False) -> tuple[list[
     seen: dict[tuple[Any, Any, Any], Path] = {}
     for directory in directories:
         traj = Trajectory.read(directory)
-        key = (traj.meta.get("task"), traj.meta.get("optimizer"), traj.meta.get("seed"))
+        key = (traj.meta.task, traj.meta.optimizer, traj.meta.seed)
         if key in seen:
             raise ValueError(
                 f"two run folders for task={key[0]!r} optimizer={key[1]!r} seed={key[2]!r}: {seen[key]} and {directory}"
@@ -131,7 +133,7 @@ def read_runs(path: Path | str, include_incomplete: bool = False) -> tuple[list[
             incomplete.append(
                 {
                     "run_dir": str(directory),
-                    "status": traj.meta.get("status"),
+                    "status": traj.meta.status.value,
                     "truncated": traj.truncated,
                     "reason": reason,
                 }
@@ -142,7 +144,7 @@ def read_runs(path: Path | str, include_incomplete: bool = False) -> tuple[list[
     return kept, incomplete
 
 
-def _scheduler_key(meta: dict[str, Any]) -> str:
+def _scheduler_key(meta: RunMeta) -> str:
     """The optimizer name without its warm-start part, e.g. ``asha(reduction_factor=2)``.
 
     Arms are paired with the ``none`` arm of the *same* scheduler key, so scheduler
@@ -150,45 +152,42 @@ def _scheduler_key(meta: dict[str, Any]) -> str:
     """
     from ohgw_bench.core.names import split_top_level
 
-    optimizer = str(meta.get("optimizer", ""))
-    return split_top_level(optimizer, "+")[0] if optimizer else str(meta.get("scheduler", ""))
+    return split_top_level(meta.optimizer, "+")[0] if meta.optimizer else meta.scheduler
 
 
 def _run_columns(traj: Trajectory) -> dict[str, Any]:
     meta = traj.meta
-    budget = meta.get("budget") or {}
-    columns = {key: meta.get(key) for key in RUN_KEYS}
-    if columns["warm_start"] is None:
-        columns["warm_start"] = "none"
-    if columns["warm_start_label"] is None:
-        columns["warm_start_label"] = columns["warm_start"]
-    columns["workers"] = int(meta.get("workers") or 1)
-    columns["target"] = float(meta["target"]) if meta.get("target") is not None else math.nan
+    budget = meta.budget
+    columns: dict[str, Any] = {key: getattr(meta, key) for key in RUN_KEYS}
+    columns["status"] = meta.status.value
+    columns["warm_start_label"] = meta.warm_start_label or meta.warm_start  # runs written before labels existed
+    columns["workers"] = int(meta.workers or 1)
+    columns["target"] = float(meta.target) if meta.target is not None else math.nan
     columns["scheduler_key"] = _scheduler_key(meta)
     columns["run_dir"] = str(traj.directory)
     columns["budget_amount"] = float(budget["amount"]) if budget.get("amount") is not None else math.nan
     columns["budget_clock"] = budget.get("clock")
     columns["truncated"] = traj.truncated
-    params = meta.get("warm_start_params") or {}
+    params = meta.warm_start_params
     # eta_h of the warm start, its default included (``warm_start_settings``); runs written before that
     # field existed give it only when the name set it (NaN otherwise: defaults are not guessed).
-    eta = (meta.get("warm_start_settings") or params).get("eta")
+    eta = (meta.warm_start_settings or params).get("eta")
     columns["eta"] = float(eta) if isinstance(eta, (int, float)) and not isinstance(eta, bool) else math.nan
     columns["warm_start_params"] = json.dumps(params, sort_keys=True, default=str)
     columns.update(_provenance(meta))
     return columns
 
 
-def _provenance(meta: dict[str, Any]) -> dict[str, Any]:
+def _provenance(meta: RunMeta) -> dict[str, Any]:
     """The ``PROVENANCE_COLUMNS`` of one run; nested records as JSON text so columns stay hashable."""
-    code, versions = meta.get("code_version"), meta.get("versions")
-    n_test = (meta.get("data_info") or {}).get("n_test")
+    code, versions = meta.code_version, meta.versions or None
+    n_test = (meta.data_info or {}).get("n_test")
     return {
         "code_version": json.dumps(code, sort_keys=True) if code is not None else None,
         "versions": json.dumps(versions, sort_keys=True) if versions is not None else None,
-        "device": meta.get("device"),
+        "device": meta.device,
         # "real", or "table <sha256>" for a replay; runs written before replays existed were real
-        "clock_source": meta.get("clock_source", "real"),
+        "clock_source": meta.clock_source,
         "n_test": float(n_test) if isinstance(n_test, (int, float)) and not isinstance(n_test, bool) else math.nan,
     }
 
@@ -253,7 +252,8 @@ def load_results(path: Path | str, include_incomplete: bool = False) -> pd.DataF
     if frames:
         df = pd.concat(frames, ignore_index=True)
     else:
-        df = _events_frame(Trajectory(Path("."), {}, [], [], False)).iloc[0:0]
+        empty = RunMeta(SCHEMA_VERSION, task="", optimizer="", seed=0, status=RunStatus.COMPLETE, budget={})
+        df = _events_frame(Trajectory(Path("."), empty, [], [], False)).iloc[0:0]
     df.attrs["incomplete_runs"] = incomplete
     return df
 

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ohgw_bench.core.run_meta import RunMeta
 from ohgw_bench.core.trajectory import Trajectory
 
 
 @dataclass(frozen=True)
 class RunSummary:
     directory: Path
-    meta: dict[str, Any]
+    meta: RunMeta
     n_trials: int
     n_events: int
     best_val_acc: float | None
@@ -37,7 +38,7 @@ def summarize_run(path: Path | str) -> RunSummary:
     incumbent = None
     if best_event is not None:
         incumbent = next((t for t in traj.trials if t["trial_id"] == best_event["trial_id"]), None)
-    target = float(traj.meta["target"])
+    target = float(traj.meta.target) if traj.meta.target is not None else float("nan")
     return RunSummary(
         directory=Path(path),
         meta=traj.meta,
@@ -60,10 +61,9 @@ def format_summary(s: RunSummary) -> str:
     m = s.meta
     lines = [
         f"run        {s.directory}",
-        f"key        {m['task']} / {m['optimizer']} / seed {m['seed']}   status: {m['status']}"
+        f"key        {m.task} / {m.optimizer} / seed {m.seed}   status: {m.status.value}"
         + ("   (last line truncated)" if s.truncated else ""),
-        f"budget     {m['budget']['amount']:g} {m['budget']['clock']}, {m['workers']} workers, "
-        f"device {m.get('device')}",
+        f"budget     {m.budget['amount']:g} {m.budget['clock']}, {m.workers} workers, device {m.device}",
         f"trials     {s.n_trials} ({s.n_events} epochs reported)",
     ]
     if s.best_val_acc is None:
@@ -74,7 +74,7 @@ def format_summary(s: RunSummary) -> str:
         lines.append(f"incumbent  trial {s.incumbent['trial_id']}")
         lines.append(f"  sampled  {_fmt_config(s.incumbent['config_sampled'])}")
         lines.append(f"  used     {_fmt_config(s.incumbent['config_used'])}")
-    tau = m["target"]
+    tau = m.target
     if s.time_to_target_seconds is None:
         lines.append(f"T@tau      tau={tau}: not reached")
     else:

@@ -22,8 +22,8 @@ from typing import Any
 
 from ohgw_bench.core.atomic import atomic_write
 from ohgw_bench.core.records import TrialStatus, WarmStartRecord
+from ohgw_bench.core.run_meta import RunMeta
 
-SCHEMA_VERSION = 1
 META = "meta.json"
 TRIALS = "trials.jsonl"
 EVENTS = "events.jsonl"
@@ -161,27 +161,15 @@ def latest_per_trial(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
-#: keys every meta.json has, whatever its status (the runner is its one writer)
-META_REQUIRED = {"schema_version": int, "task": str, "optimizer": str, "seed": int, "status": str, "budget": dict}
-
-
-def read_meta(directory: Path) -> dict[str, Any]:
+def read_meta(directory: Path) -> RunMeta:
     """meta.json, checked against its schema; ValueError naming the file when it is damaged."""
     path = Path(directory) / META
     with open(path, encoding="utf-8") as fh:
         try:
-            meta = json.load(fh)
+            data = json.load(fh)
         except json.JSONDecodeError as err:
             raise ValueError(f"{path} is damaged (not JSON: {err})") from None
-    if not isinstance(meta, dict):
-        raise ValueError(f"{path} is damaged (not a JSON object)")
-    wrong = [k for k, kind in META_REQUIRED.items() if not isinstance(meta.get(k), kind)]
-    budget = meta.get("budget")
-    if isinstance(budget, dict) and not {"amount", "clock"} <= set(budget):
-        wrong.append("budget.amount/clock")
-    if wrong:
-        raise ValueError(f"{path} is damaged or from another tool: missing or mistyped {', '.join(wrong)}")
-    return meta
+    return RunMeta.from_json(data, where=str(path))
 
 
 @dataclass
@@ -189,7 +177,7 @@ class Trajectory:
     """A run read back from disk."""
 
     directory: Path
-    meta: dict[str, Any]
+    meta: RunMeta
     trials: list[dict[str, Any]]
     events: list[dict[str, Any]]
     truncated: bool
@@ -200,8 +188,6 @@ class Trajectory:
         if not (directory / META).exists():
             raise FileNotFoundError(f"{directory} holds no {META}: not an ohgw-bench run folder")
         meta = read_meta(directory)
-        if meta.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(f"{directory}: schema_version {meta.get('schema_version')} is not {SCHEMA_VERSION}")
         trials = read_jsonl(directory / TRIALS)
         events = read_jsonl(directory / EVENTS)
         return cls(

@@ -28,6 +28,7 @@ from typing import Any
 
 from ohgw_bench.core.budget import Budget
 from ohgw_bench.core.names import OptimizerName, parse_optimizer_name
+from ohgw_bench.core.records import RunStatus
 from ohgw_bench.core.registry import get_scheduler, get_task
 from ohgw_bench.core.specs import TaskSpec
 from ohgw_bench.core.trajectory import (
@@ -200,12 +201,12 @@ def refuse_existing(directory: Path, overwrite: bool) -> None:
     """Refuse to replace a run folder unless ``overwrite``; call it again once the run's lock is held."""
     if (directory / META).exists() and not overwrite:
         try:
-            status = read_meta(directory).get("status")
+            status = read_meta(directory).status
         except ValueError as err:
             raise RunRefused(f"{err}; pass --overwrite to replace the run") from None
-        if status == "complete":
+        if status == RunStatus.COMPLETE:
             raise RunRefused(f"{directory} already holds a complete run; pass --overwrite to replace it")
-        if status == "running":
+        if status == RunStatus.RUNNING:
             raise RunRefused(
                 f"{directory} holds a run marked running that no live process owns (interrupted); "
                 "pass --overwrite to replace it"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ohgw_bench.core.provenance import utc_now
-from ohgw_bench.core.records import TrialStatus
+from ohgw_bench.core.records import RunStatus, TrialStatus
 from ohgw_bench.core.trajectory import (
     META,
     write_json_atomic,
@@ -83,8 +83,9 @@ def _worker_spec(plan: RunPlan):
 
 
 @contextlib.contextmanager
-def _trial_backend(plan: RunPlan, work: Path, gpus: list[int] | None, meta: dict[str, Any]):
-    """The run's syne-tune backend and the tuner's polling interval; workers end when this exits."""
+def _trial_backend(plan: RunPlan, work: Path, gpus: list[int] | None, info: dict[str, Any]):
+    """The run's syne-tune backend and the tuner's polling interval; workers end when this exits.
+    What the warm workers' start and decisions cost is added to ``info`` (meta.json's backend_info)."""
     if plan.replay:
         from ohgw_bench.execution.backends.table import make_table_backend
 
@@ -117,17 +118,15 @@ def _trial_backend(plan: RunPlan, work: Path, gpus: list[int] | None, meta: dict
     try:
         started = time.perf_counter()
         pool.start()
-        meta["backend_info"] = {
-            "worker_start_seconds": round(time.perf_counter() - started, 3),
-            "worker_warmup_seconds": [round(s, 3) for s in pool.startup_seconds],
-        }
+        info.update(
+            worker_start_seconds=round(time.perf_counter() - started, 3),
+            worker_warmup_seconds=[round(s, 3) for s in pool.startup_seconds],
+        )
         yield WarmWorkerBackend(pool, work / "trials"), 0.0
     finally:
         pool.close()
-        if "backend_info" in meta:
-            meta["backend_info"].update(
-                workers_replaced=pool.replaced, decision_wait_seconds=_quantiles(pool.decision_waits)
-            )
+        if info:
+            info.update(workers_replaced=pool.replaced, decision_wait_seconds=_quantiles(pool.decision_waits))
 
 
 def _quantiles(values: list[float]) -> dict[str, float] | None:
@@ -164,14 +163,15 @@ def execute_run(
         shutil.rmtree(directory)  # only reached with --overwrite or for a failed run
     directory.mkdir(parents=True)
     meta = run_meta(plan, data_info=data_info, gpus=gpus, n_gpus=n_gpus)
-    write_json_atomic(directory / META, meta)
+    write_json_atomic(directory / META, meta.to_json())
     writer = TrajectoryWriter(plan)
+    backend_info: dict[str, Any] = {}
     work = directory / ".work"
     work.mkdir()
     previous_folder = os.environ.get("SYNETUNE_FOLDER")
     os.environ["SYNETUNE_FOLDER"] = str(work / "tuner")
     try:
-        with _trial_backend(plan, work, gpus, meta) as (backend, sleep_time):
+        with _trial_backend(plan, work, gpus, backend_info) as (backend, sleep_time):
             callbacks = [_syne_tune_callback(writer, on_update)]
             tuner_class = Tuner
             if plan.replay:
@@ -209,25 +209,28 @@ def execute_run(
         for trial_id, record in list(writer.records.items()):
             if record.status in (TrialStatus.RUNNING, TrialStatus.PAUSED):
                 writer.on_status(trial_id, TrialStatus.STOPPED)
-        meta.update(
-            status="complete",
+        meta = meta.replace(
+            status=RunStatus.COMPLETE,
             ended_at=utc_now(),
             tuner_seconds=writer.elapsed(),
             epochs_total=writer.epochs_total,
             trials=len(writer.records),
         )
     except BaseException as err:
-        meta.update(
-            status="failed", ended_at=utc_now(), error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc()
+        meta = meta.replace(
+            status=RunStatus.FAILED,
+            ended_at=utc_now(),
+            error=f"{type(err).__name__}: {err}",
+            traceback=traceback.format_exc(),
         )
         raise
     finally:
         writer.close()
-        write_json_atomic(directory / META, meta)
+        write_json_atomic(directory / META, meta.replace(backend_info=backend_info or None).to_json())
         if previous_folder is None:
             os.environ.pop("SYNETUNE_FOLDER", None)
         else:
             os.environ["SYNETUNE_FOLDER"] = previous_folder
-        if meta["status"] == "complete" and not keep_work:
+        if meta.status == RunStatus.COMPLETE and not keep_work:
             shutil.rmtree(work)
     return directory

@@ -59,6 +59,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 if TYPE_CHECKING:
     from ohgw_bench.execution.plan import RunRequest
 
+from ohgw_bench.core.records import RunStatus
 from ohgw_bench.core.trajectory import (
     EVENTS,
     META,
@@ -107,7 +108,7 @@ def inspect_run(directory: Path) -> str | None:
     if not (directory / META).exists():
         return f"no {META}"
     try:
-        status = read_meta(directory).get("status")
+        status = read_meta(directory).status
     except (OSError, ValueError) as err:  # ValueError: damaged or not our schema (read_meta says which)
         return f"unreadable {META} ({err})"
     for name in (TRIALS, EVENTS):
@@ -116,9 +117,9 @@ def inspect_run(directory: Path) -> str | None:
                 return f"{name} ends in a truncated line"
         except ValueError as err:
             return f"damaged {name} ({err})"
-    if status == "complete":
+    if status == RunStatus.COMPLETE:
         return None
-    if status == "running":
+    if status == RunStatus.RUNNING:
         return "interrupted (status running, no live process holds its lock)"
     return f"status {status!r}"
 
