@@ -21,6 +21,7 @@ test: $(STAMP)
 	$(PY) -m ruff check ohgw_bench tests examples
 	$(PY) -m ruff format --check ohgw_bench tests examples
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)
