@@ -135,7 +135,11 @@ def _parser() -> argparse.ArgumentParser:
         "restart (the old attempt is kept under <out>/_attempts/).",
     )
     sw.add_argument(
-        "spec", nargs="?", default=None, help="TOML spec with keys tasks, opts, seeds, budget, workers, out"
+        "spec",
+        nargs="?",
+        default=None,
+        help="TOML spec with keys tasks, opts, seeds, seeds_by_scheduler, budget, workers, out, backend, threads, "
+        "graphs, configs_from",
     )
     sw.add_argument("--tasks", help="comma-separated task names, e.g. digits-cnn")
     sw.add_argument("--opts", help="comma-separated optimizer names, e.g. 'asha,asha+ohgw(steps=3)'")
@@ -148,6 +152,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="{workers,subprocess,table:PATH}",
         help="as in `run`; table:PATH replays a twin table (default workers)",
     )
+    sw.add_argument(
+        "--threads", type=int, help="as in `run`: torch threads per trial (default: CPU cores // --workers)"
+    )
+    sw.add_argument(
+        "--no-graphs", action="store_const", const=False, dest="graphs", help="as in `run`: train eagerly on CUDA"
+    )
+    sw.add_argument("--configs-from", help="as in `run`: real runs train a twin table's configurations")
     sw.add_argument("--scheduler-address", help="use a running Dask scheduler, e.g. tcp://host:8786")
     sw.add_argument(
         "--n-dask-workers", type=int, help="local cluster size: runs at a time (default: CPU cores // --workers)"
@@ -387,6 +398,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             workers=args.workers,
             out=args.out,
             backend=args.backend,
+            threads=args.threads,
+            graphs=args.graphs,
+            configs_from=args.configs_from,
             scheduler_address=args.scheduler_address,
             n_dask_workers=args.n_dask_workers,
             dry_run=args.dry_run,

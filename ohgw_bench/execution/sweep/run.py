@@ -384,6 +384,9 @@ def sweep_main(
     out: str | None,
     scheduler_address: str | None,
     backend: str | None = None,
+    threads: int | None = None,
+    graphs: bool | None = None,
+    configs_from: str | None = None,
     n_dask_workers: int | None,
     dry_run: bool = False,
     quiet: bool = False,
@@ -395,7 +398,17 @@ def sweep_main(
     if n_dask_workers is not None and scheduler_address:
         raise SweepError("--n-dask-workers sizes a local cluster; it cannot be used with --scheduler-address")
     spec, where = spec_and_where(
-        spec_path, tasks=tasks, opts=opts, seeds=seeds, budget=budget, workers=workers, out=out, backend=backend
+        spec_path,
+        tasks=tasks,
+        opts=opts,
+        seeds=seeds,
+        budget=budget,
+        workers=workers,
+        out=out,
+        backend=backend,
+        threads=threads,
+        graphs=graphs,
+        configs_from=configs_from,
     )
     runs = validate_runs(spec, where)
     if dry_run:

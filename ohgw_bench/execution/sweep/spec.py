@@ -24,7 +24,19 @@ from ohgw_bench.core.budget import Budget
 if TYPE_CHECKING:
     from ohgw_bench.execution.plan import RunRequest
 
-SPEC_KEYS = ("tasks", "opts", "seeds", "seeds_by_scheduler", "budget", "workers", "out", "backend")
+SPEC_KEYS = (
+    "tasks",
+    "opts",
+    "seeds",
+    "seeds_by_scheduler",
+    "budget",
+    "workers",
+    "out",
+    "backend",
+    "threads",
+    "graphs",
+    "configs_from",
+)
 DEFAULT_BUDGET = "120s"
 DEFAULT_WORKERS = 1
 DEFAULT_OUT = "results"
@@ -54,7 +66,10 @@ class SweepSpec:
     workers: int
     out: Path  # absolute
     seeds_by_scheduler: tuple[tuple[str, tuple[int, ...]], ...] = ()
-    backend: str = "workers"  # or table:PATH, a replay (runner.BACKENDS)
+    backend: str = "workers"  # or table:PATH, a replay (execution.plan.BACKENDS)
+    threads: int | None = None  # torch threads per trial, as `run --threads`
+    graphs: bool = True  # CUDA graphs where the task allows them, as `run` without --no-graphs
+    configs_from: Path | None = None  # a twin table whose configurations real runs train, as `run --configs-from`
 
     @property
     def replay(self) -> bool:
@@ -74,8 +89,11 @@ class SweepSpec:
             self.parsed_budget,
             self.out,
             backend=self.backend,
+            configs_from=self.configs_from,
             seed=run.seed,
             workers=self.workers,
+            threads=self.threads,
+            graphs=self.graphs,
         )
 
     def seeds_of(self, optimizer: str) -> tuple[int, ...]:
@@ -208,6 +226,9 @@ def spec_and_where(
     workers: int | None = None,
     out: Path | str | None = None,
     backend: str | None = None,
+    threads: int | None = None,
+    graphs: bool | None = None,
+    configs_from: Path | str | None = None,
 ) -> tuple[SweepSpec, Where]:
     """:func:`build_spec`, and where each value came from (for the messages of later checks)."""
     from ohgw_bench.core.budget import Budget
@@ -227,6 +248,9 @@ def spec_and_where(
         "workers": workers,
         "out": out,
         "backend": backend,
+        "threads": threads,
+        "graphs": graphs,
+        "configs_from": configs_from,
     }
     for key, value in flags.items():
         if value is not None:
@@ -297,6 +321,19 @@ def spec_and_where(
     if backend_value.startswith("table:"):  # relative to the working folder, like ``out``
         backend_value = "table:" + str(Path(backend_value[len("table:") :]).expanduser().resolve())
 
+    n_threads = data.get("threads")
+    if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1):
+        raise SweepError(
+            f"{where('threads')}: threads (torch threads per trial) must be a positive integer, got {n_threads!r}"
+        )
+    graphs_value = data.get("graphs", True)
+    if not isinstance(graphs_value, bool):
+        raise SweepError(f"{where('graphs')}: graphs must be true or false, got {graphs_value!r}")
+    configs_value = data.get("configs_from")
+    if configs_value is not None and (not isinstance(configs_value, (str, Path)) or not str(configs_value).strip()):
+        raise SweepError(f"{where('configs_from')}: configs_from must be a twin table's folder, got {configs_value!r}")
+    configs_path = None if configs_value is None else Path(configs_value).expanduser().resolve()
+
     for key, values in (("tasks", task_names), ("opts", opt_names), ("seeds", seed_list)):
         if not values:
             raise SweepError(f"{where(key)}: {key} is empty, so the grid has no runs")
@@ -309,6 +346,9 @@ def spec_and_where(
         out_path,
         by_scheduler,
         backend_value.strip(),
+        threads=n_threads,
+        graphs=graphs_value,
+        configs_from=configs_path,
     )
     return spec, where
 
