@@ -71,7 +71,7 @@ def _keep_failed_trial_logs(writer: TrajectoryWriter, backend: Any, directory: P
             (directory / f"trial-{trial_id}.stderr.txt").write_text("".join(lines), encoding="utf-8")
 
 
-def _worker_spec(plan: RunPlan):
+def worker_spec(plan: RunPlan):
     from ohgw_bench.execution.backends.workers.messages import WorkerSpec
 
     return WorkerSpec(
@@ -114,7 +114,7 @@ def _trial_backend(plan: RunPlan, work: Path, gpus: list[int] | None, info: dict
     from ohgw_bench.execution.backends.workers.backend import WarmWorkerBackend
     from ohgw_bench.execution.backends.workers.pool import WorkerPool
 
-    pool = WorkerPool(plan.workers, _worker_spec(plan), work / "workers", gpus)
+    pool = WorkerPool(plan.workers, worker_spec(plan), work / "workers", gpus)
     try:
         started = time.perf_counter()
         pool.start()
