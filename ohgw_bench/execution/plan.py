@@ -39,10 +39,21 @@ from ohgw_bench.core.trajectory import (
 from ohgw_bench.warmstarts import validate_params as validate_warm_start
 
 BACKENDS = ("workers", "subprocess")  # and table:PATH
+BACKEND_PREFIX = "table:"  # --backend table:PATH replays the twin table at PATH
 
 
 class RunRefused(ValueError):
     """The run cannot start as asked (bad input, an existing complete run, a run holding the key)."""
+
+
+def parse_backend(backend: str) -> Path | None:
+    """``table:PATH`` → PATH; None for the real backends."""
+    if not backend.startswith(BACKEND_PREFIX):
+        return None
+    path = backend[len(BACKEND_PREFIX) :]
+    if not path:
+        raise RunRefused("--backend table:PATH needs the table's folder after 'table:'")
+    return Path(path)
 
 
 @dataclass(frozen=True)
@@ -75,8 +86,6 @@ class RunRequest:
     ) -> RunRequest:
         """From the words a user typed: the optimizer's name, the budget and ``--backend`` (one of
         :data:`BACKENDS` or ``table:PATH``); RunRefused or ValueError with a clear message."""
-        from ohgw_bench.execution.backends.table import parse_backend
-
         replayed = parse_backend(backend)
         if replayed is None and backend not in BACKENDS:
             raise RunRefused(f"--backend must be one of {', '.join(BACKENDS)} or table:PATH, got {backend!r}")

@@ -44,7 +44,6 @@ _DELAYS = (
     "delay_stop",
 )
 ELAPSED = "elapsed"  # the simulated seconds since a trial started, the backend's clock attribute
-BACKEND_PREFIX = "table:"
 # Numeric per-epoch columns a replayed result carries, under the names a real trial reports.
 _EPOCH_METRICS = {"val_acc": "val_acc", "val_loss": "val_loss", "test_acc": "test_acc", "train_loss": "train_loss"}
 
@@ -116,16 +115,6 @@ def open_table(path: str) -> ReplayTable:
     if digest != meta.get("table_sha256"):
         raise ReplayRefused(f"table {folder}: {TABLE} does not match the SHA-256 in its meta.json (changed since)")
     return ReplayTable(folder.resolve(), frame, meta)
-
-
-def parse_backend(backend: str) -> Path | None:
-    """``table:PATH`` → PATH; None for the real backends."""
-    if not backend.startswith(BACKEND_PREFIX):
-        return None
-    path = backend[len(BACKEND_PREFIX) :]
-    if not path:
-        raise ReplayRefused("--backend table:PATH needs the table's folder after 'table:'")
-    return Path(path)
 
 
 def check_replayable(table: ReplayTable, task: TaskSpec, arm_label: str, scheduler: Any) -> None:

@@ -73,7 +73,9 @@ class SweepSpec:
 
     @property
     def replay(self) -> bool:
-        return self.backend.startswith("table:")
+        from ohgw_bench.execution.plan import BACKEND_PREFIX
+
+        return self.backend.startswith(BACKEND_PREFIX)
 
     @functools.cached_property
     def parsed_budget(self) -> Budget:
@@ -238,6 +240,7 @@ def spec_and_where(
         split_top_level,
     )
     from ohgw_bench.core.registry import UnknownNameError, get_task
+    from ohgw_bench.execution.plan import BACKEND_PREFIX, RunRefused, parse_backend
 
     data, where = read_spec_file(spec_path) if spec_path is not None else ({}, Where())
     flags = {
@@ -318,8 +321,12 @@ def spec_and_where(
         raise SweepError(
             f"{where('backend')}: backend must be workers, subprocess or table:PATH, got {backend_value!r}"
         )
-    if backend_value.startswith("table:"):  # relative to the working folder, like ``out``
-        backend_value = "table:" + str(Path(backend_value[len("table:") :]).expanduser().resolve())
+    try:
+        replayed = parse_backend(backend_value)
+    except RunRefused as err:
+        raise SweepError(f"{where('backend')}: {err}") from None
+    if replayed is not None:  # relative to the working folder, like ``out``
+        backend_value = BACKEND_PREFIX + str(replayed.expanduser().resolve())
 
     n_threads = data.get("threads")
     if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1):
