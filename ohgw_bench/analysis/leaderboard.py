@@ -19,14 +19,13 @@ import pandas as pd
 from ohgw_bench.analysis.pairing import NONE, check_pairs, code_modified, pair_runs
 from ohgw_bench.analysis.render import render
 from ohgw_bench.analysis.stats import (
-    ALPHA,
     CHECK,
     CROSS,
     DASH,
     MAX_TEST_DROP_PP,
-    MIN_T_REDUCTION,
     censored_pair_values,
     median,
+    meets_criterion,
     paired_differences,
     quantile,
     rank_biserial,
@@ -139,12 +138,7 @@ def compare_pairs(pairs: pd.DataFrame) -> dict[str, Any]:
 
 def success_mark(stats_row: dict[str, Any]) -> str:
     """✓ / ✗ from the study's criteria (see the module docstring)."""
-    reduction, p, delta = stats_row.get("T_reduction"), stats_row.get("p_value"), stats_row.get("delta_test_acc_pp")
-    if reduction is None or p is None or delta is None:
-        return CROSS
-    if any(isinstance(v, float) and math.isnan(v) for v in (reduction, p, delta)):
-        return CROSS
-    ok = reduction >= MIN_T_REDUCTION and p < ALPHA and delta >= -MAX_TEST_DROP_PP
+    ok = meets_criterion(stats_row.get("T_reduction"), stats_row.get("p_value"), stats_row.get("delta_test_acc_pp"))
     return CHECK if ok else CROSS
 
 

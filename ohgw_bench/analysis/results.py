@@ -150,9 +150,9 @@ def _scheduler_key(meta: RunMeta) -> str:
     Arms are paired with the ``none`` arm of the *same* scheduler key, so scheduler
     parameters never get mixed up across arms.
     """
-    from ohgw_bench.core.names import split_top_level
+    from ohgw_bench.core.names import scheduler_key
 
-    return split_top_level(meta.optimizer, "+")[0] if meta.optimizer else meta.scheduler
+    return scheduler_key(meta.optimizer) if meta.optimizer else meta.scheduler
 
 
 def _run_columns(traj: Trajectory) -> dict[str, Any]:

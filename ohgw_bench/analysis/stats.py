@@ -5,6 +5,7 @@ The specification, with the reasons for each choice, is docs/statistics.md.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -106,3 +107,205 @@ def censored_pair_values(
     a[cn] = np.maximum(a[cn], b[cn])
     b[ca] = np.maximum(b[ca], a[ca])
     return a, b
+
+
+# --- Estimation: the paired Hodges–Lehmann speed-up, its interval, verdicts, multiplicity, power ---
+#
+# d below is the per-pair log ratio log T_none − log T_arm (positive: the arm is faster), after
+# the pair's censoring rule, so exp(d) is the pair's speed-up and exp(θ) the arm's speed-up.
+
+SUCCESS, RULED_OUT, INCONCLUSIVE = "success", "ruled out", "inconclusive"
+RULED_OUT_SPEEDUP = 1.0 / (1.0 - MIN_T_REDUCTION)  # a 15 % cut in T@τ is a 1/0.85 ≈ 1.176× speed-up
+EXACT_MAX_N = 50  # exact signed-rank null distribution up to here, the normal approximation beyond (as scipy)
+LEVEL = 0.95  # the intervals' confidence level
+
+
+def log_differences(
+    t_none: npt.ArrayLike, t_arm: npt.ArrayLike, reached_none: npt.ArrayLike, reached_arm: npt.ArrayLike
+) -> np.ndarray:
+    """d = log T_none − log T_arm per pair after :func:`censored_pair_values` (0 for two censored runs)."""
+    a, b = censored_pair_values(t_none, t_arm, reached_none, reached_arm)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(a) - np.log(b)
+
+
+def walsh_averages(d: npt.ArrayLike) -> np.ndarray:
+    """All (d_i + d_j) / 2 with i ≤ j, sorted: n(n+1)/2 values."""
+    x = np.asarray(d, float).ravel()
+    i, j = np.triu_indices(x.size)
+    return np.sort((x[i] + x[j]) / 2)
+
+
+def hodges_lehmann(d: npt.ArrayLike) -> float:
+    """One-sample Hodges–Lehmann estimate: the median of the Walsh averages of ``d``.
+
+    The shift θ at which the Wilcoxon signed-rank statistic of d − θ is balanced. On log ratios,
+    exp of it is the speed-up. Zeros (two censored runs) and ties are data like any other value.
+    NaN when ``d`` is empty or holds a NaN.
+    """
+    x = np.asarray(d, float).ravel()
+    if x.size == 0 or np.isnan(x).any():
+        return math.nan
+    return float(np.median(walsh_averages(x)))
+
+
+@functools.cache
+def _signed_rank_cdf(n: int) -> np.ndarray:
+    """P(T+ ≤ t), t = 0..n(n+1)/2, of the signed-rank statistic under the null, without ties.
+
+    T+ is the sum of a random subset of the ranks 1..n (each sign ±1 with probability ½); the
+    counts of each sum come from the generating function ∏ (1 + x^k), exact in integers.
+    """
+    counts = np.zeros(n * (n + 1) // 2 + 1, dtype=object)
+    counts[0] = 1
+    for k in range(1, n + 1):
+        counts[k:] = counts[k:] + counts[:-k].copy()
+    cdf = np.cumsum(counts) / (2**n)
+    return np.asarray(cdf, float)
+
+
+def signed_rank_critical(n: int, level: float = LEVEL) -> int:
+    """c: the largest t with P(T+ ≤ t) ≤ (1 − level) / 2 under the null, or −1 when none is.
+
+    The two-sided signed-rank test at α = 1 − level rejects when T+ ≤ c or T+ ≥ M − c
+    (M = n(n+1)/2). Exact for n ≤ :data:`EXACT_MAX_N`; beyond, the normal approximation with a
+    continuity correction, c = ⌊M/2 − ½ − z·σ⌋, σ² = n(n+1)(2n+1)/24 (what scipy's ``wilcoxon``
+    does: its exact method also stops at 50 pairs, and by then the error of the approximation
+    is far below the resolution of the order statistics).
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    half_alpha = (1 - level) / 2
+    if n <= EXACT_MAX_N:
+        cdf = _signed_rank_cdf(n)
+        below = np.flatnonzero(cdf <= half_alpha * (1 + 1e-12))
+        return int(below[-1]) if below.size else -1
+    m = n * (n + 1) / 2
+    sd = math.sqrt(n * (n + 1) * (2 * n + 1) / 24)
+    return max(-1, math.floor(m / 2 - 0.5 - stats.norm.ppf(1 - half_alpha) * sd))
+
+
+def hodges_lehmann_interval(d: npt.ArrayLike, level: float = LEVEL) -> tuple[float, float]:
+    """The distribution-free interval for the centre of ``d`` that inverts the Wilcoxon signed-rank test.
+
+    With the n(n+1)/2 Walsh averages sorted, W_(1) ≤ … ≤ W_(M), the interval is the closed
+    [W_(c+1), W_(M−c)], c from :func:`signed_rank_critical`: the shifts θ that the two-sided
+    test of d − θ at α = 1 − level does not reject. Its coverage is 1 − 2·P(T+ ≤ c) ≥ level
+    (exact null distribution for n ≤ 50, normal approximation beyond) when the d_i are
+    independent and symmetric about θ.
+
+    Ties and zeros are kept: zeros (two censored runs) are values like any other, and no
+    tie correction is made. The order statistics assume continuous data; with ties θ can only
+    land on an endpoint, which the closed interval includes, so the coverage does not fall below
+    the stated one. With too few pairs for the level (n < 6 at 95 %: even the most extreme
+    signs are not significant) the interval is the whole line, (−inf, inf). (nan, nan) when
+    ``d`` is empty or holds a NaN.
+    """
+    x = np.asarray(d, float).ravel()
+    if x.size == 0 or np.isnan(x).any():
+        return math.nan, math.nan
+    c = signed_rank_critical(x.size, level)
+    if c < 0:
+        return -math.inf, math.inf
+    w = walsh_averages(x)
+    return float(w[c]), float(w[w.size - 1 - c])
+
+
+def holm(p_values: npt.ArrayLike) -> np.ndarray:
+    """Holm–Bonferroni step-down adjusted p-values, in the input's order.
+
+    With the m defined p-values sorted, p_(1) ≤ … ≤ p_(m): adjusted p_(i) =
+    max_{j ≤ i} min(1, (m − j + 1) · p_(j)), so the adjustment is monotone and capped at 1.
+    NaN entries (undefined tests) are passed through and not counted in m.
+    """
+    p = np.asarray(p_values, float)
+    out = np.full(p.shape, math.nan)
+    flat, result = p.ravel(), out.reshape(-1)
+    defined = np.flatnonzero(~np.isnan(flat))
+    m = defined.size
+    if m == 0:
+        return out
+    order = defined[np.argsort(flat[defined], kind="stable")]
+    scaled = np.minimum(1.0, (m - np.arange(m)) * flat[order])
+    result[order] = np.maximum.accumulate(scaled)
+    return out
+
+
+def meets_criterion(t_reduction: float | None, p: float | None, delta_test_acc_pp: float | None) -> bool:
+    """The seed's success criterion: T_reduction ≥ :data:`MIN_T_REDUCTION`, p < :data:`ALPHA` and a
+    median change of final test accuracy ≥ −:data:`MAX_TEST_DROP_PP` pp. False when any is undefined."""
+    if t_reduction is None or p is None or delta_test_acc_pp is None:
+        return False
+    if any(math.isnan(v) for v in (t_reduction, p, delta_test_acc_pp)):
+        return False
+    return bool(t_reduction >= MIN_T_REDUCTION and p < ALPHA and delta_test_acc_pp >= -MAX_TEST_DROP_PP)
+
+
+def verdict(
+    speedup_interval: tuple[float, float], p: float | None, t_reduction: float | None, delta_test_acc_pp: float | None
+) -> str:
+    """Three-valued verdict of an arm row: :data:`SUCCESS`, :data:`RULED_OUT` or :data:`INCONCLUSIVE`.
+
+    * success: the seed's criterion holds (:func:`meets_criterion`, the ✓ of the success mark);
+    * ruled out: otherwise, when the speed-up interval's upper bound is below
+      :data:`RULED_OUT_SPEEDUP` (1/0.85): the data exclude a 15 % cut in T@τ;
+    * inconclusive: neither (also when the interval is undefined).
+
+    The criterion thresholds point estimates (the median-based T_reduction) and the interval is
+    the Hodges–Lehmann one, so both can hold in principle; the seed's criterion then decides.
+    """
+    if meets_criterion(t_reduction, p, delta_test_acc_pp):
+        return SUCCESS
+    high = speedup_interval[1]
+    if not math.isnan(high) and high < RULED_OUT_SPEEDUP:
+        return RULED_OUT
+    return INCONCLUSIVE
+
+
+def detectable_speedup(
+    d: npt.ArrayLike,
+    n: int,
+    power: float = 0.8,
+    alpha: float = ALPHA,
+    reps: int = 2000,
+    seed: int = 0,
+) -> float:
+    """The smallest speed-up that n pairs detect with the given power, from observed log ratios ``d``.
+
+    Method: centre the observed d at its Hodges–Lehmann estimate (so it has no effect but keeps
+    the observed spread and shape), draw ``reps`` studies of n pairs from it with replacement
+    (``numpy.random.default_rng(seed)``: deterministic), and add a true log speed-up δ to every
+    pair. A study detects the effect when the two-sided signed-rank test of its log ratios
+    rejects at ``alpha`` in the arm's favour, which is exactly when the lower bound L of its
+    :func:`hodges_lehmann_interval` at level 1 − alpha is above 0, that is when δ > −L₀ for the
+    centred draw's L₀. So the power at δ is the share of draws with −L₀ < δ, and the smallest δ
+    with at least the given power is the ⌈power·reps⌉-th smallest −L₀; the return value is
+    exp(δ). The same draws serve every δ, so no search is needed and the answer is monotone.
+
+    Limits: the test is the signed-rank test of the log ratios (the interval's), not the
+    leaderboard's zsplit test of T differences; and a pair that was censored in both runs is
+    shifted like any other, whereas under a real effect it might stay a tie, so with heavy
+    censoring this is optimistic. inf when n pairs can never reject (n < 6 at α = 0.05), NaN
+    when ``d`` is empty or holds a NaN.
+    """
+    x = np.asarray(d, float).ravel()
+    if x.size == 0 or np.isnan(x).any():
+        return math.nan
+    if n < 1 or reps < 1 or not 0 < power < 1:
+        raise ValueError(f"need n ≥ 1, reps ≥ 1 and 0 < power < 1, got n={n}, reps={reps}, power={power}")
+    c = signed_rank_critical(n, 1 - alpha)
+    if c < 0:
+        return math.inf
+    centred = x - hodges_lehmann(x)
+    rng = np.random.default_rng(seed)
+    draws = rng.choice(centred, size=(reps, n), replace=True)
+    i, j = np.triu_indices(n)
+    lows = np.empty(reps)
+    chunk = max(1, 2_000_000 // i.size)  # bounded memory: chunk × n(n+1)/2 Walsh averages at a time
+    for start in range(0, reps, chunk):
+        block = draws[start : start + chunk]
+        walsh = (block[:, i] + block[:, j]) / 2
+        lows[start : start + chunk] = np.partition(walsh, c, axis=1)[:, c]
+    needed = -lows
+    k = math.ceil(power * reps - 1e-9)  # the k-th smallest −L₀ is the least δ detected by ≥ k draws (δ just above it)
+    return float(math.exp(np.partition(needed, k - 1)[k - 1]))

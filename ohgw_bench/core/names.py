@@ -70,6 +70,15 @@ def split_top_level(text: str, sep: str = ",") -> list[str]:
     return [p.strip() for p in parts]
 
 
+def scheduler_key(optimizer: str) -> str:
+    """The optimizer name without its warm-start part: ``asha(reduction_factor=2)+ohgw`` → ``asha(reduction_factor=2)``.
+
+    The arms of one scheduler key are paired with each other (the leaderboard) and take turns
+    running first (the sweep's order).
+    """
+    return split_top_level(optimizer, "+")[0]
+
+
 def _parse_value(text: str) -> Any:
     low = text.lower()
     if low in ("true", "false"):

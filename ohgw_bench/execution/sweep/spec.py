@@ -106,15 +106,38 @@ class SweepSpec:
 
     def runs(self) -> list[RunKey]:
         """The grid, seed by seed: all arms of one seed run back to back, so drift in machine
-        speed during a long sweep falls on every arm of a pair alike. The optimizers' order
-        rotates by one from seed to seed, so no arm always runs first."""
+        speed during a long sweep falls on every arm of a pair alike.
+
+        Within a seed the optimizers run in blocks of one scheduler key
+        (:func:`ohgw_bench.core.names.scheduler_key`: the name without its warm-start part),
+        and each block's arms are rotated by one for every seed that block has run before.
+        So among a scheduler's arms, each runs first equally often (±1) over that scheduler's
+        seeds, however many schedulers, arms and seeds the grid has (rotating across *all*
+        optimizers would not: with several schedulers, most shifts leave a block whole and its
+        first arm, ``none``, first). The blocks' order rotates by one from seed to seed too.
+        Tasks: for each seed, every task in turn runs all of its arms.
+        """
+        from ohgw_bench.core.names import scheduler_key
+
         per_opt = {o: self.seeds_of(o) for o in self.opts}
+        blocks: dict[str, list[str]] = {}
+        for o in self.opts:
+            blocks.setdefault(scheduler_key(o), []).append(o)
+        keys = list(blocks)
+        turns = dict.fromkeys(keys, 0)  # seeds each block has run so far
         all_seeds = list(dict.fromkeys(s for o in self.opts for s in per_opt[o]))
         runs = []
         for k, seed in enumerate(all_seeds):
-            shift = k % len(self.opts)
-            rotated = self.opts[shift:] + self.opts[:shift]
-            runs += [RunKey(t, o, seed) for t in self.tasks for o in rotated if seed in per_opt[o]]
+            shift = k % len(keys)
+            order: list[str] = []
+            for key in keys[shift:] + keys[:shift]:
+                arms = blocks[key]
+                if not any(seed in per_opt[o] for o in arms):
+                    continue
+                turn = turns[key] % len(arms)
+                turns[key] += 1
+                order += [o for o in arms[turn:] + arms[:turn] if seed in per_opt[o]]
+            runs += [RunKey(t, o, seed) for t in self.tasks for o in order]
         return runs
 
 
