@@ -10,6 +10,7 @@ import pytest
 
 from ohgw_bench.cli import main
 from ohgw_bench.core.trajectory import write_json_atomic
+from tests.conftest import plan_run
 
 
 def test_list_does_not_import_torch():
@@ -132,7 +133,7 @@ def test_missing_cifar_exits_2_for_run_and_sweep_and_writes_nothing(tmp_path, ca
 
 
 def test_show_on_the_folder_above_runs_says_where_they_are(tmp_path, capsys):
-    from synthetic import write_run
+    from tests.helpers.synthetic import write_run
 
     write_run(tmp_path, "digits-cnn", "asha", 0, [])
     assert main(["show", str(tmp_path / "digits-cnn")]) == 2
@@ -141,16 +142,16 @@ def test_show_on_the_folder_above_runs_says_where_they_are(tmp_path, capsys):
 
 
 def test_show_on_a_failed_run_names_it(tmp_path, capsys):
-    from ohgw_bench.execution.runner import prepare_run, write_failed_meta
+    from ohgw_bench.execution.meta import write_failed_meta
 
-    plan = prepare_run("digits-cnn", "asha", 0, "120s", 1, tmp_path)
+    plan = plan_run("digits-cnn", "asha", seed=0, budget="120s", workers=1, out=tmp_path)
     write_failed_meta(plan, RuntimeError("boom"), "Traceback: boom")
     assert main(["show", str(plan.directory)]) == 0
     assert "status: failed" in capsys.readouterr().out
 
 
 def test_leaderboard_out_must_be_a_file(tmp_path, capsys):
-    from synthetic import write_run
+    from tests.helpers.synthetic import write_run
 
     write_run(tmp_path / "res", "digits-cnn", "asha", 0, [])
     assert main(["leaderboard", str(tmp_path / "res"), "--out", str(tmp_path)]) == 2
@@ -158,7 +159,7 @@ def test_leaderboard_out_must_be_a_file(tmp_path, capsys):
 
 
 def test_leaderboard_refuses_pairs_run_on_different_devices_unless_allowed(tmp_path, capsys):
-    from synthetic import crossing_events, write_run
+    from tests.helpers.synthetic import crossing_events, write_run
 
     provenance = {
         "code_version": {"package_tree": "1" * 40, "pyproject": "2" * 40, "modified": False},
@@ -183,7 +184,7 @@ def test_leaderboard_refuses_pairs_run_on_different_devices_unless_allowed(tmp_p
 
 
 def test_plot_keeps_existing_figures_unless_told(tmp_path, capsys):
-    from synthetic import write_run
+    from tests.helpers.synthetic import write_run
 
     write_run(tmp_path / "res", "digits-cnn", "asha", 0, [])
     figures = tmp_path / "res" / "figures"
@@ -219,9 +220,9 @@ def test_every_option_has_help():
 def test_results_loader_reads_a_run_that_failed_before_it_started(tmp_path):
     """The sweep's fallback meta.json once wrote its budget as a string; now the runner writes every meta.json."""
     import ohgw_bench
-    from ohgw_bench.execution.runner import prepare_run, write_failed_meta
+    from ohgw_bench.execution.meta import write_failed_meta
 
-    plan = prepare_run("digits-cnn", "asha", 0, "120s", 1, tmp_path)
+    plan = plan_run("digits-cnn", "asha", seed=0, budget="120s", workers=1, out=tmp_path)
     write_failed_meta(plan, RuntimeError("boom"), "Traceback: boom")
     df = ohgw_bench.load_results(tmp_path, include_incomplete=True)
     assert df.empty and df.attrs["incomplete_runs"][0]["status"] == "failed"
@@ -231,13 +232,13 @@ def test_meta_records_a_code_version_that_committing_results_does_not_change(tmp
     """The package's git tree hash identifies the code that ran; results commits leave it as it is."""
     import subprocess as sp
 
-    from ohgw_bench.execution.runner import prepare_run, run_meta
+    from ohgw_bench.execution.meta import run_meta
 
-    meta = run_meta(prepare_run("digits-cnn", "asha", 0, "5ep", 1, tmp_path))
+    meta = run_meta(plan_run("digits-cnn", "asha", seed=0, budget="5ep", workers=1, out=tmp_path))
     root = sp.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True).stdout.strip()
     if not root:
         pytest.skip("not a git checkout")
     expected = sp.run(["git", "rev-parse", "HEAD:ohgw_bench"], capture_output=True, text=True, cwd=root).stdout.strip()
-    version = meta["code_version"]
+    version = meta.code_version
     assert version["package_tree"] == expected and len(expected) == 40
     assert isinstance(version["modified"], bool) and len(version["pyproject"]) == 40

@@ -1,4 +1,6 @@
-"""End to end: `ohgw-bench run` with real subprocess trials, then `show` reads it back."""
+"""End to end through the installed ``ohgw-bench`` entry point: a real run in its own process (warm
+worker trials), its exit code and output, then `show` reads it back (in process) and a second run on
+the same key is refused with exit code 2."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from ohgw_bench.cli import main
 from ohgw_bench.core.trajectory import Trajectory
 
 pytestmark = pytest.mark.slow
 
-CLI = [sys.executable, "-m", "ohgw_bench.cli"]
+#: the console script pyproject installs (``[project.scripts]``), not ``python -m``
+CLI = [str(Path(sys.executable).parent / "ohgw-bench")]
 EVENT_FIELDS = {
     "trial_id",
     "epoch",
@@ -42,7 +46,7 @@ def ohgw_run(tmp_path_factory) -> Path:
             "--seed",
             "0",
             "--budget",
-            "20s",
+            "6ep",
             "--workers",
             "2",
             "--out",
@@ -61,11 +65,11 @@ def ohgw_run(tmp_path_factory) -> Path:
 def test_trajectory_files_and_fields(ohgw_run):
     traj = Trajectory.read(ohgw_run)
     meta = traj.meta
-    assert meta["status"] == "complete" and meta["schema_version"] == 1
-    assert meta["optimizer"] == "asha+ohgw(eta=0.01)" and meta["warm_start"] == "ohgw"
-    assert meta["warm_start_params"] == {"eta": 0.01}
-    assert {"torch", "syne-tune", "dehb", "ohgw-bench"} <= set(meta["versions"])
-    assert meta["started_at"] <= meta["ended_at"]
+    assert meta.status == "complete" and meta.schema_version == 1
+    assert meta.optimizer == "asha+ohgw(eta=0.01)" and meta.warm_start == "ohgw"
+    assert meta.warm_start_params == {"eta": 0.01}
+    assert {"torch", "syne-tune", "dehb", "ohgw-bench"} <= set(meta.versions)
+    assert meta.started_at <= meta.ended_at
     assert len(traj.trials) >= 2 and len(traj.events) >= 2
     for event in traj.events:
         assert EVENT_FIELDS <= set(event)
@@ -92,15 +96,15 @@ def test_events_per_trial_are_consecutive_epochs(ohgw_run):
         assert epochs == list(range(1, len(epochs) + 1))
 
 
-def test_show_reads_it_back(ohgw_run):
-    proc = subprocess.run([*CLI, "show", str(ohgw_run)], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
+def test_show_reads_it_back(ohgw_run, capsys):
+    assert main(["show", str(ohgw_run)]) == 0
+    stdout = capsys.readouterr().out
     traj = Trajectory.read(ohgw_run)
     best = max(e["val_acc"] for e in traj.events)
-    assert f"val_acc {best:.4f}" in proc.stdout
-    assert f"trials     {len(traj.trials)}" in proc.stdout
-    assert "sampled" in proc.stdout and "used" in proc.stdout
-    assert ("not reached" in proc.stdout) or ("s tuner time" in proc.stdout)
+    assert f"val_acc {best:.4f}" in stdout
+    assert f"trials     {len(traj.trials)}" in stdout
+    assert "sampled" in stdout and "used" in stdout
+    assert ("not reached" in stdout) or ("s tuner time" in stdout)
 
 
 def test_rerun_without_overwrite_is_refused(ohgw_run):

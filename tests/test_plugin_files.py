@@ -8,15 +8,14 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from ohgw_bench.core.trajectory import Trajectory, run_dir
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = Path(__file__).with_name("plugin_examples")
+EXAMPLES = ROOT / "tests" / "plugin_examples"
 
 
 def test_one_file_per_plugin(tmp_path):
@@ -57,7 +56,7 @@ def test_one_file_per_plugin(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     traj = Trajectory.read(run_dir(out, "blobs-mlp", "halving+shrink(rate=0.5)", 0))
-    assert traj.meta["status"] == "complete" and len(traj.events) >= 6
+    assert traj.meta.status == "complete" and len(traj.events) >= 6
     trial = traj.trials[0]
     assert trial["warm_start"]["note"] == "shrunk by 0.5" and trial["warm_start"]["flops"] == 0
     lr = trial["config_sampled"]["log10_lr"]

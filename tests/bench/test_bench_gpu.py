@@ -76,7 +76,7 @@ def _write_cifar_stand_in(root: Path) -> Path:
 def test_cifar10_resnet20_trial_epochs_on_gpu(benchmark, capsys, tmp_path, monkeypatch):
     from ohgw_bench.core.registry import get_task, get_warm_start
     from ohgw_bench.execution.trial import CHECKPOINT, TrialSetup, run_trial
-    from ohgw_bench.tasks.data.cifar10 import import_cifar10
+    from ohgw_bench.tasks.data.cifar10_import import import_cifar10
     from ohgw_bench.tasks.data.store import DATA_ENV
 
     data_dir = tmp_path / "data"

@@ -138,13 +138,16 @@ def test_warm_start_peak_memory_vs_training_step(benchmark, capsys):
 
 def test_warm_start_share_of_a_default_digits_asha_run(benchmark, capsys, tmp_path):
     from ohgw_bench.analysis.results import summarize_runs
-    from ohgw_bench.execution.runner import execute_run, prepare_run
+    from ohgw_bench.execution.runner import execute_run
+    from tests.conftest import plan_run
 
     benchmark.group = "warm-start share of a digits-cnn asha+ohgw run (120s, 2 workers)"
     torch.set_num_threads(2)
     runs = []
     benchmark.pedantic(
-        lambda: runs.append(execute_run(prepare_run("digits-cnn", "asha+ohgw", 0, "120s", 2, tmp_path))),
+        lambda: runs.append(
+            execute_run(plan_run("digits-cnn", "asha+ohgw", seed=0, budget="120s", workers=2, out=tmp_path))
+        ),
         rounds=1,
         iterations=1,
     )

@@ -41,7 +41,9 @@ def test_replay_asha_against_syne_tunes_simulation(benchmark, capsys, tmp_path):
         replay_tuner_class,
         simulated_clock_callback,
     )
-    from ohgw_bench.execution.runner import _config_space, execute_run, make_scheduler, prepare_run
+    from ohgw_bench.execution.plan import make_scheduler, scheduler_config_space
+    from ohgw_bench.execution.runner import execute_run
+    from tests.conftest import plan_run
 
     table = open_table(str(TABLE))
     runs = {"n": 0}
@@ -49,8 +51,14 @@ def test_replay_asha_against_syne_tunes_simulation(benchmark, capsys, tmp_path):
 
     def plan():
         runs["n"] += 1
-        return prepare_run(
-            table.task, "asha", runs["n"], f"{BUDGET_S}s", WORKERS, tmp_path / "ours", backend=f"table:{TABLE}"
+        return plan_run(
+            table.task,
+            "asha",
+            seed=runs["n"],
+            budget=f"{BUDGET_S}s",
+            workers=WORKERS,
+            out=tmp_path / "ours",
+            backend=f"table:{TABLE}",
         )
 
     def tune(tuner_class, backend, p, space, stop_criterion, clock, folder: str) -> None:
@@ -71,7 +79,7 @@ def test_replay_asha_against_syne_tunes_simulation(benchmark, capsys, tmp_path):
         from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
 
         p = plan()
-        space = _config_space(p)
+        space = scheduler_config_space(p)
         backend = UserBlackboxBackend(
             blackbox=arm_blackbox(table, p.task, "none", space), elapsed_time_attr=ELAPSED, max_resource_attr="epochs"
         )
@@ -79,7 +87,7 @@ def test_replay_asha_against_syne_tunes_simulation(benchmark, capsys, tmp_path):
 
     def no_trajectory():
         p = plan()
-        space = _config_space(p)
+        space = scheduler_config_space(p)
         backend = make_table_backend(table, p.task, "none", space)
 
         def out_of_time(status) -> bool:
@@ -90,8 +98,8 @@ def test_replay_asha_against_syne_tunes_simulation(benchmark, capsys, tmp_path):
     def ohgw_bench_replay():
         directory = execute_run(plan())
         meta = read_meta(directory)
-        assert meta["status"] == "complete" and meta["tuner_seconds"] >= BUDGET_S
-        reports["ohgw-bench"] = meta["epochs_total"]
+        assert meta.status == "complete" and meta.tuner_seconds >= BUDGET_S
+        reports["ohgw-bench"] = meta.epochs_total
 
     benchmark.group = f"replay ASHA, {WORKERS} workers, {BUDGET_S} simulated s, {table.task} table"
     variants = {"syne-tune": syne_tune_recipe, "ohgw-bench": ohgw_bench_replay, "no trajectory": no_trajectory}

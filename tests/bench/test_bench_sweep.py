@@ -19,7 +19,9 @@ from __future__ import annotations
 import statistics
 import time
 
-from ohgw_bench.execution.sweep.run import DONE, SweepProgress, run_sweep, scheduling_gaps
+from ohgw_bench.execution.sweep.progress import SweepProgress
+from ohgw_bench.execution.sweep.records import DONE, scheduling_gaps
+from ohgw_bench.execution.sweep.run import run_sweep
 from ohgw_bench.execution.sweep.spec import build_spec, validate_runs
 
 N_RUNS = 5

@@ -27,8 +27,10 @@ from ohgw_bench.core.registry import get_task
 from ohgw_bench.core.space import TrainingHparams
 from ohgw_bench.execution.backends.workers.messages import Report, StartTrial, TrialEnded
 from ohgw_bench.execution.backends.workers.pool import WorkerPool
-from ohgw_bench.execution.runner import _config_space, _worker_spec, prepare_run
+from ohgw_bench.execution.plan import scheduler_config_space
+from ohgw_bench.execution.runner import worker_spec
 from ohgw_bench.execution.train import Trainer
+from tests.conftest import plan_run
 
 ENTRY = Path(__file__).resolve().parents[2] / "ohgw_bench" / "execution" / "backends" / "subprocess_trial.py"
 
@@ -62,8 +64,8 @@ def _on_worker(pool: WorkerPool, trial_id: int, config: dict, checkpoint_dir: Pa
 
 
 def test_trial_start_and_resume_overhead(benchmark, capsys, tmp_path):
-    plan = prepare_run("digits-cnn", "asha", 0, "10s", 1, tmp_path / "unused")
-    config = {k: v for k, v in _config_space(plan).items() if not hasattr(v, "sample")}
+    plan = plan_run("digits-cnn", "asha", seed=0, budget="10s", workers=1, out=tmp_path / "unused")
+    config = {k: v for k, v in scheduler_config_space(plan).items() if not hasattr(v, "sample")}
     config.update(
         {
             "log10_lr": -1.0,
@@ -118,7 +120,7 @@ def test_trial_start_and_resume_overhead(benchmark, capsys, tmp_path):
         reset_resume_checkpoint()
         _on_worker(pool, 0, {**config, "epochs": 2}, resume_ckpt)
 
-    spec = _worker_spec(plan)
+    spec = worker_spec(plan)
     pool = WorkerPool(1, dataclasses.replace(spec, threads=1), tmp_path / "workers")
     pool.start()
     try:

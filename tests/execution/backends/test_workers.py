@@ -1,5 +1,6 @@
 """Warm workers (the default backend): same trajectories as syne-tune's LocalBackend, and no
-process of a run outlives it, however the run ends."""
+process of a run outlives it, however the run ends. A run is its own ``ohgw-bench`` process where
+that process is what is tested (killed, signalled, busy), and runs in this process otherwise."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from ohgw_bench.core.trajectory import Trajectory, read_meta, run_dir
+from ohgw_bench.cli import main
+from ohgw_bench.core.registry import get_scheduler
+from ohgw_bench.core.trajectory import TRIALS, Trajectory, read_jsonl, read_meta, run_dir
 from ohgw_bench.execution.runlock import RunLock, lock_path, pid_alive
+from tests.conftest import plan_run
 
 pytestmark = pytest.mark.slow
 
@@ -29,12 +33,9 @@ def _run_argv(out: Path, opt: str, budget: str, *extra: str, seed: int = 0) -> l
     return [*CLI, "run", *args, "--quiet", *extra]
 
 
-def _run(
-    out: Path, opt: str, budget: str, *extra: str, seed: int = 0, cwd: Path | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        _run_argv(out, opt, budget, *extra, seed=seed), capture_output=True, text=True, timeout=timeout, cwd=cwd
-    )
+def _run(out: Path, opt: str, budget: str, *extra: str, seed: int = 0) -> int:
+    """`ohgw-bench run` in this process; its exit code."""
+    return main(_run_argv(out, opt, budget, *extra, seed=seed)[len(CLI) :])
 
 
 def _start(out: Path, opt: str, budget: str, *extra: str, seed: int = 0) -> subprocess.Popen:
@@ -97,7 +98,13 @@ def _all_gone(pids: list[int]) -> bool:
 # ---------------------------------------------------------------------- same decisions as LocalBackend
 
 
-@pytest.mark.parametrize("opt,budget", [("asha", "14ep"), ("pasha", "13ep"), ("dyhpo", "12ep")])
+#: The budgets are the shortest that hold what each scheduler does (seed 0, one worker): PASHA's first
+#: pause and resume (trial 1: epoch 1, paused, resumed to 3) and DyHPO's first resume of a trial after
+#: another one ran (trial 0: epochs 4-6). LocalBackend pays a process start (~4 s) per start and resume,
+#: so each epoch of budget past them is seconds of test. (ASHA, stopping, is not here: on one worker its
+#: first trial trains alone, promoted at every rung, for 27 epochs before a second trial starts, so a
+#: short budget shows only the per-epoch reports that these two show as well.)
+@pytest.mark.parametrize("opt,budget", [("pasha", "4ep"), ("dyhpo", "9ep")])
 def test_workers_and_subprocess_backends_give_identical_trajectories(tmp_path, opt, budget):
     """One worker, fixed seed, an epoch budget: the same trials, configs, decisions and val_acc at
     every epoch. LocalBackend may deliver a few results past an epoch budget in its last batch
@@ -105,8 +112,7 @@ def test_workers_and_subprocess_backends_give_identical_trajectories(tmp_path, o
     out = tmp_path / "out"  # LocalBackend cannot take odd paths (see the last test)
     dirs = {}
     for backend in ("workers", "subprocess"):
-        proc = _run(out / backend, opt, budget, "--workers", "1", "--backend", backend)
-        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert _run(out / backend, opt, budget, "--workers", "1", "--backend", backend) == 0
         dirs[backend] = run_dir(out / backend, "digits-cnn", opt, 0)
     n = int(budget[:-2])
     trajectories = {b: Trajectory.read(d) for b, d in dirs.items()}
@@ -122,10 +128,14 @@ def test_workers_and_subprocess_backends_give_identical_trajectories(tmp_path, o
         for b, tr in trajectories.items()
     }
     assert configs["workers"] == configs["subprocess"]
-    assert read_meta(dirs["workers"])["backend"] == "workers"
-    assert read_meta(dirs["subprocess"])["backend"] == "subprocess"
-    if opt == "pasha":  # it paused and resumed trials: a trial's epochs continue across a resume
-        assert any(t["status"] in ("paused", "stopped") for t in trajectories["workers"].trials)
+    assert read_meta(dirs["workers"]).backend == "workers"
+    assert read_meta(dirs["subprocess"]).backend == "subprocess"
+    if get_scheduler(opt).pauses_trials:  # a trial was paused and resumed within the compared epochs
+        for backend, directory in dirs.items():
+            lines = [(t["trial_id"], t["status"]) for t in read_jsonl(directory / TRIALS).records]
+            resumed = {t for i, (t, s) in enumerate(lines) if s == "paused" and (t, "running") in lines[i:]}
+            last_epoch = {t: e for t, e, _, _ in keys[backend]}
+            assert any(last_epoch.get(t, 0) > 1 for t in resumed), (backend, lines)
 
 
 def test_resume_runs_on_another_worker_and_continues_its_epochs(tmp_path):
@@ -135,12 +145,13 @@ def test_resume_runs_on_another_worker_and_continues_its_epochs(tmp_path):
 
     from ohgw_bench.execution.backends.workers.backend import WarmWorkerBackend
     from ohgw_bench.execution.backends.workers.pool import WorkerPool
-    from ohgw_bench.execution.runner import _config_space, _worker_spec, prepare_run
+    from ohgw_bench.execution.plan import scheduler_config_space
+    from ohgw_bench.execution.runner import worker_spec
 
-    plan = prepare_run("digits-cnn", "pasha", 0, "10ep", 2, tmp_path)
-    space = _config_space(plan)
+    plan = plan_run("digits-cnn", "pasha", seed=0, budget="10ep", workers=2, out=tmp_path)
+    space = scheduler_config_space(plan)
     config = {k: (v.sample() if hasattr(v, "sample") else v) for k, v in space.items()}
-    pool = WorkerPool(2, _worker_spec(plan), tmp_path / "workers")
+    pool = WorkerPool(2, worker_spec(plan), tmp_path / "workers")
     pids: list[int] = []
     try:
         pool.start()
@@ -192,10 +203,9 @@ def test_sigkill_of_the_run_ends_its_workers_and_a_rerun_holds_only_its_own_tria
     _wait_for(lambda: _all_gone(workers), 5, "the workers to die with their run")
     before = {(e["trial_id"], e["epoch"]) for e in _events(directory)}
 
-    proc = _run(out, "asha", "12ep", "--workers", "2", "--overwrite")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert _run(out, "asha", "6ep", "--workers", "2", "--overwrite") == 0  # in this process
     traj = Trajectory.read(directory)
-    assert traj.meta["status"] == "complete" and traj.meta["budget"]["amount"] == 12
+    assert traj.meta.status == "complete" and traj.meta.budget["amount"] == 6
     per_trial: dict[int, list[int]] = {}
     for e in traj.events:
         per_trial.setdefault(e["trial_id"], []).append(e["epoch"])
@@ -216,14 +226,14 @@ def test_sigterm_marks_the_run_failed_with_the_reason_and_ends_its_workers(tmp_p
     assert run.returncode != 0
     assert "SIGTERM" in stderr
     meta = read_meta(directory)
-    assert meta["status"] == "failed" and "SIGTERM" in meta["error"]
+    assert meta.status == "failed" and "SIGTERM" in meta.error
     assert _all_gone(workers)
     assert not lock_path(out, "digits-cnn", "asha", 0).exists()  # released on the way out
 
 
 def test_a_killed_worker_fails_its_trial_and_is_replaced(tmp_path):
     out = tmp_path / "out"
-    run = _start(out, "asha", "40ep", "--workers", "1")
+    run = _start(out, "asha", "8ep", "--workers", "1")
     directory = run_dir(out, "digits-cnn", "asha", 0)
     _wait_for(lambda: len(_events(directory)) >= 1, 120, "the run's first event")
     (victim,) = _worker_pids(run.pid)
@@ -232,60 +242,61 @@ def test_a_killed_worker_fails_its_trial_and_is_replaced(tmp_path):
     _, stderr = run.communicate(timeout=240)
     assert run.returncode == 0, stderr[-3000:]
     traj = Trajectory.read(directory)
-    assert traj.meta["status"] == "complete"
-    assert traj.meta["backend_info"]["workers_replaced"] == 1
+    assert traj.meta.status == "complete"
+    assert traj.meta.backend_info["workers_replaced"] == 1
     failed = [t for t in traj.trials if t["status"] == "failed"]
     assert len(failed) == 1
     assert "SIGKILL" in (directory / f"trial-{failed[0]['trial_id']}.stderr.txt").read_text()
-    assert max(e["epochs_total"] for e in traj.events) >= 40  # the run went on to its budget
+    assert max(e["epochs_total"] for e in traj.events) >= 8  # the run went on to its budget
     assert _all_gone(replacement)
 
 
 # ---------------------------------------------------------------------- locks and odd paths
 
 
-def test_run_on_a_locked_key_exits_2_and_writes_nothing(tmp_path):
+def test_run_on_a_locked_key_exits_2_and_writes_nothing(tmp_path, capsys):
     out = tmp_path / "out"
     lock = RunLock(lock_path(out, "digits-cnn", "asha", 0))
     assert lock.acquire()
     try:
-        proc = _run(out, "asha", "5ep")
+        code = _run(out, "asha", "5ep")
     finally:
         lock.release()
-    assert proc.returncode == 2
-    assert "is being run by" in proc.stderr
+    assert code == 2
+    assert "is being run by" in capsys.readouterr().err
     assert not run_dir(out, "digits-cnn", "asha", 0).exists()
 
 
 def test_a_sweep_reports_a_live_run_as_busy_and_leaves_it_alone(tmp_path):
-    from ohgw_bench.execution.sweep.run import BUSY, run_one
+    from ohgw_bench.execution.plan import RunRequest
+    from ohgw_bench.execution.sweep.records import BUSY
+    from ohgw_bench.execution.sweep.run import run_one
 
     out = tmp_path / "out"
-    run = _start(out, "asha", "20ep", "--workers", "1")
+    run = _start(out, "asha", "8ep", "--workers", "1")  # run_one sees the lock at once: seconds of run left
     directory = run_dir(out, "digits-cnn", "asha", 0)
     _wait_for(lambda: _events(directory), 120, "the run's first event")
-    outcome = run_one("digits-cnn", "asha", 0, "20ep", 1, str(out))
+    outcome = run_one(RunRequest.parse("digits-cnn", "asha", "8ep", out, seed=0, workers=1))
     assert outcome.state == BUSY
     _, stderr = run.communicate(timeout=240)
     assert run.returncode == 0, stderr[-3000:]
-    assert read_meta(directory)["status"] == "complete"
+    assert read_meta(directory).status == "complete"
     assert not (out / "_attempts").exists()
 
 
-def test_odd_out_folder_and_working_directory(tmp_path):
+def test_odd_out_folder_and_working_directory(tmp_path, monkeypatch):
     cwd = tmp_path / "work dir ü"
     cwd.mkdir()
-    proc = _run(Path(ODD), "asha+ohgw(eta=0.01)", "6ep", "--workers", "2", cwd=cwd)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    monkeypatch.chdir(cwd)
+    assert _run(Path(ODD), "asha+ohgw(eta=0.01)", "6ep", "--workers", "2") == 0
     traj = Trajectory.read(run_dir(cwd / ODD, "digits-cnn", "asha+ohgw(eta=0.01)", 0))
-    assert traj.meta["status"] == "complete" and len(traj.events) >= 6
+    assert traj.meta.status == "complete" and len(traj.events) >= 6
     assert all(t["status"] != "failed" for t in traj.trials)
 
 
-def test_subprocess_backend_refuses_paths_it_would_split(tmp_path):
-    proc = _run(tmp_path / "a b", "asha", "5ep", "--backend", "subprocess")
-    assert proc.returncode == 2
-    assert "splits its trial command line on spaces" in proc.stderr
+def test_subprocess_backend_refuses_paths_it_would_split(tmp_path, capsys):
+    assert _run(tmp_path / "a b", "asha", "5ep", "--backend", "subprocess") == 2
+    assert "splits its trial command line on spaces" in capsys.readouterr().err
     assert not (tmp_path / "a b").exists()
 
 
@@ -293,11 +304,13 @@ def test_workers_do_not_inherit_dasks_malloc_trim_threshold(tmp_path, monkeypatc
     """Dask's nanny sets MALLOC_TRIM_THRESHOLD_ for its workers; a run inside a sweep must not pass it on
     to its trials (it doubled an mnist1d epoch). Other variables pass through."""
     from ohgw_bench.execution.backends.workers.pool import WorkerPool
-    from ohgw_bench.execution.runner import _worker_spec, prepare_run
+    from ohgw_bench.execution.runner import worker_spec
 
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     monkeypatch.setenv("OHGW_TEST_MARKER", "kept")
-    pool = WorkerPool(1, _worker_spec(prepare_run("digits-cnn", "asha", 0, "5ep", 1, tmp_path)), tmp_path / "w")
+    pool = WorkerPool(
+        1, worker_spec(plan_run("digits-cnn", "asha", seed=0, budget="5ep", workers=1, out=tmp_path)), tmp_path / "w"
+    )
     try:
         pool.start()
         (pid,) = pool.pids()

@@ -1,10 +1,11 @@
-"""Replaying a twin table in syne-tune's simulator, against real runs restricted to the same table.
+"""Replaying a twin table in syne-tune's simulator (``--backend table:PATH``), against real runs
+restricted to the same table.
 
-The table is real and small: 6 digits-cnn configurations x {none, ohgw(eta=1)} x 9 epochs, built on
-Dask with one torch thread per cell, so a real run with ``--threads 1`` trains bit for bit the same
-curves. With one worker and a fixed scheduler seed, the replay must then make the real run's
-decisions: the same trials in the same order, the same reports, promotions and stops, and the same
-T@τ in the epoch clock."""
+The table is the session's (``tests/helpers/twin.py``): real and small, 6 digits-cnn configurations x
+an arm per warm start x 5 epochs, built on Dask with one torch thread per cell, so a real run with
+``--threads 1`` trains bit for bit the same curves. With one worker and a fixed scheduler seed, the
+replay must then make the real run's decisions: the same trials in the same order, the same reports,
+promotions, pauses and stops, and the same T@τ in the epoch clock."""
 
 from __future__ import annotations
 
@@ -15,25 +16,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ohgw_bench.analysis.leaderboard import MixedPairError, build_leaderboard
+from ohgw_bench.analysis.leaderboard import build_leaderboard
+from ohgw_bench.analysis.pairing import MixedPairError
 from ohgw_bench.analysis.results import summarize_runs
 from ohgw_bench.cli import main
 from ohgw_bench.core.table_format import TABLE, read_table
 from ohgw_bench.core.trajectory import read_meta, run_dir
 from ohgw_bench.execution.backends.table import DISPATCH_SECONDS, open_table
-from ohgw_bench.table.build import build_table, prepare_build
+from tests.helpers import twin
 
-TASK = "digits-cnn"
-ARM = "ohgw(eta=1)"
-N_CONFIGS, EPOCHS = 6, 9
+TASK, ARM, EPOCHS = twin.TASK, twin.OHGW, twin.EPOCHS
 
 
-@pytest.fixture(scope="module")
-def table(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("replay") / "table"
-    plan = prepare_build(TASK, f"none,{ARM}", N_CONFIGS, seed=5, epochs=EPOCHS, out=out, n_workers=1, threads=1)
-    assert build_table(plan, quiet=True).complete
-    return out
+@pytest.fixture
+def table(twin_table) -> Path:
+    return twin_table
 
 
 def _run(out: Path, opt: str, *backend: str, seed: int = 3, budget: str = "30ep", workers: int = 1) -> Path:
@@ -55,13 +52,15 @@ def _decisions(directory: Path) -> tuple[list, list, list]:
     return reports, statuses, configs
 
 
-@pytest.mark.parametrize("opt", [f"asha+{ARM}", f"pasha(reduction_factor=2)+{ARM}"])
-def test_replay_makes_the_real_runs_decisions(table, tmp_path, opt):
-    real = _run(tmp_path / "real", opt, "--threads", "1", "--configs-from", str(table))
-    replay = _run(tmp_path / "replay", opt, "--backend", f"table:{table}")
+@pytest.mark.parametrize("opt, real_run", [(twin.ASHA, "real_asha_run"), (twin.PASHA, "real_pasha_run")])
+def test_replay_makes_the_real_runs_decisions(table, tmp_path, request, opt, real_run):
+    """The real runs are the session's (tests/conftest.py; the contract tests read them too)."""
+    real = request.getfixturevalue(real_run)
+    seed, budget = twin.REAL_RUNS[opt]
+    replay = _run(tmp_path / "replay", opt, "--backend", f"table:{table}", seed=seed, budget=budget)
     assert _decisions(replay) == _decisions(real)
     statuses = {s for _, s in _decisions(real)[1]}
-    assert "stopped" in statuses or "paused" in statuses  # the scheduler did decide something
+    assert ("stopped" if opt.startswith("asha") else "paused") in statuses  # the scheduler did decide something
     t_real, t_replay = (float(summarize_runs(d, target=0.9)["T_epochs"].iloc[0]) for d in (real, replay))
     assert t_real == t_replay and t_real > 0  # T@τ in the epoch clock, reached in both
 
@@ -108,15 +107,16 @@ def test_replay_totals_sum_each_trials_last_report(table, tmp_path):
     assert len(last_epoch) > 2
 
 
-def test_replayed_run_names_its_table_and_never_pairs_with_a_real_run(table, tmp_path):
-    none = _run(tmp_path, "asha", "--backend", f"table:{table}", budget="15ep")
+def test_replayed_run_names_its_table_and_never_pairs_with_a_real_run(table, tmp_path, real_asha_run):
+    seed, budget = twin.REAL_RUNS[twin.ASHA]
+    none = _run(tmp_path, "asha", "--backend", f"table:{table}", seed=seed, budget=budget)
     meta = read_meta(none)
     sha = open_table(str(table)).sha256
-    assert meta["backend"] == "table" and meta["clock_source"] == f"table {sha}"
-    assert meta["table"]["sha256"] == sha and meta["table"]["arm"] == "none"
-    assert meta["device"] == open_table(str(table)).meta["device"] and meta["replayed_on"]
-    assert meta["max_epochs"] == EPOCHS
-    _run(tmp_path, f"asha+{ARM}", "--threads", "1", "--configs-from", str(table), budget="15ep")
+    assert meta.backend == "table" and meta.clock_source == f"table {sha}"
+    assert meta.table["sha256"] == sha and meta.table["arm"] == "none"
+    assert meta.device == open_table(str(table)).meta["device"] and meta.replayed_on
+    assert meta.max_epochs == EPOCHS
+    shutil.copytree(real_asha_run, run_dir(tmp_path, TASK, twin.ASHA, seed))  # a real run of the other arm
     with pytest.raises(MixedPairError, match="clock_source"):
         build_leaderboard(summarize_runs(tmp_path))
 
@@ -140,7 +140,7 @@ def test_replay_sweep_on_dask_and_its_leaderboard(table, tmp_path, capsys):
     "args, message",
     [
         (["--opt", "dehb"], "cannot be limited to a table's configurations"),
-        (["--opt", "asha+random(eta=1)"], "has no arm 'random(eta=1)'"),
+        (["--opt", "asha+random(eta=2)"], "has no arm 'random(eta=2)'"),
         (["--opt", "asha+ohgw(eta=2)"], "has no arm 'ohgw(eta=2)'"),
         (["--task", "mnist1d-cnn"], "is for task digits-cnn, not mnist1d-cnn"),
     ],
@@ -170,13 +170,6 @@ def test_an_incomplete_or_changed_table_is_refused(table, tmp_path, capsys):
     assert main([*argv, "--backend", "table:"]) == 2
     assert "needs the table's folder" in capsys.readouterr().err
     assert not out.exists()
-
-
-def test_table_verify_retrains_cells_and_reproduces_their_curves(table, capsys):
-    assert main(["table", "verify", str(table), "--cells", "2"]) == 0
-    out = capsys.readouterr().out
-    assert "2/2 curves reproduced exactly" in out
-    assert main(["table", "verify", str(table), "--cells", "0"]) == 2
 
 
 def test_a_table_folder_is_not_a_run_folder(table):

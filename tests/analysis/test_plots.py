@@ -4,7 +4,6 @@ figures of a study with several arms per scheduler read well: checked on the mat
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +13,7 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import crossing_events, trial, write_run  # noqa: E402
-
-from ohgw_bench.analysis.plots import (  # noqa: E402
+from ohgw_bench.analysis.plots import (
     ArmStyle,
     anytime_figure,
     arm_styles,
@@ -26,7 +22,8 @@ from ohgw_bench.analysis.plots import (  # noqa: E402
     plot_all,
     t_at_tau_figure,
 )
-from ohgw_bench.analysis.results import load_results, summarize_runs  # noqa: E402
+from ohgw_bench.analysis.results import load_results, summarize_runs
+from tests.helpers.synthetic import crossing_events, trial, write_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -7,7 +7,6 @@ import io
 import json
 import math
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +15,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import crossing_events  # noqa: E402
-from synthetic import write_run as synthetic_write_run  # noqa: E402
-
-from ohgw_bench.analysis.leaderboard import (  # noqa: E402
-    MixedPairError,
-    build_leaderboard,
-    censored_pair_values,
-    leaderboard,
-    pair_mismatches,
-    rank_biserial,
-    render,
-    time_unit,
-    wilcoxon_p,
-    win_rate,
-)
-from ohgw_bench.analysis.results import summarize_runs  # noqa: E402
+from ohgw_bench.analysis.leaderboard import build_leaderboard, leaderboard
+from ohgw_bench.analysis.pairing import MixedPairError, pair_mismatches
+from ohgw_bench.analysis.render import render, time_unit
+from ohgw_bench.analysis.results import summarize_runs
+from ohgw_bench.analysis.stats import censored_pair_values, rank_biserial, wilcoxon_p, win_rate
+from tests.helpers.synthetic import crossing_events
+from tests.helpers.synthetic import write_run as synthetic_write_run
 
 # What the runner records about the code, packages and device that ran (``run_meta``); the same for every
 # fabricated run unless a test says otherwise, so that pairs are trusted.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 import warnings
 from pathlib import Path
 
@@ -11,11 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import crossing_events, trial, write_run  # noqa: E402
-
-import ohgw_bench  # noqa: E402
-from ohgw_bench.analysis.results import IncompleteRunWarning, load_results, summarize_runs  # noqa: E402
+import ohgw_bench
+from ohgw_bench.analysis.results import IncompleteRunWarning, load_results, summarize_runs
+from tests.helpers.synthetic import crossing_events, trial, write_run
 
 # Arrival order; the clocks cross τ = 0.9 at different values: tuner 25, device 50 (2 workers), epochs 3.
 EVENTS = [

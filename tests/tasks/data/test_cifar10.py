@@ -1,59 +1,22 @@
-"""CIFAR-10 import, cache, splits and label noise, on small files in the official format."""
+"""CIFAR-10 import, cache, splits and label noise, on small files in the official format
+(``tests/helpers/cifar.py``; the session's copy is the ``cifar_fixture`` of ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
 import hashlib
 import pickle
-import tarfile
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from ohgw_bench.tasks.data import cifar10
-from ohgw_bench.tasks.data.cifar10 import DataError, cifar10_status, import_cifar10, load_cifar10, split_indices
+from ohgw_bench.tasks.data import cifar10, cifar10_import
+from ohgw_bench.tasks.data.cifar10 import DataError, cifar10_status, load_cifar10, split_indices
+from ohgw_bench.tasks.data.cifar10_import import import_cifar10
 from ohgw_bench.tasks.data.noise import symmetric_label_noise
-
-PER_BATCH = 200
-N_TEST = 100
-CLASS_NAMES = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
-
-
-def _batch(n: int, seed: int, name: str) -> bytes:
-    rng = np.random.default_rng(seed)
-    labels = rng.permutation(np.arange(n) % 10)  # balanced: 20 of each class per batch
-    data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
-    # Encode the label in the red plane's first pixel so tests can check image/label pairing.
-    data[:, 0] = labels * 10
-    obj = {
-        b"batch_label": name.encode(),
-        b"labels": labels.tolist(),
-        b"data": data,
-        b"filenames": [f"img_{seed}_{i}.png".encode() for i in range(n)],
-    }
-    return pickle.dumps(obj, protocol=2)
-
-
-def make_cifar_folder(root: Path) -> Path:
-    """``root/cifar-10-batches-py/`` with the official file names, keys and dtypes."""
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    for i in range(1, 6):
-        (folder / f"data_batch_{i}").write_bytes(_batch(PER_BATCH, i, f"training batch {i} of 5"))
-    (folder / "test_batch").write_bytes(_batch(N_TEST, 99, "testing batch 1 of 1"))
-    meta = {b"num_cases_per_batch": PER_BATCH, b"label_names": CLASS_NAMES, b"num_vis": 3072}
-    (folder / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
-    (folder / "readme.html").write_text("<html>fixture</html>")
-    return folder
-
-
-def make_cifar_tarball(root: Path) -> Path:
-    folder = make_cifar_folder(root / "src")
-    tarball = root / "cifar-10-python.tar.gz"
-    with tarfile.open(tarball, "w:gz") as tar:
-        tar.add(folder, arcname="cifar-10-batches-py")
-    return tarball
+from tests.helpers.cifar import N_TEST, PER_BATCH, make_cifar_folder
 
 
 def _md5(path: Path) -> str:
@@ -61,13 +24,14 @@ def _md5(path: Path) -> str:
 
 
 @pytest.fixture
-def official_md5s_are_the_fixture(monkeypatch, tmp_path):
-    """Pretend the fixture's md5 sums are the official ones, to exercise the verified path."""
-    tarball = make_cifar_tarball(tmp_path)
-    folder = tmp_path / "src" / "cifar-10-batches-py"
-    sums = {name: _md5(folder / name) for name in cifar10.ALL_FILES}
-    monkeypatch.setattr(cifar10, "ALL_FILES", sums)
-    monkeypatch.setattr(cifar10, "TARBALL_MD5", _md5(tarball))
+def official_md5s_are_the_fixture(monkeypatch, tmp_path, cifar_fixture):
+    """Pretend the fixture's md5 sums are the official ones, to exercise the verified path. The folder is
+    this test's copy (a test may damage it)."""
+    tarball = cifar_fixture.tarball
+    folder = shutil.copytree(cifar_fixture.folder, tmp_path / "src" / "cifar-10-batches-py")
+    sums = {name: _md5(folder / name) for name in cifar10_import.ALL_FILES}
+    monkeypatch.setattr(cifar10_import, "ALL_FILES", sums)
+    monkeypatch.setattr(cifar10_import, "TARBALL_MD5", _md5(tarball))
     return tarball, folder
 
 
@@ -75,8 +39,8 @@ def _leftovers(data_dir: Path) -> list[Path]:
     return [p for p in data_dir.rglob("*") if p.is_file()]
 
 
-def test_import_from_tarball_and_load(tmp_path):
-    tarball = make_cifar_tarball(tmp_path)
+def test_import_from_tarball_and_load(tmp_path, cifar_fixture):
+    tarball = cifar_fixture.tarball
     data_dir = tmp_path / "store"
     path = import_cifar10(tarball, data_dir, verify_md5=False)
     assert path == data_dir / "cifar10" / "cifar10.npz" and path.is_file()
@@ -96,10 +60,10 @@ def test_import_from_tarball_and_load(tmp_path):
     assert d.info["label_noise"] == 0.0 and d.info["label_noise_realised"] == 0.0
 
 
-def test_import_from_extracted_folder_matches_tarball(tmp_path):
-    tarball = make_cifar_tarball(tmp_path)
+def test_import_from_extracted_folder_matches_tarball(tmp_path, cifar_fixture):
+    tarball = cifar_fixture.tarball
     a = load_cifar10(data_dir=import_cifar10(tarball, tmp_path / "a", verify_md5=False).parent.parent)
-    folder = tmp_path / "src" / "cifar-10-batches-py"
+    folder = cifar_fixture.folder
     for source in (folder, folder.parent):  # the folder itself or the folder holding it
         b = load_cifar10(data_dir=import_cifar10(source, tmp_path / "b", verify_md5=False).parent.parent)
         for name in ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y"):
@@ -123,7 +87,7 @@ def test_md5_mismatch_names_the_file(official_md5s_are_the_fixture, tmp_path, mo
         import_cifar10(folder, tmp_path / "store")
     assert not (tmp_path / "store" / "cifar10" / "cifar10.npz").exists()
     # The real official sums: the fixture tarball is not the official archive.
-    monkeypatch.setattr(cifar10, "TARBALL_MD5", "c58f30108f718f92721af3b95e74349a")
+    monkeypatch.setattr(cifar10_import, "TARBALL_MD5", "c58f30108f718f92721af3b95e74349a")
     with pytest.raises(DataError, match=r"cifar-10-python\.tar\.gz: md5 mismatch"):
         import_cifar10(tarball, tmp_path / "store")
 
@@ -132,13 +96,13 @@ def test_official_md5_constants():
     # Facts about the official files (the numbers torchvision's CIFAR10 class checks).
     from torchvision.datasets import CIFAR10
 
-    assert cifar10.TARBALL_MD5 == CIFAR10.tgz_md5
-    assert {**cifar10.TRAIN_FILES, **cifar10.TEST_FILES} == dict(CIFAR10.train_list + CIFAR10.test_list)
-    assert cifar10.META_FILE == (CIFAR10.meta["filename"], CIFAR10.meta["md5"])
+    assert cifar10_import.TARBALL_MD5 == CIFAR10.tgz_md5
+    assert {**cifar10_import.TRAIN_FILES, **cifar10_import.TEST_FILES} == dict(CIFAR10.train_list + CIFAR10.test_list)
+    assert cifar10_import.META_FILE == (CIFAR10.meta["filename"], CIFAR10.meta["md5"])
 
 
-def test_truncated_tarball_is_a_clear_error_and_leaves_no_cache(tmp_path):
-    tarball = make_cifar_tarball(tmp_path)
+def test_truncated_tarball_is_a_clear_error_and_leaves_no_cache(tmp_path, cifar_fixture):
+    tarball = cifar_fixture.tarball
     data_dir = tmp_path / "store"
     good = import_cifar10(tarball, data_dir, verify_md5=False)
     before = good.read_bytes()
@@ -211,10 +175,8 @@ def test_split_of_full_size_is_exactly_45k_5k_and_stratified():
     assert np.array_equal(val, again_val) and np.array_equal(train, again_train)
 
 
-def test_split_of_fixture_is_stratified_90_10(tmp_path):
-    d = load_cifar10(
-        data_dir=import_cifar10(make_cifar_tarball(tmp_path), tmp_path / "s", verify_md5=False).parent.parent
-    )
+def test_split_of_fixture_is_stratified_90_10(data_dir):
+    d = load_cifar10(data_dir=data_dir.path)
     assert np.array_equal(torch.bincount(d.val_y, minlength=10).numpy(), np.full(10, 10))
     assert np.array_equal(torch.bincount(d.train_y, minlength=10).numpy(), np.full(10, 90))
 
@@ -243,8 +205,8 @@ def test_symmetric_noise_rate_and_never_to_itself():
         symmetric_label_noise(labels, 1.5, 10, seed=0)
 
 
-def test_noisy_load_changes_train_and_val_only(tmp_path):
-    data_dir = import_cifar10(make_cifar_tarball(tmp_path), tmp_path / "s", verify_md5=False).parent.parent
+def test_noisy_load_changes_train_and_val_only(data_dir):
+    data_dir = data_dir.path
     clean = load_cifar10(data_dir=data_dir)
     noisy = load_cifar10(label_noise=0.1, data_dir=data_dir)
     assert torch.equal(clean.train_x, noisy.train_x) and torch.equal(clean.val_x, noisy.val_x)
@@ -267,13 +229,11 @@ def test_download_failure_is_a_clear_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", Offline)
     with pytest.raises(DataError, match=r"could not download CIFAR-10.*ohgw-bench data import PATH"):
-        cifar10.download_cifar10(tmp_path)
+        cifar10_import.download_cifar10(tmp_path)
     assert _leftovers(tmp_path) == []
 
 
 def test_download_imports_what_torchvision_fetched(tmp_path, monkeypatch, official_md5s_are_the_fixture):
-    import shutil
-
     import torchvision.datasets
 
     tarball, _ = official_md5s_are_the_fixture
@@ -283,12 +243,12 @@ def test_download_imports_what_torchvision_fetched(tmp_path, monkeypatch, offici
             shutil.copy(tarball, Path(root) / "cifar-10-python.tar.gz")
 
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", FakeCIFAR10)
-    path = cifar10.download_cifar10(tmp_path / "d")
+    path = cifar10_import.download_cifar10(tmp_path / "d")
     assert cifar10_status(tmp_path / "d")["md5_verified"] is True
     assert _leftovers(tmp_path / "d") == [path]
 
 
-def test_an_import_removes_temp_files_left_by_a_killed_import(tmp_path):
+def test_an_import_removes_temp_files_left_by_a_killed_import(tmp_path, cifar_fixture):
     import os
     import time
 
@@ -300,5 +260,5 @@ def test_an_import_removes_temp_files_left_by_a_killed_import(tmp_path):
     live.write_bytes(b"being written")
     old = time.time() - 3600
     os.utime(stale, (old, old))
-    import_cifar10(make_cifar_tarball(tmp_path), data_dir, verify_md5=False)
+    import_cifar10(cifar_fixture.tarball, data_dir, verify_md5=False)
     assert not stale.exists() and live.exists()

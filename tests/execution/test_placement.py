@@ -6,6 +6,7 @@ import pytest
 
 from ohgw_bench.core.registry import get_task
 from ohgw_bench.execution.gpus import choose_workers, placement
+from tests.conftest import plan_run
 
 
 @pytest.mark.parametrize(
@@ -55,23 +56,26 @@ def test_tasks_trials_per_gpu():
 def test_run_without_workers_on_the_cpu_gets_one_and_records_it(tmp_path, monkeypatch):
     import ohgw_bench.execution.gpus as gpus
     from ohgw_bench.execution.backends.trial_config import GRAPHS_KEY, trial_setup
-    from ohgw_bench.execution.runner import RunRefused, _config_space, prepare_run, run_meta
+    from ohgw_bench.execution.meta import run_meta
+    from ohgw_bench.execution.plan import RunRefused, scheduler_config_space
 
     monkeypatch.setattr(gpus, "visible_gpu_count", lambda: 0)
-    plan = prepare_run("digits-cnn", "asha", 0, "5ep", None, tmp_path)
+    plan = plan_run("digits-cnn", "asha", seed=0, budget="5ep", workers=None, out=tmp_path)
     assert plan.workers == 1
     meta = run_meta(plan, n_gpus=0)
-    assert meta["placement"] == {"workers": 1, "gpus": 0, "trials_per_gpu": 0, "chosen_by": "no GPU"}
-    assert meta["graphs"] is False
-    assert _config_space(plan)[GRAPHS_KEY] == 1
+    assert meta.placement == {"workers": 1, "gpus": 0, "trials_per_gpu": 0, "chosen_by": "no GPU"}
+    assert meta.graphs is False
+    assert scheduler_config_space(plan)[GRAPHS_KEY] == 1
 
     monkeypatch.setattr(gpus, "visible_gpu_count", lambda: 2)
-    plan = prepare_run("digits-cnn", "asha", 0, "5ep", None, tmp_path, trials_per_gpu=2, graphs=False)
+    plan = plan_run(
+        "digits-cnn", "asha", seed=0, budget="5ep", workers=None, out=tmp_path, trials_per_gpu=2, graphs=False
+    )
     assert (plan.workers, plan.workers_chosen_by) == (4, "trials_per_gpu")
     meta = run_meta(plan, n_gpus=2)
-    assert meta["placement"]["trials_per_gpu"] == 2 and meta["graphs"] is False
-    config = {**_config_space(plan), "epochs": 3}
+    assert meta.placement["trials_per_gpu"] == 2 and meta.graphs is False
+    config = {**scheduler_config_space(plan), "epochs": 3}
     assert trial_setup(config, 0).graphs is False
 
     with pytest.raises(RunRefused, match="not both"):
-        prepare_run("digits-cnn", "asha", 0, "5ep", 2, tmp_path, trials_per_gpu=2)
+        plan_run("digits-cnn", "asha", seed=0, budget="5ep", workers=2, out=tmp_path, trials_per_gpu=2)

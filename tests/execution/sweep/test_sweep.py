@@ -15,8 +15,10 @@ import pytest
 
 from ohgw_bench.cli import main
 from ohgw_bench.core.trajectory import run_dir, write_json_atomic
+from ohgw_bench.execution.plan import RunRequest
 from ohgw_bench.execution.runlock import RunLock, lock_path
-from ohgw_bench.execution.sweep.run import ATTEMPT_META, inspect_run, move_aside
+from ohgw_bench.execution.sweep.records import ATTEMPT_META
+from ohgw_bench.execution.sweep.run import inspect_run, move_aside
 from ohgw_bench.execution.sweep.spec import RunKey, SweepError, build_spec, parse_seeds, validate_runs
 
 
@@ -324,13 +326,15 @@ def test_lock_path_layout(tmp_path):
 
 
 def test_run_one_leaves_a_run_locked_elsewhere_alone(tmp_path):
-    from ohgw_bench.execution.sweep.run import BUSY, run_one
+    from ohgw_bench.execution.plan import RunRequest
+    from ohgw_bench.execution.sweep.records import BUSY
+    from ohgw_bench.execution.sweep.run import run_one
 
     _fake_run(run_dir(tmp_path, "digits-cnn", "asha", 0), "running")  # another sweep is writing it
     held = RunLock(lock_path(tmp_path, "digits-cnn", "asha", 0))
     assert held.acquire()
     try:
-        outcome = run_one("digits-cnn", "asha", 0, "1ep", 1, str(tmp_path))
+        outcome = run_one(RunRequest.parse("digits-cnn", "asha", "1ep", tmp_path, seed=0, workers=1))
     finally:
         held.release()
     assert outcome.state == BUSY and f"pid {os.getpid()}" in outcome.detail
@@ -339,10 +343,11 @@ def test_run_one_leaves_a_run_locked_elsewhere_alone(tmp_path):
 
 
 def test_run_one_skips_a_complete_run(tmp_path):
-    from ohgw_bench.execution.sweep.run import SKIPPED, run_one
+    from ohgw_bench.execution.sweep.records import SKIPPED
+    from ohgw_bench.execution.sweep.run import run_one
 
     _fake_run(run_dir(tmp_path, "digits-cnn", "asha", 0), "complete")
-    outcome = run_one("digits-cnn", "asha", 0, "1ep", 1, str(tmp_path))
+    outcome = run_one(RunRequest.parse("digits-cnn", "asha", "1ep", tmp_path, seed=0, workers=1))
     assert outcome.state == SKIPPED
     assert not lock_path(tmp_path, "digits-cnn", "asha", 0).exists()  # released
 
@@ -355,7 +360,8 @@ def test_plain_progress_lines_table_and_summary():
 
     from rich.console import Console
 
-    from ohgw_bench.execution.sweep.run import FAILED, RunOutcome, SweepProgress, SweepResult, format_summary
+    from ohgw_bench.execution.sweep.progress import SweepProgress, format_summary
+    from ohgw_bench.execution.sweep.records import FAILED, RunOutcome, SweepResult
 
     runs = [RunKey("digits-cnn", "asha", s) for s in range(3)]
     buf = io.StringIO()

@@ -4,14 +4,14 @@ run may use, and a real LocalCluster whose workers get their shares of the GPUs.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 from ohgw_bench.execution.gpus import VISIBLE, gpus_for_worker, gpus_to_rotate, make_local_backend
 from ohgw_bench.execution.sweep.run import PinWorkersToGpus
+from tests.helpers import ROOT
 
-ENTRY = Path(__file__).resolve().parents[1] / "ohgw_bench" / "execution" / "backends" / "subprocess_trial.py"
+ENTRY = ROOT / "ohgw_bench" / "execution" / "backends" / "subprocess_trial.py"
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import ohgw_bench.execution.trial as trial_module
 from ohgw_bench.core.records import warm_start_from_report
 from ohgw_bench.core.registry import get_task
 from ohgw_bench.execution.trial import TrialSetup, run_trial
+from tests.conftest import plan_run
 
 TASK = get_task("digits-cnn")
 CONFIG = {"log10_lr": -1.0, "log10_wd": -4.0, "momentum": 0.8, "aug_magnitude": 0.3, "label_smoothing": 0.05}
@@ -123,9 +124,9 @@ def test_a_diverging_trial_reports_once_flagged_and_ends(tmp_path):
 
 def test_the_trajectory_keeps_a_diverged_trial_diverged(tmp_path):
     from ohgw_bench.analysis.results import summarize_runs
-    from ohgw_bench.execution.runner import TrajectoryWriter, prepare_run
+    from ohgw_bench.execution.writer import TrajectoryWriter
 
-    plan = prepare_run("digits-cnn", "asha", 0, "5ep", 1, tmp_path)
+    plan = plan_run("digits-cnn", "asha", seed=0, budget="5ep", workers=1, out=tmp_path)
     plan.directory.mkdir(parents=True)
     writer = TrajectoryWriter(plan)
     reports: list[dict] = []

@@ -75,7 +75,7 @@ def test_round_trip(tmp_path):
     run.mkdir(parents=True)
     _write_run(run)
     traj = Trajectory.read(run)
-    assert traj.meta["status"] == "complete"
+    assert traj.meta.status == "complete"
     assert [t["status"] for t in traj.trials] == ["completed"]  # last line of a trial wins
     assert traj.trials[0]["config_used"] == {"log10_lr": -1.01}
     assert [e["val_acc"] for e in traj.events] == [0.5, 0.7]

@@ -1,6 +1,6 @@
 """Every registered task honours the task contract: its data, inputs, model, a training step, every
-registered warm start and an evaluation all work on a tiny slice (CIFAR-10 from a fixture in the
-official format). Driven by the registry: a new task file is covered without touching this test."""
+registered warm start and an evaluation all work on a tiny slice (CIFAR-10 from the session's fixture in
+the official format). Driven by the registry: a new task file is covered without touching this test."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import math
 
 import pytest
 import torch
-from test_cifar_data import make_cifar_tarball
 
 from ohgw_bench.core.registry import get_task, list_tasks, list_warm_starts
 from ohgw_bench.core.seeding import seeded_generator
@@ -18,15 +17,6 @@ from ohgw_bench.execution.train import Trainer
 from ohgw_bench.warmstarts import WarmStartContext, apply_warm_start
 
 N = 16
-
-
-@pytest.fixture(scope="module")
-def cifar_data_dir(tmp_path_factory):
-    from ohgw_bench.tasks.data.cifar10 import import_cifar10
-
-    root = tmp_path_factory.mktemp("cifar")
-    import_cifar10(make_cifar_tarball(root), root / "data", verify_md5=False)
-    return root / "data"
 
 
 def _tiny(data: DataSplits) -> DataSplits:
@@ -43,8 +33,8 @@ def _tiny(data: DataSplits) -> DataSplits:
 
 
 @pytest.mark.parametrize("name", list_tasks())
-def test_task_contract(name, cifar_data_dir, monkeypatch):
-    monkeypatch.setenv("OHGW_BENCH_DATA", str(cifar_data_dir))
+def test_task_contract(name, data_dir, monkeypatch):
+    monkeypatch.setenv("OHGW_BENCH_DATA", str(data_dir.path))
     task = get_task(name)
     assert task.space.names == ("log10_lr", "log10_wd", "momentum", "aug_magnitude", "label_smoothing")
     assert 0.0 < task.target < 1.0 and task.max_epochs >= 3 and task.metric == "val_acc"

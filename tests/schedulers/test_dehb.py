@@ -12,9 +12,10 @@ from syne_tune.config_space import Domain
 from syne_tune.optimizer.scheduler import SchedulerDecision
 
 from ohgw_bench.core.registry import get_task
-from ohgw_bench.execution.runner import _config_space, prepare_run
+from ohgw_bench.execution.plan import scheduler_config_space
 from ohgw_bench.schedulers._dehb_scheduler import FAILED_FITNESS, DEHBScheduler, validate_dehb_settings
 from ohgw_bench.schedulers.dehb import make_dehb
+from tests.conftest import plan_run
 
 TASK = get_task("digits-cnn")
 NAMES = TASK.space.names
@@ -22,8 +23,8 @@ NAMES = TASK.space.names
 
 @pytest.fixture(scope="module")
 def space(tmp_path_factory) -> dict:
-    plan = prepare_run("digits-cnn", "asha+ohgw", 0, "10s", 1, tmp_path_factory.mktemp("runs"))
-    return _config_space(plan)
+    plan = plan_run("digits-cnn", "asha+ohgw", seed=0, budget="10s", workers=1, out=tmp_path_factory.mktemp("runs"))
+    return scheduler_config_space(plan)
 
 
 def synthetic_acc(config: dict, epoch: int) -> float:

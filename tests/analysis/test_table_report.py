@@ -1,0 +1,74 @@
+"""The twin-table report: paired comparisons of arms over configurations, censored epochs to τ, and
+the report's files, on hand-made summaries and on the session's twin table (``tests/helpers/twin.py``)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ohgw_bench.analysis.table_report import cell_summary, compare, random_control, table_report
+from ohgw_bench.core.table_format import read_table
+from tests.helpers.twin import ARMS, EPOCHS, N_CONFIGS, NOOP, OHGW, RANDOM
+
+
+@pytest.fixture
+def table_dir(twin_table):
+    return twin_table
+
+
+def test_random_control_pairs_an_ohgw_arm_with_its_equal_size_random_arm():
+    assert random_control("ohgw(eta=1)") == "random(eta=1)"
+    assert random_control("ohgw") == "random"
+    assert random_control("gauss(sigma=0)") is None and random_control("none") is None
+
+
+def test_paired_comparison_signs_and_censoring():
+    rows = []
+    for config_id in range(4):
+        for arm, best, final, reached in (("none", 0.90, 0.88, 3), ("a", 0.91, 0.89, 2)):
+            rows.append(
+                {
+                    "config_id": config_id,
+                    "arm": arm,
+                    "best_val_acc": best,
+                    "final_val_acc": final,
+                    "epochs_to_target": reached if config_id else 4,
+                    "reached": bool(config_id),
+                }
+            )
+    summary = pd.DataFrame(rows)
+    c = compare(summary, "a", "none")
+    assert c.n == 4 and c.best_pp_mean == pytest.approx(1.0) and c.final_pp_median == pytest.approx(1.0)
+    assert c.share_final_improved == 1.0 and c.share_best_improved == 1.0
+    assert c.epochs_to_target_median_saved == 1.0  # 3 configs one epoch sooner, one censored tie
+    assert (c.reached_arm, c.reached_reference) == (3, 3)
+    assert c.wilcoxon_p_final == pytest.approx(0.125)  # 4 positive differences: the smallest two-sided p
+    flipped = compare(summary, "none", "a")
+    assert flipped.best_pp_mean == pytest.approx(-1.0) and flipped.share_best_improved == 0.0
+
+
+def test_cell_summary_epochs_to_target_is_censored(table_dir):
+    rows, _ = read_table(table_dir)
+    summary = cell_summary(rows, target=1.01, epochs=EPOCHS)  # unreachable
+    assert not summary["reached"].any() and (summary["epochs_to_target"] == EPOCHS + 1).all()
+    summary = cell_summary(rows, target=0.0, epochs=EPOCHS)  # reached at once
+    assert summary["reached"].all() and (summary["epochs_to_target"] == 1).all()
+    assert len(summary) == N_CONFIGS * len(ARMS) and (summary["best_val_acc"] >= summary["final_val_acc"]).all()
+
+
+def test_report_writes_markdown_csv_and_figure(table_dir, tmp_path):
+    written = table_report(table_dir, tmp_path / "report")
+    names = {p.name for p in written}
+    assert {"report.md", "report.csv", "cells.csv", "benefit_vs_log10_lr.png", "benefit_vs_log10_lr.pdf"} <= names
+    report = pd.read_csv(tmp_path / "report" / "report.csv")
+    # every arm against none, then OHGW against its random control; arms in label order
+    others = sorted(a for a in ARMS if a != "none")
+    assert list(zip(report["arm"], report["reference"], strict=True)) == [(a, "none") for a in others] + [
+        (OHGW, RANDOM)
+    ]
+    assert {NOOP, OHGW, RANDOM} <= set(others)
+    noop = report.set_index(["arm", "reference"]).loc[(NOOP, "none")]
+    assert noop["best_pp_mean"] == 0 and noop["final_pp_mean"] == 0 and noop["wilcoxon_p_final"] == 1.0
+    assert (report["n"] == N_CONFIGS).all()
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert f"| {OHGW} | {RANDOM} | {N_CONFIGS} |" in text and "benefit_vs_log10_lr.png" in text
