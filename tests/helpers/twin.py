@@ -39,6 +39,13 @@ def scheduler_of(scheduler: str) -> str:
 ARMS: tuple[str, ...] = ("none", *(arm_of(w) for w in list_warm_starts() if w != "none"))
 
 
+def build_argv(out: Path) -> list[str]:
+    """``ohgw-bench table build``'s arguments for the session table (what :func:`build_plan` plans)."""
+    spec = ["--task", TASK, "--arms", ",".join(ARMS), "--configs", str(N_CONFIGS), "--seed", str(SEED)]
+    cells = ["--epochs", str(EPOCHS), "--n-dask-workers", "2", "--threads", str(THREADS)]
+    return ["table", "build", *spec, *cells, "--out", str(out)]
+
+
 def build_plan(out: Path, *, arms: tuple[str, ...] = ARMS, configs: int = N_CONFIGS):
     """The build plan of the session table (or, with other ``arms``/``configs``, of one that differs from it)."""
     from ohgw_bench.table.build import prepare_build
@@ -52,4 +59,4 @@ def build_plan(out: Path, *, arms: tuple[str, ...] = ARMS, configs: int = N_CONF
 #: to raise its maximum resource past its first two rungs (its replay does at 35 epochs).
 ASHA = f"asha+{OHGW}"
 PASHA = f"{SCHEDULER_OF['pasha']}+{OHGW}"
-REAL_RUNS = {ASHA: (3, "30ep"), PASHA: (3, "40ep")}
+REAL_RUNS = {ASHA: (3, "20ep"), PASHA: (3, "40ep")}

@@ -156,7 +156,8 @@ def test_meta_records_provenance_and_the_build(table_dir):
     assert not (table_dir / LOCK).exists()
 
 
-def test_a_crashed_build_resumes_and_trains_only_the_missing_cells(table_dir, tmp_path):
+def test_a_crashed_build_resumes_and_trains_only_the_missing_cells(table_dir, tmp_path, capsys):
+    """The user's way: the original ``ohgw-bench table build`` command again, then ``table report``."""
     out = tmp_path / "resumed"
     shutil.copytree(table_dir, out)
     lines = (out / CELLS).read_text().splitlines(keepends=True)
@@ -168,8 +169,9 @@ def test_a_crashed_build_resumes_and_trains_only_the_missing_cells(table_dir, tm
     with pytest.raises(ValueError, match="not complete"):
         read_table(out)
 
-    result = build_table(twin.build_plan(out), quiet=True)
-    assert (result.trained, result.skipped, result.complete) == (2, N_CELLS - 2, True)
+    assert main([*twin.build_argv(out), "--quiet"]) == 0
+    summary = capsys.readouterr().out
+    assert "complete:" in summary and f"2 cells trained, {N_CELLS - 2} already done" in summary, summary
     cells, truncated = read_cells(out)
     assert not truncated and len(cells) == N_CELLS
     again = {c.key: c for c in cells}
@@ -180,6 +182,8 @@ def test_a_crashed_build_resumes_and_trains_only_the_missing_cells(table_dir, tm
 
     result = build_table(twin.build_plan(out), quiet=True)  # complete: nothing to train
     assert (result.trained, result.skipped, result.complete) == (0, N_CELLS, True)
+    assert main(["table", "report", str(out / TABLE), "--out", str(tmp_path / "r")]) == 0
+    assert (tmp_path / "r" / "report.md").exists()
 
 
 def test_a_different_spec_or_a_held_lock_is_refused(table_dir, tmp_path):
@@ -199,17 +203,6 @@ def test_a_different_spec_or_a_held_lock_is_refused(table_dir, tmp_path):
 
 
 # ----------------------------------------------------------------------------- the command line
-
-
-@pytest.mark.slow  # a Dask cluster trains the cells
-def test_cli_builds_and_reports_a_table(tmp_path, capsys):
-    out = tmp_path / "cli"
-    args = ["table", "build", "--task", TASK, "--arms", "none,gauss", "--configs", "1", "--epochs", "1"]
-    assert main([*args, "--out", str(out), "--quiet"]) == 0
-    assert "complete:" in capsys.readouterr().out
-    assert read_meta(out)["spec"]["arms"] == ["none", "gauss"]
-    assert main(["table", "report", str(out / TABLE), "--out", str(tmp_path / "r")]) == 0
-    assert (tmp_path / "r" / "report.md").exists()
 
 
 def test_cli_refuses_bad_input_and_writes_nothing(tmp_path, capsys):

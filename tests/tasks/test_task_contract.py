@@ -54,7 +54,7 @@ def test_task_contract(name, data_dir, monkeypatch):
         torch.manual_seed(0)
         model = task.create_model(data.num_classes)
         before = {k: v.clone() for k, v in model.state_dict().items()}
-        ctx = WarmStartContext(model, data, task.space, task.train_inputs, task.eval_inputs, 8, 0, torch.device("cpu"))
+        ctx = WarmStartContext(model, data, task.space, task.train_inputs, task.eval_inputs, 4, 0, torch.device("cpu"))
         outcome = apply_warm_start(warm_start, {}, config, ctx)
         assert set(outcome.config_used) == set(task.space.names), warm_start
         assert all(math.isfinite(v) for v in outcome.config_used.values()), warm_start

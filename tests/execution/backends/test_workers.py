@@ -10,7 +10,9 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,54 +140,75 @@ def test_workers_and_subprocess_backends_give_identical_trajectories(tmp_path, o
             assert any(last_epoch.get(t, 0) > 1 for t in resumed), (backend, lines)
 
 
-def test_resume_runs_on_another_worker_and_continues_its_epochs(tmp_path):
+@dataclass
+class Pool:
+    pool: Any
+    plan: Any
+    pids: list[int]
+
+
+@pytest.fixture(scope="module")
+def warm_pool(tmp_path_factory):
+    """A WorkerPool of two warm workers for a pasha run, started the way a run inside a sweep starts it:
+    with Dask's MALLOC_TRIM_THRESHOLD_ (and a marker variable) in its environment. Closed at the end of
+    the module; no worker outlives the close."""
+    from ohgw_bench.execution.backends.workers.pool import WorkerPool
+    from ohgw_bench.execution.runner import worker_spec
+
+    root = tmp_path_factory.mktemp("pool")
+    plan = plan_run("digits-cnn", "pasha", seed=0, budget="10ep", workers=2, out=root)
+    pool = WorkerPool(2, worker_spec(plan), root / "workers")
+    pids: list[int] = []
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+            env.setenv("OHGW_TEST_MARKER", "kept")
+            pool.start()
+        pids = pool.pids()
+        yield Pool(pool, plan, pids)
+    finally:
+        pool.close()
+    assert len(pids) == 2 and _all_gone(pids)
+
+
+def test_resume_runs_on_another_worker_and_continues_its_epochs(warm_pool, tmp_path):
     """Through syne-tune's own TrialBackend calls: trial 0 pauses on worker 0, trial 1 takes
     worker 0, and the resumed trial 0 continues on worker 1 from its checkpoint."""
     from syne_tune.backend.trial_status import Status
 
     from ohgw_bench.execution.backends.workers.backend import WarmWorkerBackend
-    from ohgw_bench.execution.backends.workers.pool import WorkerPool
     from ohgw_bench.execution.plan import scheduler_config_space
-    from ohgw_bench.execution.runner import worker_spec
 
-    plan = plan_run("digits-cnn", "pasha", seed=0, budget="10ep", workers=2, out=tmp_path)
-    space = scheduler_config_space(plan)
+    pool = warm_pool.pool
+    space = scheduler_config_space(warm_pool.plan)
     config = {k: (v.sample() if hasattr(v, "sample") else v) for k, v in space.items()}
-    pool = WorkerPool(2, worker_spec(plan), tmp_path / "workers")
-    pids: list[int] = []
-    try:
-        pool.start()
-        pids = pool.pids()
-        backend = WarmWorkerBackend(pool, tmp_path / "trials")
+    backend = WarmWorkerBackend(pool, tmp_path / "trials")
 
-        def next_result(trial_id: int) -> dict:
-            def got():
-                _, results = backend.fetch_status_results([trial_id])
-                return results
+    def next_result(trial_id: int) -> dict:
+        def got():
+            _, results = backend.fetch_status_results([trial_id])
+            return results
 
-            return _wait_for(got, 60, f"a result of trial {trial_id}")[0][1]
+        return _wait_for(got, 60, f"a result of trial {trial_id}")[0][1]
 
-        first = backend.start_trial({**config, "epochs": 1})
-        assert pool.workers[0].trial_id == first.trial_id
-        assert next_result(first.trial_id)["epoch"] == 1
-        backend.pause_trial(first.trial_id)
-        _wait_for(lambda: pool.poll(0.05) is not None and pool.workers[0].trial_id is None, 30, "worker 0 to be free")
-        second = backend.start_trial({**config, "epochs": 3})
-        assert pool.workers[0].trial_id == second.trial_id
-        backend.resume_trial(first.trial_id, {**config, "epochs": 2})
-        assert pool.workers[1].trial_id == first.trial_id
-        resumed = next_result(first.trial_id)
-        assert resumed["epoch"] == 2  # continued from the checkpoint, not retrained from scratch
-        backend.fetch_status_results([first.trial_id])  # releases the last report: the trial completes
-        status = _wait_for(
-            lambda: backend.fetch_status_results([first.trial_id])[0][first.trial_id][1] == Status.completed,
-            30,
-            "trial 0 to complete",
-        )
-        assert status
-    finally:
-        pool.close()
-    assert len(pids) == 2 and _all_gone(pids)
+    first = backend.start_trial({**config, "epochs": 1})
+    assert pool.workers[0].trial_id == first.trial_id
+    assert next_result(first.trial_id)["epoch"] == 1
+    backend.pause_trial(first.trial_id)
+    _wait_for(lambda: pool.poll(0.05) is not None and pool.workers[0].trial_id is None, 30, "worker 0 to be free")
+    second = backend.start_trial({**config, "epochs": 3})
+    assert pool.workers[0].trial_id == second.trial_id
+    backend.resume_trial(first.trial_id, {**config, "epochs": 2})
+    assert pool.workers[1].trial_id == first.trial_id
+    resumed = next_result(first.trial_id)
+    assert resumed["epoch"] == 2  # continued from the checkpoint, not retrained from scratch
+    backend.fetch_status_results([first.trial_id])  # releases the last report: the trial completes
+    status = _wait_for(
+        lambda: backend.fetch_status_results([first.trial_id])[0][first.trial_id][1] == Status.completed,
+        30,
+        "trial 0 to complete",
+    )
+    assert status
 
 
 # ---------------------------------------------------------------------- no process outlives its run
@@ -203,32 +226,15 @@ def test_sigkill_of_the_run_ends_its_workers_and_a_rerun_holds_only_its_own_tria
     _wait_for(lambda: _all_gone(workers), 5, "the workers to die with their run")
     before = {(e["trial_id"], e["epoch"]) for e in _events(directory)}
 
-    assert _run(out, "asha", "6ep", "--workers", "2", "--overwrite") == 0  # in this process
+    assert _run(out, "asha", "3ep", "--workers", "2", "--overwrite") == 0  # in this process
     traj = Trajectory.read(directory)
-    assert traj.meta.status == "complete" and traj.meta.budget["amount"] == 6
+    assert traj.meta.status == "complete" and traj.meta.budget["amount"] == 3
     per_trial: dict[int, list[int]] = {}
     for e in traj.events:
         per_trial.setdefault(e["trial_id"], []).append(e["epoch"])
     assert all(epochs == list(range(1, len(epochs) + 1)) for epochs in per_trial.values())
     assert [e["epochs_total"] for e in traj.events] == list(range(1, len(traj.events) + 1))
     assert len(before) >= 3  # the killed run had written events; none of its processes wrote after
-
-
-def test_sigterm_marks_the_run_failed_with_the_reason_and_ends_its_workers(tmp_path):
-    out = tmp_path / "out"
-    run = _start(out, "asha", "300s", "--workers", "2")
-    directory = run_dir(out, "digits-cnn", "asha", 0)
-    _wait_for(lambda: len(_events(directory)) >= 2, 120, "the run's first events")
-    workers = _worker_pids(run.pid)
-    assert workers
-    run.send_signal(signal.SIGTERM)
-    _, stderr = run.communicate(timeout=30)
-    assert run.returncode != 0
-    assert "SIGTERM" in stderr
-    meta = read_meta(directory)
-    assert meta.status == "failed" and "SIGTERM" in meta.error
-    assert _all_gone(workers)
-    assert not lock_path(out, "digits-cnn", "asha", 0).exists()  # released on the way out
 
 
 def test_a_killed_worker_fails_its_trial_and_is_replaced(tmp_path):
@@ -267,20 +273,34 @@ def test_run_on_a_locked_key_exits_2_and_writes_nothing(tmp_path, capsys):
     assert not run_dir(out, "digits-cnn", "asha", 0).exists()
 
 
-def test_a_sweep_reports_a_live_run_as_busy_and_leaves_it_alone(tmp_path):
+def test_a_sweep_leaves_a_live_run_alone_and_sigterm_marks_it_failed(tmp_path):
+    """One live run, two checks. A sweep that reaches its key (``run_one``) reports it busy and touches
+    nothing: the run goes on writing its events. SIGTERM then marks it failed with the reason, ends its
+    workers and releases its lock."""
     from ohgw_bench.execution.plan import RunRequest
     from ohgw_bench.execution.sweep.records import BUSY
     from ohgw_bench.execution.sweep.run import run_one
 
     out = tmp_path / "out"
-    run = _start(out, "asha", "8ep", "--workers", "1")  # run_one sees the lock at once: seconds of run left
+    run = _start(out, "asha", "300s", "--workers", "2")
     directory = run_dir(out, "digits-cnn", "asha", 0)
-    _wait_for(lambda: _events(directory), 120, "the run's first event")
-    outcome = run_one(RunRequest.parse("digits-cnn", "asha", "8ep", out, seed=0, workers=1))
-    assert outcome.state == BUSY
-    _, stderr = run.communicate(timeout=240)
-    assert run.returncode == 0, stderr[-3000:]
-    assert read_meta(directory).status == "complete"
+    _wait_for(lambda: len(_events(directory)) >= 2, 120, "the run's first events")
+    workers = _worker_pids(run.pid)
+    assert workers
+    outcome = run_one(RunRequest.parse("digits-cnn", "asha", "300s", out, seed=0, workers=2))
+    assert outcome.state == BUSY and f"pid {run.pid}" in outcome.detail
+    seen = len(_events(directory))
+    _wait_for(lambda: len(_events(directory)) > seen, 60, "the run to go on after the sweep looked")
+    assert read_meta(directory).status == "running" and not (out / "_attempts").exists()
+
+    run.send_signal(signal.SIGTERM)
+    _, stderr = run.communicate(timeout=30)
+    assert run.returncode != 0
+    assert "SIGTERM" in stderr
+    meta = read_meta(directory)
+    assert meta.status == "failed" and "SIGTERM" in meta.error
+    assert _all_gone(workers)
+    assert not lock_path(out, "digits-cnn", "asha", 0).exists()  # released on the way out
     assert not (out / "_attempts").exists()
 
 
@@ -300,22 +320,10 @@ def test_subprocess_backend_refuses_paths_it_would_split(tmp_path, capsys):
     assert not (tmp_path / "a b").exists()
 
 
-def test_workers_do_not_inherit_dasks_malloc_trim_threshold(tmp_path, monkeypatch):
+def test_workers_do_not_inherit_dasks_malloc_trim_threshold(warm_pool):
     """Dask's nanny sets MALLOC_TRIM_THRESHOLD_ for its workers; a run inside a sweep must not pass it on
     to its trials (it doubled an mnist1d epoch). Other variables pass through."""
-    from ohgw_bench.execution.backends.workers.pool import WorkerPool
-    from ohgw_bench.execution.runner import worker_spec
-
-    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
-    monkeypatch.setenv("OHGW_TEST_MARKER", "kept")
-    pool = WorkerPool(
-        1, worker_spec(plan_run("digits-cnn", "asha", seed=0, budget="5ep", workers=1, out=tmp_path)), tmp_path / "w"
-    )
-    try:
-        pool.start()
-        (pid,) = pool.pids()
+    for pid in warm_pool.pids:
         env = (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0")
-    finally:
-        pool.close()
-    assert b"OHGW_TEST_MARKER=kept" in env
-    assert not any(item.startswith(b"MALLOC_TRIM_THRESHOLD_=") for item in env)
+        assert b"OHGW_TEST_MARKER=kept" in env
+        assert not any(item.startswith(b"MALLOC_TRIM_THRESHOLD_=") for item in env)

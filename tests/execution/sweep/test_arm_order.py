@@ -94,15 +94,10 @@ def test_one_scheduler_rotates_by_one_from_seed_to_seed():
     assert firsts == opts + opts
 
 
-@pytest.fixture(scope="module")
-def table(tmp_path_factory) -> Path:
-    from ohgw_bench.table.build import build_table, prepare_build
-
-    out = tmp_path_factory.mktemp("arm-order") / "table"
-    arms = "none,ohgw(eta=1),random(eta=1)"
-    plan = prepare_build("digits-cnn", arms, 2, seed=5, epochs=3, out=out, n_workers=1, threads=1)
-    assert build_table(plan, quiet=True).complete
-    return out
+@pytest.fixture
+def table(twin_table) -> Path:
+    """The session's twin table (tests/helpers/twin.py): it holds the none, ohgw(eta=1) and random(eta=1) arms."""
+    return twin_table
 
 
 def test_a_replayed_sweep_starts_its_runs_in_turns(table, tmp_path):

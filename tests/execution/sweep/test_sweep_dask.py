@@ -3,8 +3,8 @@ worker process): a LocalCluster, a separately started scheduler + worker, a fail
 and a sweep SIGKILLed mid-run then re-run with the same command.
 
 Budgets are in epochs so that every run reports events however loaded the machine is. Each run
-starts its own warm workers (seconds), so each sweep has the fewest runs that show what it tests:
-two arms of one seed."""
+starts its own warm workers (seconds), so each sweep has the fewest runs that show what it tests
+(two arms of one seed), and the completing and the failing runs share one sweep."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -60,42 +61,62 @@ def _expected_dirs(out: Path, opts: str = OPTS) -> set[Path]:
     return {out / "digits-cnn" / opt / f"seed-{s}" for opt in opts.split(",") for s in SEEDS}
 
 
-def test_local_cluster_sweep_completes_every_run(tmp_path):
-    out = tmp_path / "res"
-    spec = _spec(out)
-    runs = validate_runs(spec)
-    result = run_sweep(spec, runs, n_dask_workers=2, progress=SweepProgress(runs, mode="quiet"))
-    assert [o.state for o in result.outcomes] == [DONE] * len(runs), [o.detail for o in result.outcomes]
-    assert result.exit_code == 0
-    assert set(find_runs(out)) == _expected_dirs(out)
-    for directory in find_runs(out):
+@dataclass(frozen=True)
+class MixedSweep:
+    out: Path
+    outcomes: dict[str, list]  # by task
+    exit_code: int
+
+
+@pytest.fixture(scope="module")
+def mixed_sweep(tmp_path_factory) -> MixedSweep:
+    """One sweep on a two-worker LocalCluster, for the two tests below: the two digits-cnn arms, which
+    complete, and the same arms on CIFAR-10 with a damaged cache, which exists (so the sweep's up-front
+    checks pass) but fails to load in the runs."""
+    root = tmp_path_factory.mktemp("mixed-sweep")
+    cache = root / "bad-data" / "cifar10" / "cifar10.npz"
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"not an npz file")
+    out = root / "res"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("OHGW_BENCH_DATA", str(root / "bad-data"))
+        spec = _spec(out, tasks="cifar10-resnet20,digits-cnn")
+        runs = validate_runs(spec)
+        result = run_sweep(spec, runs, n_dask_workers=2, progress=SweepProgress(runs, mode="quiet"))
+    outcomes: dict[str, list] = {}
+    for o in result.outcomes:
+        outcomes.setdefault(o.run.task, []).append(o)
+    assert len(result.outcomes) == len(runs) == 4
+    return MixedSweep(out, outcomes, result.exit_code)
+
+
+def test_local_cluster_sweep_completes_every_run(mixed_sweep):
+    out, done = mixed_sweep.out, mixed_sweep.outcomes["digits-cnn"]
+    assert [o.state for o in done] == [DONE] * 2, [o.detail for o in done]
+    assert {d for d in find_runs(out) if d.parts[-3] == "digits-cnn"} == _expected_dirs(out)
+    for directory in _expected_dirs(out):
         _check_complete_run(directory)
-    assert len({o.worker_pid for o in result.outcomes}) == 2  # two Dask worker processes ran them
+    every = [o for outcomes in mixed_sweep.outcomes.values() for o in outcomes]
+    assert len({o.worker_pid for o in every}) == 2  # two Dask worker processes ran them
     assert list((out / "_locks").rglob("*.lock")) == []  # every lock released
 
+    spec = _spec(out)  # the digits-cnn runs again
+    runs = validate_runs(spec)
     again = run_sweep(spec, runs, n_dask_workers=1, progress=SweepProgress(runs, mode="quiet"))
     assert [o.state for o in again.outcomes] == [SKIPPED] * len(runs)  # nothing re-run
 
 
-def test_failing_runs_are_isolated_and_recorded(tmp_path, monkeypatch):
-    # A damaged CIFAR-10 cache: it exists (so the sweep's up-front checks pass) but fails to load in the run.
-    cache = tmp_path / "bad-data" / "cifar10" / "cifar10.npz"
-    cache.parent.mkdir(parents=True)
-    cache.write_bytes(b"not an npz file")
-    monkeypatch.setenv("OHGW_BENCH_DATA", str(tmp_path / "bad-data"))
-    out = tmp_path / "res"
-    spec = build_spec(tasks="cifar10-resnet20,digits-cnn", opts="asha", seeds="0", budget="1ep", out=str(out))
-    runs = validate_runs(spec)
-    result = run_sweep(spec, runs, n_dask_workers=1, progress=SweepProgress(runs, mode="quiet"))
-    states = {o.run.task: o for o in result.outcomes}
-    assert states["cifar10-resnet20"].state == FAILED
-    assert states["digits-cnn"].state == DONE  # the sweep went on after the failure
-    assert result.exit_code == 1
-    failed_dir = out / "cifar10-resnet20" / "asha" / "seed-0"
-    assert "DataError" in (failed_dir / SWEEP_ERROR).read_text()
-    meta = read_meta(failed_dir)  # written by the runner's one meta writer: the same schema as any run
-    assert meta.status == "failed" and meta.budget == {"amount": 1.0, "clock": "epochs"}
-    assert "DataError" in meta.error
+def test_failing_runs_are_isolated_and_recorded(mixed_sweep):
+    failed = mixed_sweep.outcomes["cifar10-resnet20"]
+    assert [o.state for o in failed] == [FAILED] * 2
+    assert [o.state for o in mixed_sweep.outcomes["digits-cnn"]] == [DONE] * 2  # the sweep went on
+    assert mixed_sweep.exit_code == 1
+    for opt in OPTS.split(","):
+        failed_dir = mixed_sweep.out / "cifar10-resnet20" / opt / "seed-0"
+        assert "DataError" in (failed_dir / SWEEP_ERROR).read_text()
+        meta = read_meta(failed_dir)  # written by the runner's one meta writer: the same schema as any run
+        assert meta.status == "failed" and meta.budget == {"amount": 1.0, "clock": "epochs"}
+        assert "DataError" in meta.error
 
 
 def test_sweep_on_a_separately_started_scheduler_and_worker(tmp_path):
