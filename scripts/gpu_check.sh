@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU measurements of issue 15, in one short run (about 6 minutes at most). From the repo root:
+# The GPU measurements of docs/performance.md, in one short run (about 6 minutes at most). From the repo root:
 #
 #     OUT=/some/folder bash scripts/gpu_check.sh
 #

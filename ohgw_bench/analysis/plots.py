@@ -453,22 +453,14 @@ def dpsi_figure(summary: pd.DataFrame, styles: dict[str, ArmStyle]) -> Figure | 
 # --------------------------------------------------------------------------- η_h
 
 
-def _default_eta() -> float:
-    """η_h of an ``ohgw`` arm whose name does not set it: the registered default (torch-free)."""
-    from ohgw_bench.core.registry import get_warm_start
-
-    return float(get_warm_start("ohgw").defaults["eta"])
-
-
 def _eta_points(summary: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
     """Per task × scheduler: per-seed speed-ups (columns arm, eta, speedup) of each ohgw arm."""
     from ohgw_bench.analysis.pairing import pair_runs
 
     out = {}
     for (task, scheduler), group in summary.groupby(["task", "scheduler_key"], sort=True):
-        ohgw = group[group["warm_start"] == "ohgw"].copy()
-        if ohgw["eta"].isna().any():  # e.g. plain ``asha+ohgw``: meta holds only the params given
-            ohgw.loc[ohgw["eta"].isna(), "eta"] = _default_eta()
+        # η_h comes from meta.json's settings; runs too old to record them are left out, not guessed
+        ohgw = group[(group["warm_start"] == "ohgw") & group["eta"].notna()]
         none = group[group["warm_start"] == _NONE]
         if ohgw["eta"].nunique() < 2 or none.empty:
             continue

@@ -47,7 +47,7 @@ class TaskSpec:
     * ``graphs``: compile the training step into CUDA graphs (:mod:`ohgw_bench.execution.graphs`); a run's
       ``--no-graphs`` turns it off too;
     * ``trials_per_gpu``: how many trials share each visible GPU when a run is given no
-      ``--workers`` (a small model leaves most of a GPU idle; README, Performance).
+      ``--workers`` (a small model leaves most of a GPU idle; docs/performance.md).
     """
 
     name: str
@@ -105,6 +105,10 @@ class SchedulerSpec:
     engine: str = "syne-tune"
     pauses_trials: bool = False
 
+    def settings(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Every parameter with its default filled in: the one place defaults are merged."""
+        return {**self.defaults, **dict(params)}
+
 
 @dataclass(frozen=True)
 class WarmStartSpec:
@@ -122,3 +126,7 @@ class WarmStartSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     computes: bool = True
     check: Callable[[Mapping[str, Any]], None] | None = None
+
+    def settings(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Every parameter with its default filled in: the one place defaults are merged."""
+        return {**self.defaults, **dict(params)}

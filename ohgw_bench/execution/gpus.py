@@ -10,7 +10,7 @@ every run's first trial would land on the same card. Here:
 * the sweep's LocalCluster workers split the GPUs between them (:func:`gpus_for_worker`,
   applied by :class:`ohgw_bench.execution.sweep.run.PinWorkersToGpus`) before they run anything;
 * a run given no ``--workers`` runs its task's ``trials_per_gpu`` trials on each visible GPU
-  (:func:`place_trials`): one small-model trial leaves most of a GPU idle (issue 15).
+  (:func:`place_trials`): one small-model trial leaves most of a GPU idle (docs/performance.md).
 
 syne-tune counts GPUs by running ``nvidia-smi`` with its output sent to a ``std.out`` file
 in the current folder; :func:`make_local_backend` passes the count in, so nothing is written.

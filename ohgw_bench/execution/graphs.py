@@ -2,7 +2,7 @@
 
 Why it looks like this:
 * At batch 128 a ResNet-20 step on an H200 is launch-bound (8.9 ms eager against 3.2 ms under
-  ``torch.compile(mode="reduce-overhead")``, issue 15), so on CUDA the forward pass and the loss
+  ``torch.compile(mode="reduce-overhead")``, docs/performance.md), so on CUDA the forward pass and the loss
   are compiled, and AOTAutograd compiles the backward pass with them; each is replayed as a
   CUDA graph.
 * Compiling costs seconds, so it is paid once per worker process, not per trial: a process keeps

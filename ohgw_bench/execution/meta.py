@@ -7,7 +7,6 @@ from typing import Any
 
 from ohgw_bench.core.provenance import code_version, device_name, git_sha, package_versions, utc_now
 from ohgw_bench.core.records import RunStatus
-from ohgw_bench.core.registry import get_scheduler, get_warm_start
 from ohgw_bench.core.run_meta import SCHEMA_VERSION, RunMeta
 from ohgw_bench.core.trajectory import META, write_json_atomic
 from ohgw_bench.execution.plan import RunPlan, threads_per_trial
@@ -41,14 +40,8 @@ def run_meta(
         warm_start_params=dict(plan.optimizer.warm_start_params),
         warm_start_label=plan.optimizer.warm_start_label,
         # every setting with its default filled in (the name leaves defaults out)
-        scheduler_settings={
-            **get_scheduler(plan.optimizer.scheduler).defaults,
-            **dict(plan.optimizer.scheduler_params),
-        },
-        warm_start_settings={
-            **get_warm_start(plan.optimizer.warm_start).defaults,
-            **dict(plan.optimizer.warm_start_params),
-        },
+        scheduler_settings=plan.scheduler_settings,
+        warm_start_settings=plan.warm_start_settings,
         seed=plan.seed,
         seeds={"scheduler": plan.seed, "trial": trial_seeds, "data_split": "fixed per task"},
         budget={"amount": plan.budget.amount, "clock": plan.budget.clock},

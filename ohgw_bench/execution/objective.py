@@ -62,7 +62,7 @@ def objective_function(
     import torch
 
     from ohgw_bench.core.registry import get_warm_start
-    from ohgw_bench.execution.trial import TrialSetup, prepare_process, run_trial
+    from ohgw_bench.execution.trial import TrialSetup, count_warm_start_flops, prepare_process, run_trial
     from ohgw_bench.warmstarts import validate_params
 
     if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= task.max_epochs:
@@ -82,13 +82,15 @@ def objective_function(
     device = (
         torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     )
-    data = prepare_process(task, device, warm_start, params)
+    data = prepare_process(task, device)
+    setup = TrialSetup(warm_start, params, seed=seed, max_epoch=epochs)
+    count_warm_start_flops(task, data, setup)
     reports: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="ohgw-objective-") as scratch:
         run_trial(
             task,
             {k: float(config[k]) for k in task.space.names},
-            TrialSetup(warm_start, params, seed=seed, max_epoch=epochs),
+            setup,
             Path(scratch),
             lambda **r: reports.append(r),
             device,

@@ -18,6 +18,7 @@ and trial seeds: the real counterpart of a replay.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import logging
@@ -29,7 +30,7 @@ from typing import Any
 from ohgw_bench.core.budget import Budget
 from ohgw_bench.core.names import OptimizerName, parse_optimizer_name
 from ohgw_bench.core.records import RunStatus
-from ohgw_bench.core.registry import get_scheduler, get_task
+from ohgw_bench.core.registry import get_scheduler, get_task, get_warm_start
 from ohgw_bench.core.specs import TaskSpec
 from ohgw_bench.core.trajectory import (
     META,
@@ -118,6 +119,17 @@ class RunPlan:
     threads: int | None = None  # torch threads per trial; None: the cores shared among the workers
     workers_chosen_by: str = "workers"  # see ohgw_bench.execution.gpus.choose_workers
     graphs: bool = True  # CUDA graphs where the task allows them (--no-graphs: False)
+
+    @functools.cached_property
+    def scheduler_settings(self) -> dict[str, Any]:
+        """The scheduler's settings, defaults filled in (the name leaves defaults out)."""
+        return get_scheduler(self.optimizer.scheduler).settings(dict(self.optimizer.scheduler_params))
+
+    @functools.cached_property
+    def warm_start_settings(self) -> dict[str, Any]:
+        """The warm start's parameters, defaults filled in (recorded in meta.json; the trial fills
+        them in itself, from the name's parameters it records)."""
+        return get_warm_start(self.optimizer.warm_start).settings(dict(self.optimizer.warm_start_params))
 
     @property
     def replay(self) -> bool:
@@ -295,7 +307,7 @@ def make_scheduler(plan: RunPlan, config_space: dict[str, Any]):
     from ohgw_bench.execution.backends.table import replay_task, search_options
 
     spec = get_scheduler(plan.optimizer.scheduler)
-    settings = {**spec.defaults, **dict(plan.optimizer.scheduler_params)}
+    settings = plan.scheduler_settings
     space = config_space or scheduler_config_space(plan)
     table = plan.open_table()
     if table is None:

@@ -77,8 +77,6 @@ def worker_spec(plan: RunPlan):
     return WorkerSpec(
         task=plan.task.name,
         threads=threads_per_trial(plan),
-        warm_start=plan.optimizer.warm_start,
-        warm_start_params=dict(plan.optimizer.warm_start_params),
     )
 
 

@@ -13,7 +13,7 @@ Why it looks like this:
 * On CUDA: bf16 autocast and channels_last; on the CPU: plain float32.
 * On CUDA the augmentation runs on chunks of many batches: it makes a few host syncs
   and many small kernels per call, which per batch of 128 cost about 40% of an
-  H200's epoch (README, Performance). Per-sample draws make the chunk size a matter of
+  H200's epoch (docs/performance.md). Per-sample draws make the chunk size a matter of
   speed only; every arm of a run uses the same one.
 * On CUDA the step's forward and backward passes run as CUDA graphs, compiled once per process
   (:mod:`ohgw_bench.execution.graphs`): a ResNet-20 step is launch-bound there. The batches, augmentation

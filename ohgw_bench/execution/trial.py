@@ -98,9 +98,8 @@ def warm_start_flops(
             seed=0,
             device=torch.device("meta"),
         )
-        full = {**get_warm_start(name).defaults, **dict(params)}
         config = {h.name: (h.low + h.high) / 2 for h in space.hyperparameters}
-        _WARM_START_FLOPS_CACHE[key] = count_flops(lambda: apply_warm_start(name, full, config, ctx))
+        _WARM_START_FLOPS_CACHE[key] = count_flops(lambda: apply_warm_start(name, params, config, ctx))
     return _WARM_START_FLOPS_CACHE[key]
 
 
@@ -127,16 +126,21 @@ def _first_device_use(model: torch.nn.Module, data, eval_inputs: Callable, batch
     _DEVICE_WARM = True
 
 
-def prepare_process(task: TaskSpec, device: torch.device, warm_start: str, warm_start_params: Mapping[str, Any]):
+def prepare_process(task: TaskSpec, device: torch.device):
     """What a warm worker pays once instead of per trial: the task's data on the device, the first
-    device work, the model's and the warm start's FLOP counts. Returns the data for :func:`run_trial`."""
+    device work, the model's FLOP count. Returns the data for :func:`run_trial`."""
     data = task.load_data().to(device)
     model = task.create_model(data.num_classes).to(device)
     _first_device_use(model, data, task.eval_inputs, task.batch_size)
-    in_shape = tuple(data.train_x.shape[1:])
-    _model_flops(task, data.num_classes, in_shape)
-    warm_start_flops(task, data.num_classes, in_shape, task.space, warm_start, warm_start_params)
+    _model_flops(task, data.num_classes, tuple(data.train_x.shape[1:]))
     return data
+
+
+def count_warm_start_flops(task: TaskSpec, data, setup: TrialSetup) -> None:
+    """Count the trial's warm-start FLOPs before :func:`run_trial` starts its clock (a no-op once
+    counted in this process): counting is bookkeeping, not the trial's work."""
+    in_shape = tuple(data.train_x.shape[1:])
+    warm_start_flops(task, data.num_classes, in_shape, task.space, setup.warm_start, setup.warm_start_params)
 
 
 def _graphs_for(task: TaskSpec, setup: TrialSetup, num_classes: int, device: torch.device):

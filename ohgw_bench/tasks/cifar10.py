@@ -15,7 +15,7 @@ from ohgw_bench.core.space import study_space
 from ohgw_bench.core.specs import TaskSpec
 
 #: Trials per GPU when a run gets no --workers. ResNet-20, measured on an H200 with CUDA graphs
-#: (scripts/gpu_check.sh, README Performance): aggregate training images/s with K = 1, 2, 4, 8 trials
+#: (scripts/gpu_check.sh, docs/performance.md): aggregate training images/s with K = 1, 2, 4, 8 trials
 #: 44.9k, 61.2k, 62.3k, 63.0k as plain processes (the GPU time-slices them), and 81.0k, 104.9k, 113.5k
 #: for K = 2, 4, 8 under the MPS daemon. K = 4 is within 8% of the best either way at half K = 8's
 #: memory and CPU cores. ResNet-50 (same card, graphs): 16.4k with K = 1 and 15.8k with K = 2 as plain

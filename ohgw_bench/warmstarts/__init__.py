@@ -52,7 +52,7 @@ def validate_params(name: str, params: Mapping[str, Any]) -> None:
 
     spec = get_warm_start(name)
     if spec.check is not None:
-        spec.check({**spec.defaults, **dict(params)})
+        spec.check(spec.settings(params))
 
 
 def require(warm_start: str, key: str, value: Any, rule: str) -> None:
@@ -75,4 +75,4 @@ def apply_warm_start(
     from ohgw_bench.core.registry import get_warm_start
 
     spec = get_warm_start(name)
-    return spec.factory(config, ctx, **{**spec.defaults, **dict(params)})
+    return spec.factory(config, ctx, **spec.settings(params))

@@ -1,4 +1,4 @@
-"""``ohgw``: ψ ← clip(ψ − η_h·∂L_v/∂ψ), the lookahead hyper-gradient of :mod:`ohgw_bench.warmstarts._hypergrad`,
+"""``ohgw``: ψ ← clip(ψ − η_h·∂L_v/∂ψ), the lookahead hyper-gradient of :mod:`ohgw_bench.warmstarts.hypergradient`,
 repeated ``steps`` times from the same initial weights with fresh batches; ``horizon`` lookahead
 steps; ``fd_step`` = the magnitude's finite-difference step as a fraction of its range (0 = leave
 the magnitude alone).
@@ -61,7 +61,7 @@ def ohgw_steps(
 ) -> tuple[dict[str, float], WarmStartOutcome]:
     """Run the OHGW updates; return (unclipped last target, outcome)."""
     from ohgw_bench.core.space import AUG_MAGNITUDE
-    from ohgw_bench.warmstarts._hypergrad import EXACT, FINITE_DIFFERENCE, lookahead_hypergradient
+    from ohgw_bench.warmstarts.hypergradient import EXACT, FINITE_DIFFERENCE, lookahead_hypergradient
 
     psi = {k: float(config[k]) for k in ctx.space.names}
     target = dict(psi)

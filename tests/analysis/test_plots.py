@@ -39,12 +39,8 @@ def _check(paths: list[Path], names: set[str]) -> None:
             assert path.suffix == ".pdf" and data.startswith(b"%PDF")
 
 
-def test_all_figures_with_three_eta_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The third eta comes from a plain ``asha+ohgw`` arm (no eta in its params): the default.
-    import ohgw_bench.analysis.plots
-
-    asked = []
-    monkeypatch.setattr(ohgw_bench.analysis.plots, "_default_eta", lambda: asked.append(1) or 1e-3)
+def test_all_figures_with_three_eta_values(tmp_path: Path) -> None:
+    # The third eta comes from a plain ``asha+ohgw`` arm (no eta in its name): meta.json's settings
     root = tmp_path / "results"
     reach_none = [30, 40, 50, None, 60]
     for seed, t in enumerate(reach_none):
@@ -72,12 +68,24 @@ def test_all_figures_with_three_eta_values(tmp_path: Path, monkeypatch: pytest.M
                 crossing_events(t_arm, 90),
                 trials=trials,
                 warm_start_params={} if eta is None else {"eta": eta},
+                warm_start_settings={"eta": 1e-3 if eta is None else eta},
             )
     out = tmp_path / "figures"
     paths = plot_all(root, out)
     _check(paths, {"anytime", "t_at_tau", "dpsi", "eta"})
     assert all(p.parent == out for p in paths)
-    assert asked  # the default was looked up for the plain arm
+    etas = summarize_runs(root).query("warm_start == 'ohgw'")["eta"]
+    assert sorted(etas.unique()) == [1e-4, 3e-4, 1e-3]
+
+
+def test_runs_without_recorded_settings_are_left_out_of_the_eta_figure(tmp_path: Path) -> None:
+    """A run too old to record its settings has no η_h: it is not guessed from today's default."""
+    root = tmp_path / "results"
+    for seed in range(3):
+        write_run(root, "t", "asha", seed, crossing_events(40, 90))
+        write_run(root, "t", "asha+ohgw(eta=0.001)", seed, crossing_events(20, 90), warm_start_params={"eta": 1e-3})
+        write_run(root, "t", "asha+ohgw", seed, crossing_events(30, 90))
+    assert "eta" not in {p.stem for p in plot_all(root, tmp_path / "figures")}  # one known η_h: no figure
 
 
 def test_single_arm_single_seed_skips_with_reasons(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -218,11 +226,9 @@ def test_same_arm_same_style_in_every_panel_and_figure(study: Study) -> None:
         assert _hex(patch.get_facecolor()) == styles[label].color
 
 
-def test_legends_stay_outside_the_data(study: Study, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ohgw_bench.analysis.plots
+def test_legends_stay_outside_the_data(study: Study, tmp_path: Path) -> None:
 
     df, summary, styles = study
-    monkeypatch.setattr(ohgw_bench.analysis.plots, "_default_eta", lambda: 1e-3)
     eta_root = tmp_path / "eta"
     for seed in range(3):
         write_run(eta_root, "t", "asha", seed, crossing_events(40, 90))

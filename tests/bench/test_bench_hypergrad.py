@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from benchutil import interleaved, report
 
-from ohgw_bench.warmstarts._hypergrad import lookahead_hypergradient
+from ohgw_bench.warmstarts.hypergradient import lookahead_hypergradient
 
 BATCH = 128
 CONFIG = {"log10_lr": -1.0, "log10_wd": -3.5, "momentum": 0.9, "label_smoothing": 0.1}

@@ -34,6 +34,7 @@ def write_run(
     target: float = 0.9,
     budget: tuple[float, str] = (100.0, "tuner_seconds"),
     warm_start_params: dict[str, Any] | None = None,
+    warm_start_settings: dict[str, Any] | None = None,
     truncate_events: bool = False,
 ) -> Path:
     """Write one run folder and return it.
@@ -42,6 +43,8 @@ def write_run(
     trial_id = index, epoch = 1, test_acc = val_acc − 0.01, epochs_total = index + 1,
     flops_total = (index + 1)·1e9, warm-start totals 0. ``trials``: full trial dicts; by
     default one trivial trial per distinct trial_id.
+    ``warm_start_settings``: the parameters with defaults filled in, as the runner records them
+    (left out by default, as in runs too old to record them).
     ``truncate_events`` appends half a JSON line, as a crash mid-write would.
     """
     scheduler, warm_start, label = _split_optimizer(optimizer)
@@ -55,6 +58,7 @@ def write_run(
         "warm_start": warm_start,
         "warm_start_label": label,
         "warm_start_params": dict(warm_start_params or {}),
+        **({} if warm_start_settings is None else {"warm_start_settings": warm_start_settings}),
         "seed": seed,
         "budget": {"amount": budget[0], "clock": budget[1]},
         "workers": workers,

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from ohgw_bench.warmstarts._hypergrad import (
+from ohgw_bench.warmstarts.hypergradient.lookahead import (
     EXACT,
     FINITE_DIFFERENCE,
     STRUCTURALLY_ZERO,

@@ -9,7 +9,7 @@ import torch
 
 from ohgw_bench.core.registry import get_task
 from ohgw_bench.warmstarts import WarmStartContext, apply_warm_start
-from ohgw_bench.warmstarts._hypergrad import lookahead_hypergradient
+from ohgw_bench.warmstarts.hypergradient import lookahead_hypergradient
 from ohgw_bench.warmstarts.ohgw import _warm_start_batches
 
 TASK = get_task("digits-cnn")

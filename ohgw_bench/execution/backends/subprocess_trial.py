@@ -31,7 +31,7 @@ def main() -> None:
     from syne_tune import Reporter
 
     from ohgw_bench.core.registry import get_task
-    from ohgw_bench.execution.trial import prepare_process, run_trial
+    from ohgw_bench.execution.trial import count_warm_start_flops, prepare_process, run_trial
 
     torch.set_num_threads(int(config.get(THREADS_KEY, 1)))
     checkpoint_dir = Path(args.st_checkpoint_dir)
@@ -39,7 +39,8 @@ def main() -> None:
     task = get_task(config[TASK_KEY])
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     # Paid by every trial process, as by a warm worker once: not the trial's own work.
-    data = prepare_process(task, device, setup.warm_start, setup.warm_start_params)
+    data = prepare_process(task, device)
+    count_warm_start_flops(task, data, setup)
     run_trial(task, config, setup, checkpoint_dir, Reporter(), device, data=data)
 
 

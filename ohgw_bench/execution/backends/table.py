@@ -12,7 +12,7 @@ looked up. Choices, each recorded in the run's meta.json:
   the scheduler's own compute is not charged (it would be the replaying machine's, not the table's);
 * ``--configs-from PATH`` runs a *real* run restricted the same way, each configuration training
   with the table's trial seed: with one worker it makes the decisions the replay makes
-  (``tests/test_replay.py``).
+  (``tests/execution/backends/test_table.py``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from ohgw_bench.core.table_format import TABLE, read_table
 
 #: Simulated latency of each start, stop and report. syne-tune's default (0.05 s) is its cloud
 #: backends'; a warm worker here starts a trial or passes a report on in about a millisecond
-#: (README, Performance: decision wait), so a replay charges that.
+#: (docs/performance.md, decision wait), so a replay charges that.
 DISPATCH_SECONDS = 0.001
 _DELAYS = (
     "delay_on_trial_result",

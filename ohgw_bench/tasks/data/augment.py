@@ -21,7 +21,7 @@ Recipe (as torchvision ``RandomCrop(32, padding=4)`` → ``RandomHorizontalFlip(
   filled with 0 (black, on the un-normalised [0, 1] scale).
 
 Faithfulness: every op matches ``torchvision.transforms.functional`` on uint8 tensors
-(tests/test_augment.py checks each op at several magnitudes) to within ~1 grey level:
+(tests/tasks/data/test_augment.py checks each op at several magnitudes) to within ~1 grey level:
 we compute in float, while torchvision rounds to uint8 after each op. Equalize is exact
 and batched (one histogram per sample and channel via ``scatter_add``; a float input is
 binned by its truncated value, as the uint8 image would be). Solarize at magnitude 0

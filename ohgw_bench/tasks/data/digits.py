@@ -6,8 +6,11 @@ sees the same train/validation/test images.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -20,14 +23,28 @@ DIGITS_MEAN = (0.3051,)
 DIGITS_STD = (0.3752,)
 
 
-def load_digits_splits() -> DataSplits:
-    from sklearn.datasets import load_digits
+def digits_file() -> Path:
+    """scikit-learn's own copy of the data, found without importing scikit-learn: the import costs
+    a warm worker more than a second at start-up, and ``load_digits`` only parses this file."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError("the digits task reads scikit-learn's bundled digits; install scikit-learn")
+    return Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"
 
-    bunch = load_digits()
+
+def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """Images (n, 8, 8) with pixels 0..16 and integer labels, as ``sklearn.datasets.load_digits``
+    returns them (a test checks that they are equal)."""
+    table = np.loadtxt(digits_file(), delimiter=",")
+    return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype("int64")
+
+
+def load_digits_splits() -> DataSplits:
+    pixels, target = load_digits_arrays()
     # Raw pixels are 0..16; store as uint8 on the usual 0..255 scale.
-    images = torch.from_numpy((bunch.images * 16.0).clip(0, 255).astype("uint8")).unsqueeze(1)
-    labels = torch.from_numpy(bunch.target.astype("int64"))
-    train, val, test = stratified_split(bunch.target, (0.6, 0.2, 0.2), seed=SPLIT_SEED)
+    images = torch.from_numpy((pixels * 16.0).clip(0, 255).astype("uint8")).unsqueeze(1)
+    labels = torch.from_numpy(target)
+    train, val, test = stratified_split(target, (0.6, 0.2, 0.2), seed=SPLIT_SEED)
     take = lambda idx: (images[torch.from_numpy(idx)], labels[torch.from_numpy(idx)])  # noqa: E731
     (trx, try_), (vax, vay), (tex, tey) = take(train), take(val), take(test)
     return DataSplits(

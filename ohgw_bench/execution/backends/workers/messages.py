@@ -16,14 +16,13 @@ EndStatus = Literal["completed", "paused", "stopped", "failed"]
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """Everything a worker needs before its first trial: which data to load, how many CPU threads,
-    and which warm start to count FLOPs for up front. Its GPU comes from the environment the pool
-    starts it with (``CUDA_VISIBLE_DEVICES``), which must be set before torch is imported."""
+    """Everything a worker needs before its first trial: which data to load and how many CPU
+    threads. The warm start and everything else a trial needs come with each trial's config, the
+    one channel both trial backends share. Its GPU comes from the environment the pool starts it
+    with (``CUDA_VISIBLE_DEVICES``), which must be set before torch is imported."""
 
     task: str
     threads: int
-    warm_start: str
-    warm_start_params: dict[str, Any]
 
 
 @dataclass(frozen=True)

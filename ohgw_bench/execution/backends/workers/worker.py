@@ -86,12 +86,12 @@ def serve(conn: Connection, spec: WorkerSpec) -> None:
 
     from ohgw_bench.core.registry import get_task
     from ohgw_bench.execution.backends.trial_config import trial_setup
-    from ohgw_bench.execution.trial import prepare_process, run_trial
+    from ohgw_bench.execution.trial import count_warm_start_flops, prepare_process, run_trial
 
     torch.set_num_threads(spec.threads)
     task = get_task(spec.task)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    data = prepare_process(task, device, spec.warm_start, spec.warm_start_params)
+    data = prepare_process(task, device)
     conn.send(Ready(os.getpid(), time.perf_counter() - started))
     while True:
         try:
@@ -107,6 +107,7 @@ def serve(conn: Connection, spec: WorkerSpec) -> None:
         error = ""
         try:
             setup = trial_setup(message.config, message.trial_id)
+            count_warm_start_flops(task, data, setup)  # once per worker, before the trial's clock starts
             run_trial(task, message.config, setup, Path(message.checkpoint_dir), reporter, device, data=data)
         except _Halted as halted:
             status = halted.status
