@@ -84,7 +84,7 @@ def objective_function(
     )
     data = prepare_process(task, device)
     setup = TrialSetup(warm_start, params, seed=seed, max_epoch=epochs)
-    count_warm_start_flops(task, data, setup)
+    count_warm_start_flops(task, data, warm_start, params)
     reports: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="ohgw-objective-") as scratch:
         run_trial(

@@ -24,7 +24,6 @@ from ohgw_bench.execution.plan import (
     make_scheduler,
     quiet_syne_tune,
     scheduler_config_space,
-    threads_per_trial,
 )
 from ohgw_bench.execution.writer import TrajectoryWriter
 
@@ -74,10 +73,8 @@ def _keep_failed_trial_logs(writer: TrajectoryWriter, backend: Any, directory: P
 def worker_spec(plan: RunPlan):
     from ohgw_bench.execution.backends.workers.messages import WorkerSpec
 
-    return WorkerSpec(
-        task=plan.task.name,
-        threads=threads_per_trial(plan),
-    )
+    names = set(plan.task.space.names)
+    return WorkerSpec({k: v for k, v in scheduler_config_space(plan).items() if k not in names})
 
 
 @contextlib.contextmanager

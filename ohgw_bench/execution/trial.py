@@ -136,11 +136,10 @@ def prepare_process(task: TaskSpec, device: torch.device):
     return data
 
 
-def count_warm_start_flops(task: TaskSpec, data, setup: TrialSetup) -> None:
-    """Count the trial's warm-start FLOPs before :func:`run_trial` starts its clock (a no-op once
-    counted in this process): counting is bookkeeping, not the trial's work."""
-    in_shape = tuple(data.train_x.shape[1:])
-    warm_start_flops(task, data.num_classes, in_shape, task.space, setup.warm_start, setup.warm_start_params)
+def count_warm_start_flops(task: TaskSpec, data, warm_start: str, params: Mapping[str, Any]) -> None:
+    """Count a warm start's FLOPs before any trial's clock starts (a warm worker: before it says
+    Ready), so that :func:`run_trial` finds them counted: counting is bookkeeping, not work."""
+    warm_start_flops(task, data.num_classes, tuple(data.train_x.shape[1:]), task.space, warm_start, params)
 
 
 def _graphs_for(task: TaskSpec, setup: TrialSetup, num_classes: int, device: torch.device):

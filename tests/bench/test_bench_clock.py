@@ -44,7 +44,7 @@ def test_warm_start_time_is_all_the_extra_time_a_trial_is_charged(benchmark, cap
     data = None
     data = prepare_process(TASK, device)  # the once-per-worker work, off the clock
     for arm in ARMS:
-        count_warm_start_flops(TASK, data, TrialSetup(arm, {}, seed=0, max_epoch=1))
+        count_warm_start_flops(TASK, data, arm, {})
     extra: dict[str, list[float]] = {"ohgw": [], "gauss": []}
     recorded: dict[str, list[float]] = {"ohgw": [], "gauss": []}
 

@@ -25,6 +25,7 @@ from benchutil import interleaved, report
 
 from ohgw_bench.core.registry import get_task
 from ohgw_bench.core.space import TrainingHparams
+from ohgw_bench.execution.backends.trial_config import THREADS_KEY
 from ohgw_bench.execution.backends.workers.messages import Report, StartTrial, TrialEnded
 from ohgw_bench.execution.backends.workers.pool import WorkerPool
 from ohgw_bench.execution.plan import scheduler_config_space
@@ -121,7 +122,7 @@ def test_trial_start_and_resume_overhead(benchmark, capsys, tmp_path):
         _on_worker(pool, 0, {**config, "epochs": 2}, resume_ckpt)
 
     spec = worker_spec(plan)
-    pool = WorkerPool(1, dataclasses.replace(spec, threads=1), tmp_path / "workers")
+    pool = WorkerPool(1, dataclasses.replace(spec, constants={**spec.constants, THREADS_KEY: 1}), tmp_path / "workers")
     pool.start()
     try:
         benchmark.group = "trial orchestration, digits-cnn one-epoch rung, 1 thread"

@@ -40,7 +40,7 @@ def main() -> None:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     # Paid by every trial process, as by a warm worker once: not the trial's own work.
     data = prepare_process(task, device)
-    count_warm_start_flops(task, data, setup)
+    count_warm_start_flops(task, data, setup.warm_start, setup.warm_start_params)
     run_trial(task, config, setup, checkpoint_dir, Reporter(), device, data=data)
 
 

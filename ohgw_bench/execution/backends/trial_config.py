@@ -22,6 +22,11 @@ GRAPHS_KEY = "ohgw_graphs"  # 1: CUDA graphs where the task allows them; 0: the 
 RUN_PID_ENV = "OHGW_BENCH_RUN_PID"
 
 
+def warm_start_of(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The warm start and its parameters (as named) that a config carries."""
+    return config[WARM_START_KEY], json.loads(config[WARM_START_PARAMS_KEY])
+
+
 def trial_setup(config: Mapping[str, Any], trial_id: int):
     """The :class:`~ohgw_bench.execution.trial.TrialSetup` encoded in a scheduler's config (both backends)."""
     from ohgw_bench.core.registry import get_task
@@ -33,9 +38,10 @@ def trial_setup(config: Mapping[str, Any], trial_id: int):
         seed = open_table(config[TABLE_KEY]).seed_of(dict(config), get_task(config[TASK_KEY]).space.names)
     else:
         seed = trial_seed(int(config[SEED_KEY]), trial_id)
+    warm_start, params = warm_start_of(config)
     return TrialSetup(
-        warm_start=config[WARM_START_KEY],
-        warm_start_params=json.loads(config[WARM_START_PARAMS_KEY]),
+        warm_start=warm_start,
+        warm_start_params=params,
         seed=seed,
         max_epoch=int(config[MAX_RESOURCE_ATTR]),
         graphs=bool(int(config.get(GRAPHS_KEY, 1))),

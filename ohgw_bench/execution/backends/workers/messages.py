@@ -16,13 +16,13 @@ EndStatus = Literal["completed", "paused", "stopped", "failed"]
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """Everything a worker needs before its first trial: which data to load and how many CPU
-    threads. The warm start and everything else a trial needs come with each trial's config, the
-    one channel both trial backends share. Its GPU comes from the environment the pool starts it
-    with (``CUDA_VISIBLE_DEVICES``), which must be set before torch is imported."""
+    """What a worker prepares for before its first trial: the constants every trial's config
+    carries (task, threads, warm start, ...; ``backends/trial_config.py``), decoded by the same
+    functions that decode each trial's setup, so the worker and its trials cannot disagree. Its GPU
+    comes from the environment the pool starts it with (``CUDA_VISIBLE_DEVICES``), which must be
+    set before torch is imported."""
 
-    task: str
-    threads: int
+    constants: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -85,13 +85,14 @@ def serve(conn: Connection, spec: WorkerSpec) -> None:
     import torch
 
     from ohgw_bench.core.registry import get_task
-    from ohgw_bench.execution.backends.trial_config import trial_setup
+    from ohgw_bench.execution.backends.trial_config import TASK_KEY, THREADS_KEY, trial_setup, warm_start_of
     from ohgw_bench.execution.trial import count_warm_start_flops, prepare_process, run_trial
 
-    torch.set_num_threads(spec.threads)
-    task = get_task(spec.task)
+    torch.set_num_threads(int(spec.constants[THREADS_KEY]))
+    task = get_task(spec.constants[TASK_KEY])
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     data = prepare_process(task, device)
+    count_warm_start_flops(task, data, *warm_start_of(spec.constants))  # before Ready: off every clock
     conn.send(Ready(os.getpid(), time.perf_counter() - started))
     while True:
         try:
@@ -107,7 +108,6 @@ def serve(conn: Connection, spec: WorkerSpec) -> None:
         error = ""
         try:
             setup = trial_setup(message.config, message.trial_id)
-            count_warm_start_flops(task, data, setup)  # once per worker, before the trial's clock starts
             run_trial(task, message.config, setup, Path(message.checkpoint_dir), reporter, device, data=data)
         except _Halted as halted:
             status = halted.status
