@@ -120,6 +120,13 @@ def _parser() -> argparse.ArgumentParser:
         help="rank pairs whose two runs differ in code version, package versions or device (refused otherwise); "
         "their rows are marked",
     )
+    lb.add_argument(
+        "--plan",
+        type=float,
+        default=None,
+        metavar="SPEEDUP",
+        help="treat PATH as a pilot: how many paired seeds detect this speed-up (e.g. 1.15) with 80%% power",
+    )
 
     pl = sub.add_parser("plot", help="figures: anytime curves, paired T@tau, hyperparameter shifts, eta_h")
     pl.add_argument("path", type=Path, help="results root or any folder holding run folders")
@@ -322,6 +329,12 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan(args: argparse.Namespace) -> str:
+    from ohgw_bench.analysis.planning import plan
+
+    return plan(args.path, args.plan, fmt=args.format, target=args.target)
+
+
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     import warnings
 
@@ -342,15 +355,21 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             return _fail(str(err))
         print(f"wrote {args.out} ({n} runs)")
         return 0
+    if args.plan is not None and args.format not in ("md", "csv"):
+        return _fail("--plan writes md or csv")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            text = leaderboard(
-                args.path,
-                target=args.target,
-                fmt=args.format,
-                include_incomplete=args.include_incomplete,
-                allow_mixed=args.allow_mixed,
+            text = (
+                _plan(args)
+                if args.plan is not None
+                else leaderboard(
+                    args.path,
+                    target=args.target,
+                    fmt=args.format,
+                    include_incomplete=args.include_incomplete,
+                    allow_mixed=args.allow_mixed,
+                )
             )
         except (ValueError, FileNotFoundError) as err:  # MixedPairError too: bad input, exit 2
             return _fail(str(err))

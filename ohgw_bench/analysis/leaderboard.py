@@ -24,12 +24,17 @@ from ohgw_bench.analysis.stats import (
     DASH,
     MAX_TEST_DROP_PP,
     censored_pair_values,
+    detectable_speedup,
+    holm,
+    log_differences,
     median,
     meets_criterion,
     paired_differences,
     quantile,
     rank_biserial,
     ratios,
+    shift_estimate,
+    verdict,
     wilcoxon_p,
     win_rate,
 )
@@ -65,19 +70,32 @@ COLUMNS = (
     "n_censored_none",
     *[f"{name}_{s}" for name, _ in _CLOCK_COLUMNS for s in ("median", "q25", "q75")],
     "T_reduction",
+    "speedup_hl",
+    "speedup_low",
+    "speedup_high",
     "speedup",
     "p_value",
+    "p_holm",
     "rank_biserial",
     "win_rate",
+    "detectable_speedup",
+    "auc_median",
+    "delta_auc_pp_hl",
+    "delta_auc_pp_low",
+    "delta_auc_pp_high",
     "best_val_acc_median",
     "incumbent_test_acc_median",
     "delta_test_acc_pp",
+    "delta_test_acc_pp_hl",
+    "delta_test_acc_pp_low",
+    "delta_test_acc_pp_high",
     "delta_test_acc_examples",
     "ws_compute_share",
     "ws_flops_share",
     "peak_mem_ratio",
     "n_diverged",
     "success",
+    "verdict",
     "test_resolves_criterion",
     "mixed",
     "n_mixed",
@@ -95,6 +113,7 @@ def _describe_runs(row: dict[str, Any], runs: pd.DataFrame) -> None:
         None if math.isnan(row["n_test"]) else bool(100.0 / row["n_test"] <= MAX_TEST_DROP_PP)
     )
     row["n_censored"] = int((~runs["reached"].astype(bool)).sum())
+    row["auc_median"] = median(runs["auc"]) if "auc" in runs else math.nan
     row["best_val_acc_median"] = median(runs["best_val_acc"])
     row["incumbent_test_acc_median"] = median(runs["incumbent_test_acc"])
     row["ws_compute_share"] = median(runs["ws_compute_share"])
@@ -111,13 +130,56 @@ def _unique_number(values: Any) -> float:
     return found.pop() if len(found) == 1 else math.nan
 
 
+#: the statistics of an arm row that need pairs (NaN where it has none); the none row's are fixed
+_PAIRED_STATS = (
+    "T_reduction",
+    "speedup_hl",
+    "speedup_low",
+    "speedup_high",
+    "speedup",
+    "p_value",
+    "rank_biserial",
+    "win_rate",
+    "detectable_speedup",
+    "delta_auc_pp_hl",
+    "delta_auc_pp_low",
+    "delta_auc_pp_high",
+    "delta_test_acc_pp",
+    "delta_test_acc_pp_hl",
+    "delta_test_acc_pp_low",
+    "delta_test_acc_pp_high",
+)
+_NONE_ROW = {
+    **dict.fromkeys(_PAIRED_STATS, math.nan),
+    **{"T_reduction": 0.0, "speedup": 1.0, "speedup_hl": 1.0, "delta_test_acc_pp": 0.0},
+    **{"success": DASH, "verdict": DASH, "mixed": "", "n_mixed": 0},
+}
+
+
+def _paired_shift(pairs: pd.DataFrame, column: str, scale: float) -> dict[str, float]:
+    """Hodges–Lehmann estimate and 95 % interval of (arm − none) · scale of a summary column."""
+    if f"{column}_arm" not in pairs:
+        return {"hl": math.nan, "low": math.nan, "high": math.nan}
+    d = (pairs[f"{column}_arm"].to_numpy(float) - pairs[f"{column}_none"].to_numpy(float)) * scale
+    hl, low, high = shift_estimate(d)
+    return {"hl": hl, "low": low, "high": high}
+
+
 def compare_pairs(pairs: pd.DataFrame) -> dict[str, Any]:
-    """Paired statistics of one arm vs none from :func:`pair_runs` output (tuner-seconds clock)."""
+    """Paired statistics of one arm vs none from :func:`pair_runs` output (tuner-seconds clock).
+
+    The estimate is the Hodges–Lehmann speed-up exp(HL of log T_none − log T_arm) with the interval
+    that inverts the signed-rank test (docs/statistics.md); the median of per-pair ratios is kept
+    as a secondary column (``speedup``). AUC and final test accuracy are estimated the same way,
+    as arm − none in percentage points."""
     t_none = pairs["T_tuner_seconds_cens_none"].to_numpy(float)
     t_arm = pairs["T_tuner_seconds_cens_arm"].to_numpy(float)
     rn = pairs["reached_none"].to_numpy(bool)
     ra = pairs["reached_arm"].to_numpy(bool)
     d = paired_differences(t_none, t_arm, rn, ra)
+    log_ratios = log_differences(t_none, t_arm, rn, ra)
+    hl, low, high = shift_estimate(log_ratios)
+    auc, test = _paired_shift(pairs, "auc", 100.0), _paired_shift(pairs, "incumbent_test_acc", 100.0)
     adjusted_none, adjusted_arm = censored_pair_values(t_none, t_arm, rn, ra)
     median_none, median_arm = median(adjusted_none), median(adjusted_arm)
     reduction = 1.0 - median_arm / median_none if median_none and not math.isnan(median_none) else math.nan
@@ -128,29 +190,40 @@ def compare_pairs(pairs: pd.DataFrame) -> dict[str, Any]:
         "n": int(len(pairs)),
         "n_censored_none": int((~rn).sum()),
         "T_reduction": reduction,
+        "speedup_hl": math.exp(hl),
+        "speedup_low": math.exp(low),
+        "speedup_high": math.exp(high),
         "speedup": median(ratios(t_none, t_arm, rn, ra)),
         "p_value": wilcoxon_p(d),
         "rank_biserial": rank_biserial(d),
         "win_rate": win_rate(t_none, t_arm, rn, ra),
+        "detectable_speedup": detectable_speedup(log_ratios, len(pairs)),
+        "delta_auc_pp_hl": auc["hl"],
+        "delta_auc_pp_low": auc["low"],
+        "delta_auc_pp_high": auc["high"],
         "delta_test_acc_pp": median(test_delta),
+        "delta_test_acc_pp_hl": test["hl"],
+        "delta_test_acc_pp_low": test["low"],
+        "delta_test_acc_pp_high": test["high"],
     }
 
 
 def success_mark(stats_row: dict[str, Any]) -> str:
-    """✓ / ✗ from the study's criteria (see the module docstring)."""
+    """✓ / ✗ from the seed's criterion (docs/statistics.md)."""
     ok = meets_criterion(stats_row.get("T_reduction"), stats_row.get("p_value"), stats_row.get("delta_test_acc_pp"))
     return CHECK if ok else CROSS
+
+
+def row_verdict(stats_row: dict[str, Any]) -> str:
+    """success / ruled out / inconclusive (:func:`~ohgw_bench.analysis.stats.verdict`)."""
+    interval = (stats_row.get("speedup_low", math.nan), stats_row.get("speedup_high", math.nan))
+    return verdict(interval, stats_row.get("p_value"), stats_row.get("T_reduction"), stats_row.get("delta_test_acc_pp"))
 
 
 def build_leaderboard(summary: pd.DataFrame, allow_mixed: bool = False) -> pd.DataFrame:
     """One row per (task, scheduler, warm-start arm) from :func:`summarize_runs` output.
 
-    Columns: :data:`COLUMNS` (task, scheduler, arm = warm_start_label, warm_start, eta,
-    target, n_test, n, n_runs, n_censored, n_censored_none, T_tuner_s_{median,q25,q75},
-    T_device_s_…, T_epochs_…, T_reduction, speedup, p_value, rank_biserial, win_rate,
-    best_val_acc_median, incumbent_test_acc_median, delta_test_acc_pp,
-    delta_test_acc_examples, ws_compute_share, ws_flops_share, peak_mem_ratio, n_diverged,
-    success, test_resolves_criterion, mixed, n_mixed, code_modified). Rows: tasks and
+    Columns: :data:`COLUMNS`, each defined in docs/statistics.md (*Leaderboard columns*). Rows: tasks and
     schedulers sorted, the none row first.
 
     Raises :class:`MixedPairError` when the two runs of a pair differ in code version,
@@ -178,21 +251,7 @@ def build_leaderboard(summary: pd.DataFrame, allow_mixed: bool = False) -> pd.Da
             }
             if label == NONE:
                 _describe_runs(row, runs)
-                row.update(
-                    {
-                        "n": int(len(runs)),
-                        "n_censored_none": row["n_censored"],
-                        "T_reduction": 0.0,
-                        "speedup": 1.0,
-                        "p_value": math.nan,
-                        "rank_biserial": math.nan,
-                        "win_rate": math.nan,
-                        "delta_test_acc_pp": 0.0,
-                        "success": DASH,
-                        "mixed": "",
-                        "n_mixed": 0,
-                    }
-                )
+                row.update({"n": int(len(runs)), "n_censored_none": row["n_censored"], **_NONE_ROW})
             else:
                 pairs = pair_runs(none_runs, runs) if not none_runs.empty else runs.iloc[0:0]
                 row["mixed"], row["n_mixed"] = check_pairs(str(task), str(scheduler), label, pairs, allow_mixed)
@@ -201,22 +260,14 @@ def build_leaderboard(summary: pd.DataFrame, allow_mixed: bool = False) -> pd.Da
                 if len(pairs):
                     row.update(compare_pairs(pairs))
                 else:
-                    row.update(
-                        {
-                            "n": 0,
-                            "n_censored_none": 0,
-                            "T_reduction": math.nan,
-                            "speedup": math.nan,
-                            "p_value": math.nan,
-                            "rank_biserial": math.nan,
-                            "win_rate": math.nan,
-                            "delta_test_acc_pp": math.nan,
-                        }
-                    )
+                    row.update({"n": 0, "n_censored_none": 0, **dict.fromkeys(_PAIRED_STATS, math.nan)})
                 row["success"] = success_mark(row)
+                row["verdict"] = row_verdict(row)
             row["delta_test_acc_examples"] = row["delta_test_acc_pp"] / 100.0 * row["n_test"]
             rows.append(row)
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    table["p_holm"] = holm(table["p_value"].to_numpy(float))  # over every test of this leaderboard
+    return table
 
 
 def leaderboard(

@@ -14,7 +14,17 @@ import numpy as np
 import pandas as pd
 
 from ohgw_bench.analysis.pairing import NONE
-from ohgw_bench.analysis.stats import ALPHA, CHECK, CROSS, DASH, MAX_TEST_DROP_PP, MIN_T_REDUCTION, ZERO_METHOD
+from ohgw_bench.analysis.stats import (
+    ALPHA,
+    CHECK,
+    CROSS,
+    DASH,
+    LEVEL,
+    MAX_TEST_DROP_PP,
+    MIN_T_REDUCTION,
+    RULED_OUT_SPEEDUP,
+    ZERO_METHOD,
+)
 
 MIXED_MARK = "†"  # an arm ranked with --allow-mixed
 UNRESOLVED_MARK = "*"  # a success mark the test split cannot back at 0.2 pp
@@ -105,6 +115,38 @@ def _delta_cell(row: pd.Series) -> str:
     return text if _missing(examples) else f"{text} ({_sig(examples, signed=True)} ex.)"
 
 
+def _interval(row: pd.Series, name: str, fmt: str, suffix: str = "") -> str:
+    """``estimate [low, high]`` of the columns ``name`` / ``name_low`` / ``name_high`` (estimate only
+    where the interval is undefined; ∞ where too few pairs bound it)."""
+    estimate = row[name]
+    if _missing(estimate):
+        return DASH
+    text = fmt.format(float(estimate) + 0.0) + suffix
+    base = name.removesuffix("_hl")
+    low, high = row[f"{base}_low"], row[f"{base}_high"]
+    if _missing(low) or _missing(high):
+        return text
+    return f"{text} [{_num(float(low) + 0.0, fmt)}, {_num(float(high) + 0.0, fmt)}]"
+
+
+def _speedup_cell(row: pd.Series) -> str:
+    return _interval(row, "speedup_hl", "{:.2f}", "×")
+
+
+def _detectable_note(rows: pd.DataFrame) -> str | None:
+    """One line per table: the smallest speed-up each arm's n pairs detect at 80 % power."""
+    arms = rows[~rows["warm_start"].eq(NONE) & rows["detectable_speedup"].notna()]
+    if arms.empty:
+        return None
+    parts = [
+        f"{r['arm']} {_num(float(r['detectable_speedup']), '{:.2f}×')} (n = {int(r['n'])})" for _, r in arms.iterrows()
+    ]
+    return (
+        "Smallest speed-up these pairs detect with 80 % power (simulated from each arm's observed spread; "
+        "docs/statistics.md): " + ", ".join(parts) + "."
+    )
+
+
 def _mixed(row: pd.Series) -> bool:
     return isinstance(row["mixed"], str) and bool(row["mixed"])
 
@@ -122,18 +164,24 @@ _MD_COLUMNS = (
     _Column("T@τ device ({unit})", lambda r, u: _iqr(r, "T_device_s", u.seconds)),
     _Column("T@τ epochs", lambda r, u: _iqr(r, "T_epochs")),
     _Column("not reached", lambda r, u: str(int(r["n_censored"]))),
-    _Column("speed-up", lambda r, u: _num(r["speedup"], "{:.2f}×")),
+    _Column("speed-up [95% CI]", lambda r, u: _speedup_cell(r)),
     _Column("p", lambda r, u: _num(r["p_value"], "{:.3g}")),
-    _Column("r_rb", lambda r, u: _num(r["rank_biserial"], "{:+.2f}")),
+    _Column("p Holm", lambda r, u: _num(r["p_holm"], "{:.3g}")),
     _Column("win rate", lambda r, u: _num(r["win_rate"], "{:.2f}")),
+    _Column("Δ AUC pp [95% CI]", lambda r, u: DASH if _is_none_row(r) else _interval(r, "delta_auc_pp_hl", "{:+.2f}")),
     _Column("best val acc", lambda r, u: _num(r["best_val_acc_median"], "{:.4f}")),
     _Column("incumbent test acc", lambda r, u: _num(r["incumbent_test_acc_median"], "{:.4f}")),
-    _Column("Δ test acc", lambda r, u: _delta_cell(r)),
+    _Column("Δ test acc (median)", lambda r, u: _delta_cell(r)),
+    _Column(
+        "Δ test acc pp [95% CI]",
+        lambda r, u: DASH if _is_none_row(r) else _interval(r, "delta_test_acc_pp_hl", "{:+.2f}"),
+    ),
     _Column("warm-start compute", lambda r, u: _num(r["ws_compute_share"], "{:.1%}")),
     _Column("warm-start FLOPs", lambda r, u: _num(r["ws_flops_share"], "{:.1%}")),
     _Column("peak mem ratio", lambda r, u: _num(r["peak_mem_ratio"], "{:.2f}")),
     _Column("diverged trials", lambda r, u: str(int(r["n_diverged"]))),
-    _Column("success", lambda r, u: _mark(r)),
+    _Column("criterion", lambda r, u: _mark(r)),
+    _Column("verdict", lambda r, u: str(r["verdict"])),
 )
 _MD_TUNER, _MD_DEVICE = 2, 3  # the device column is left out where it repeats the tuner column
 
@@ -172,9 +220,14 @@ def _markdown(table: pd.DataFrame) -> str:
         "",
         "T@τ: time until the incumbent's validation accuracy first reaches τ, median [IQR] over seeds, in the unit "
         "named in each table's header; censored at the budget used when τ was not reached. T@τ device "
-        "(= tuner × workers) is shown only where it differs from T@τ tuner. Wilcoxon two-sided, "
-        f"zero_method={ZERO_METHOD}; ✓ = median T@τ ≥ {MIN_T_REDUCTION:.0%} lower, p < {ALPHA}, "
-        f"Δ test acc ≥ −{MAX_TEST_DROP_PP} pp (ex. = test examples).",
+        "(= tuner × workers) is shown only where it differs from T@τ tuner. Speed-up: the paired "
+        "Hodges–Lehmann estimate of T_none / T_arm (on log T) with the "
+        f"{LEVEL:.0%} interval that inverts the signed-rank test; Δ AUC and Δ test acc (arm − none, pp) the same way. "
+        f"p: Wilcoxon two-sided, zero_method={ZERO_METHOD}; p Holm: adjusted over every test of this leaderboard. "
+        f"Criterion (the seed's) ✓ = median T@τ ≥ {MIN_T_REDUCTION:.0%} lower, p < {ALPHA}, "
+        f"median Δ test acc ≥ −{MAX_TEST_DROP_PP} pp (ex. = test examples). Verdict: success (criterion met), "
+        f"ruled out (the interval's upper end is below {RULED_OUT_SPEEDUP:.3f}×, a {MIN_T_REDUCTION:.0%} cut), "
+        "else inconclusive. Definitions: docs/statistics.md.",
         "",
     ]
     if bool(table["code_modified"].any()):
@@ -201,6 +254,8 @@ def _markdown(table: pd.DataFrame) -> str:
         ]
         out += ["| " + " | ".join(row[i].replace("|", "\\|") for i in keep) + " |" for row in cells]
         out.append("")
+        detectable = _detectable_note(rows)
+        out += [detectable, ""] if detectable else []
         for arm, n_mixed, n, fields in _mixed_notes(rows):
             listed = ", ".join(f"`{f}`" for f in fields)
             out += [
@@ -267,19 +322,21 @@ def _tex_arm(row: pd.Series) -> str:
     return _tex(str(row["arm"])) + (r"$^{\dagger}$" if _mixed(row) else "")
 
 
-# Nine columns, the paired statistics of a paper table; the CSV and Markdown have the rest.
+# Eleven columns, the paired statistics of a paper table; the CSV and Markdown have the rest.
 _TEX_COLUMNS = (
     _Column("Arm", lambda r, u: _tex_arm(r)),
     _Column("$n$", lambda r, u: str(int(r["n"]))),
     _Column(r"$T_\tau$ ({unit}), median [IQR]", lambda r, u: _tex(_iqr(r, "T_tuner_s", u.seconds))),
     _Column("Not reached", lambda r, u: str(int(r["n_censored"]))),
-    _Column("Speed-up", lambda r, u: _tex(_num(r["speedup"], "{:.2f}×"))),
+    _Column("Speed-up [95\\,\\% CI]", lambda r, u: _tex(_speedup_cell(r))),
     _Column("$p$", lambda r, u: _tex_p(r["p_value"])),
+    _Column(r"$p_{{\mathrm{{Holm}}}}$", lambda r, u: _tex_p(r["p_holm"])),
     _Column("Win rate", lambda r, u: _tex(_num(r["win_rate"], "{:.2f}"))),
     _Column(
         r"$\Delta$ test acc.\ (pp)", lambda r, u: "---" if _is_none_row(r) else _tex_signed(r["delta_test_acc_pp"])
     ),
-    _Column("Success", lambda r, u: _tex_mark(r)),
+    _Column("Criterion", lambda r, u: _tex_mark(r)),
+    _Column("Verdict", lambda r, u: _tex(str(r["verdict"]))),
 )
 
 
@@ -297,11 +354,14 @@ def _tex_caption(task: str, scheduler: str, rows: pd.DataFrame, unit: TimeUnit) 
     return (
         f"{_tex(task)} $\\times$ {_tex(scheduler)}: time $T_\\tau$ until the incumbent's validation accuracy "
         f"reaches {tau}, in tuner wall-clock {unit.long} (median [IQR] over seeds; a run that never reached "
-        r"$\tau$ counts at its budget used). $n$: seeds paired with \emph{none}; speed-up: median of the "
-        r"per-pair $T_\tau^{\mathrm{none}} / T_\tau^{\mathrm{arm}}$; $p$: two-sided Wilcoxon signed-rank test; "
+        r"$\tau$ counts at its budget used). $n$: seeds paired with \emph{none}; speed-up: paired Hodges--Lehmann "
+        r"estimate of $T_\tau^{\mathrm{none}} / T_\tau^{\mathrm{arm}}$ on $\log T_\tau$ with the 95\,\% interval "
+        r"that inverts the signed-rank test; $p$: two-sided Wilcoxon signed-rank test, $p_{\mathrm{Holm}}$ "
+        r"adjusted over every test of the leaderboard; "
         r"$\Delta$ test acc.: median paired change of the final incumbent's test accuracy. "
         f"$\\checkmark$: median $T_\\tau$ at least {MIN_T_REDUCTION * 100:.0f}\\,\\% lower, $p < {ALPHA}$ and "
-        f"$\\Delta \\geq -{MAX_TEST_DROP_PP}$\\,pp."
+        f"$\\Delta \\geq -{MAX_TEST_DROP_PP}$\\,pp. Verdict: success (criterion met), ruled out (the interval "
+        f"excludes a {MIN_T_REDUCTION * 100:.0f}\\,\\% cut in $T_\\tau$), else inconclusive."
     )
 
 

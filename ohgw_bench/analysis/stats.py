@@ -118,6 +118,8 @@ SUCCESS, RULED_OUT, INCONCLUSIVE = "success", "ruled out", "inconclusive"
 RULED_OUT_SPEEDUP = 1.0 / (1.0 - MIN_T_REDUCTION)  # a 15 % cut in T@τ is a 1/0.85 ≈ 1.176× speed-up
 EXACT_MAX_N = 50  # exact signed-rank null distribution up to here, the normal approximation beyond (as scipy)
 LEVEL = 0.95  # the intervals' confidence level
+#: power is simulated with at most this many pairs per study; beyond, a root-n scaling (see detectable_speedup)
+LARGE_N = 200
 
 
 def log_differences(
@@ -285,7 +287,9 @@ def detectable_speedup(
     Limits: the test is the signed-rank test of the log ratios (the interval's), not the
     leaderboard's zsplit test of T differences; and a pair that was censored in both runs is
     shifted like any other, whereas under a real effect it might stay a tie, so with heavy
-    censoring this is optimistic. inf when n pairs can never reject (n < 6 at α = 0.05), NaN
+    censoring this is optimistic. Beyond :data:`LARGE_N` pairs the simulation would cost n² per
+    study, so the figure for LARGE_N pairs is scaled: log speed-up × √(LARGE_N / n), the root-n
+    rate at which the signed-rank interval narrows. inf when n pairs can never reject (n < 6 at α = 0.05), NaN
     when ``d`` is empty or holds a NaN.
     """
     x = np.asarray(d, float).ravel()
@@ -293,19 +297,79 @@ def detectable_speedup(
         return math.nan
     if n < 1 or reps < 1 or not 0 < power < 1:
         raise ValueError(f"need n ≥ 1, reps ≥ 1 and 0 < power < 1, got n={n}, reps={reps}, power={power}")
+    if n > LARGE_N:  # the interval's width shrinks as 1/√n: scale the LARGE_N figure on the log scale
+        return math.exp(math.log(detectable_speedup(x, LARGE_N, power, alpha, reps, seed)) * math.sqrt(LARGE_N / n))
     c = signed_rank_critical(n, 1 - alpha)
     if c < 0:
         return math.inf
-    centred = x - hodges_lehmann(x)
-    rng = np.random.default_rng(seed)
+    lows = _draw_lower_bounds(x - hodges_lehmann(x), n, c, reps, np.random.default_rng(seed))
+    needed = -lows
+    k = math.ceil(power * reps - 1e-9)  # the k-th smallest −L₀ is the least δ detected by ≥ k draws (δ just above it)
+    return float(math.exp(np.partition(needed, k - 1)[k - 1]))
+
+
+def shift_estimate(d: npt.ArrayLike, level: float = LEVEL) -> tuple[float, float, float]:
+    """(estimate, low, high): :func:`hodges_lehmann` with its :func:`hodges_lehmann_interval`."""
+    low, high = hodges_lehmann_interval(d, level)
+    return hodges_lehmann(d), low, high
+
+
+def _draw_lower_bounds(centred: np.ndarray, n: int, c: int, reps: int, rng: np.random.Generator) -> np.ndarray:
+    """L₀ of ``reps`` studies of n pairs drawn from ``centred``: the (c+1)-th smallest Walsh average."""
     draws = rng.choice(centred, size=(reps, n), replace=True)
     i, j = np.triu_indices(n)
     lows = np.empty(reps)
     chunk = max(1, 2_000_000 // i.size)  # bounded memory: chunk × n(n+1)/2 Walsh averages at a time
     for start in range(0, reps, chunk):
         block = draws[start : start + chunk]
-        walsh = (block[:, i] + block[:, j]) / 2
-        lows[start : start + chunk] = np.partition(walsh, c, axis=1)[:, c]
-    needed = -lows
-    k = math.ceil(power * reps - 1e-9)  # the k-th smallest −L₀ is the least δ detected by ≥ k draws (δ just above it)
-    return float(math.exp(np.partition(needed, k - 1)[k - 1]))
+        lows[start : start + chunk] = np.partition((block[:, i] + block[:, j]) / 2, c, axis=1)[:, c]
+    return lows
+
+
+def power_at(d: npt.ArrayLike, n: int, speedup: float, alpha: float = ALPHA, reps: int = 2000, seed: int = 0) -> float:
+    """The share of simulated n-pair studies that detect a true ``speedup`` (the method of
+    :func:`detectable_speedup`: the observed log ratios, centred, resampled, shifted by log speedup)."""
+    x = np.asarray(d, float).ravel()
+    if x.size == 0 or np.isnan(x).any():
+        return math.nan
+    if (
+        n > LARGE_N
+    ):  # as detectable_speedup: n pairs detect what LARGE_N pairs detect of a √(n / LARGE_N) larger log effect
+        return power_at(x, LARGE_N, math.exp(math.log(speedup) * math.sqrt(n / LARGE_N)), alpha, reps, seed)
+    c = signed_rank_critical(n, 1 - alpha)
+    if c < 0:
+        return 0.0
+    lows = _draw_lower_bounds(x - hodges_lehmann(x), n, c, reps, np.random.default_rng(seed))
+    return float(np.mean(-lows < math.log(speedup)))
+
+
+def seeds_needed(
+    d: npt.ArrayLike,
+    speedup: float,
+    power: float = 0.8,
+    alpha: float = ALPHA,
+    reps: int = 1000,
+    seed: int = 0,
+    max_n: int = 2000,
+) -> int | None:
+    """The fewest paired seeds with at least ``power`` to detect a true ``speedup``, from a pilot's log
+    ratios ``d`` (their spread, shape and share of censored ties), by :func:`power_at`; a doubling
+    search, then bisection (power grows with n up to simulation noise). None when even ``max_n``
+    pairs fall short, or the pilot is empty."""
+    x = np.asarray(d, float).ravel()
+    if x.size == 0 or np.isnan(x).any() or not speedup > 1:
+        return None
+
+    def enough(n: int) -> bool:
+        return power_at(x, n, speedup, alpha, reps, seed) >= power
+
+    high = 6
+    while not enough(high):
+        if high >= max_n:
+            return None
+        high = min(2 * high, max_n)
+    low = high // 2 if high > 6 else 5  # enough(low) is False (or low < 6, which never rejects)
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if enough(mid) else (mid, high)
+    return high

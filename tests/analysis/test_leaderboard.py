@@ -117,6 +117,21 @@ def test_paired_statistics_by_hand(results: Path) -> None:
     assert arm["success"] == "✗"  # p is far from 0.05 with these pairs
     assert none["success"] == "—" and none["speedup"] == 1.0
 
+    # Hodges–Lehmann on log ratios: the median of the 28 Walsh averages of log(1.5, 2, .5, 1, 2, 1, 2);
+    # with 7 pairs the 95 % interval drops c = 2 averages at each end (P(T+ ≤ 2) = 3/128 ≤ 2.5 %).
+    logs = np.log(t_none / t_arm)
+    walsh = sorted((logs[i] + logs[j]) / 2 for i in range(7) for j in range(i, 7))
+    assert len(walsh) == 28
+    assert arm["speedup_hl"] == pytest.approx(math.exp((walsh[13] + walsh[14]) / 2))
+    assert (arm["speedup_low"], arm["speedup_high"]) == pytest.approx((math.exp(walsh[2]), math.exp(walsh[25])))
+    assert arm["verdict"] == "inconclusive"  # the criterion fails and the interval reaches past 1.176×
+    assert none["verdict"] == "—" and none["speedup_hl"] == 1.0 and math.isnan(none["p_holm"])
+    # one test in this leaderboard: Holm leaves its p alone
+    assert arm["p_holm"] == pytest.approx(arm["p_value"])
+    # test accuracy: only seed 2 differs (−7 pp), so the Walsh averages are 0 (21), −3.5 (6), −7 (1)
+    assert arm["delta_test_acc_pp_hl"] == pytest.approx(0.0)
+    assert arm["delta_test_acc_pp_low"] == pytest.approx(-3.5) and arm["delta_test_acc_pp_high"] == pytest.approx(0.0)
+
 
 def test_success_needs_speed_significance_and_no_accuracy_drop(tmp_path: Path) -> None:
     # 8 seeds, the arm always ~half the time: exact two-sided p = 2 / 2^8 < 0.05.
@@ -175,10 +190,19 @@ def test_renderings_parse(results: Path) -> None:
     back = pd.read_csv(io.StringIO(csv))
     assert back.shape == table.shape and back.columns.tolist() == table.columns.tolist()
     assert back["p_value"].iloc[1] == pytest.approx(table["p_value"].iloc[1])
+    # Holm over the leaderboard's three tests, by hand: sorted p times 3, 2, 1, then running maxima
+    p = table["p_value"].to_numpy(float)
+    tested = np.flatnonzero(~np.isnan(p))
+    order = tested[np.argsort(p[tested])]
+    expected = np.maximum.accumulate(np.minimum(1.0, p[order] * np.array([3, 2, 1])))
+    assert table["p_holm"].to_numpy(float)[order] == pytest.approx(expected)
+    assert set(table["verdict"]) <= {"—", "success", "ruled out", "inconclusive"}
 
     md = render(table, "md")
     headings = [line for line in md.splitlines() if line.startswith("## ")]
     assert headings == ["## t × asha", "## u × pasha"]
+    assert "speed-up [95% CI]" in md and "p Holm" in md and "verdict" in md
+    assert md.count("Smallest speed-up these pairs detect with 80 % power") == 2
     table_lines = [line for line in md.splitlines() if line.startswith("|")]
     assert len(table_lines) == 2 * 2 + 5  # header + separator per group, one line per row
     assert all(line.count("|") == table_lines[0].count("|") for line in table_lines)
@@ -188,6 +212,7 @@ def test_renderings_parse(results: Path) -> None:
     rows = [line for line in tex.splitlines() if line.rstrip().endswith("\\\\")]
     assert len(rows) == 2 + 5  # one header per tabular plus the data rows
     assert "\\checkmark" in tex or "$\\times$" in tex
+    assert "p_{\\mathrm{Holm}}" in tex and "Verdict" in tex
 
     assert leaderboard(results, fmt="md") == md
     with pytest.raises(ValueError, match="unknown leaderboard format"):
@@ -392,7 +417,7 @@ def test_success_mark_is_flagged_when_the_test_split_cannot_resolve_the_criterio
     assert "| ✓ |" in md and "✓*" not in md and "cannot resolve" not in md
 
 
-def test_tex_is_a_booktabs_table_of_at_most_nine_columns(results: Path) -> None:
+def test_tex_is_a_booktabs_table_of_at_most_eleven_columns(results: Path) -> None:
     for seed in range(3):
         write_run(results, "u", "pasha(reduction_factor=2)", seed, _events(30))
         write_run(results, "u", "pasha(reduction_factor=2)+ohgw", seed, _events(20))
@@ -404,7 +429,7 @@ def test_tex_is_a_booktabs_table_of_at_most_nine_columns(results: Path) -> None:
         assert tex.splitlines().count(command) == 2, command
     assert "\\hline" not in tex
     specs = re.findall(r"\\begin\{tabular\}\{([^}]*)\}", tex)
-    assert len(specs) == 2 and all(len(spec) <= 9 for spec in specs)
+    assert len(specs) == 2 and all(len(spec) <= 11 for spec in specs)
     rows = [line for line in tex.splitlines() if line.endswith("\\\\")]
     assert rows and all(line.count(" & ") == len(specs[0]) - 1 for line in rows)
     captions = re.findall(r"\\caption\{(.*)\}$", tex, re.M)
