@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ohgw_bench.analysis.mechanism import MECHANISM_CSV, lr_bin_edges, mechanism_facts, mechanism_markdown
 from ohgw_bench.analysis.stats import censored_pair_values, wilcoxon_p
+from ohgw_bench.core.space import LOG10_LR
 from ohgw_bench.core.table_format import read_table
 
 NONE = "none"
@@ -153,7 +155,9 @@ def _fmt(value: float, digits: int = 2) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
-def format_markdown(meta: dict[str, Any], target: float, found: list[PairedComparison], figure: str | None) -> str:
+def format_markdown(
+    meta: dict[str, Any], target: float, found: list[PairedComparison], figure: str | None, facts: pd.DataFrame
+) -> str:
     spec = meta["spec"]
     code = meta.get("code_version") or {}
     lines = [
@@ -182,24 +186,31 @@ def format_markdown(meta: dict[str, Any], target: float, found: list[PairedCompa
         )
     if figure:
         lines += ["", f"![benefit against the starting learning rate]({figure})"]
+    if not facts.empty:
+        lines += ["", *mechanism_markdown(facts)]
     return "\n".join(lines) + "\n"
 
 
 def table_report(path: Path | str, out: Path | str | None = None, target: float | None = None) -> list[Path]:
-    """Write report.md, report.csv (one row per comparison), cells.csv and the figure; return the paths."""
+    """Write report.md, report.csv (one row per comparison), cells.csv, mechanism.csv and the figure;
+    return the paths."""
     from ohgw_bench.core.registry import get_task
 
     rows, meta = read_table(path)
     path = Path(path)
     directory = path.parent if path.suffix == ".parquet" else path
     out_dir = Path(out) if out is not None else directory / "report"
-    tau = get_task(meta["spec"]["task"]).target if target is None else target
+    task = get_task(meta["spec"]["task"])
+    tau = task.target if target is None else target
     summary = cell_summary(rows, tau, int(meta["spec"]["epochs"]))
     found = comparisons(summary)
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = benefit_figure(summary, out_dir)
     png = next((p.name for p in figures if p.suffix == ".png"), None)
-    (out_dir / REPORT_MD).write_text(format_markdown(meta, tau, found, png), encoding="utf-8")
+    lr = task.space[LOG10_LR]
+    facts = mechanism_facts(summary, task.space.names, lr_bin_edges(lr.low, lr.high))
+    (out_dir / REPORT_MD).write_text(format_markdown(meta, tau, found, png, facts), encoding="utf-8")
     pd.DataFrame([asdict(c) for c in found]).to_csv(out_dir / REPORT_CSV, index=False)
     summary.to_csv(out_dir / CELLS_CSV, index=False)
-    return [out_dir / REPORT_MD, out_dir / REPORT_CSV, out_dir / CELLS_CSV, *figures]
+    facts.to_csv(out_dir / MECHANISM_CSV, index=False)
+    return [out_dir / REPORT_MD, out_dir / REPORT_CSV, out_dir / CELLS_CSV, out_dir / MECHANISM_CSV, *figures]

@@ -72,3 +72,7 @@ def test_report_writes_markdown_csv_and_figure(table_dir, tmp_path):
     assert (report["n"] == N_CONFIGS).all()
     text = (tmp_path / "report" / "report.md").read_text()
     assert f"| {OHGW} | {RANDOM} | {N_CONFIGS} |" in text and "benefit_vs_log10_lr.png" in text
+    facts = pd.read_csv(tmp_path / "report" / "mechanism.csv")
+    assert set(facts["arm"]) == set(others) and "What the step did, by starting learning rate" in text
+    per_arm = facts[facts["dimension"] == "log10_lr"].groupby("arm")["n"].sum()
+    assert (per_arm == N_CONFIGS).all()  # every configuration in exactly one bin
