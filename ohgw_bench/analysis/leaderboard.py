@@ -22,6 +22,7 @@ from ohgw_bench.analysis.stats import (
     CHECK,
     CROSS,
     DASH,
+    MAX_SD_INFLATION,
     MAX_TEST_DROP_PP,
     censored_pair_values,
     detectable_speedup,
@@ -79,6 +80,8 @@ COLUMNS = (
     "rank_biserial",
     "win_rate",
     "detectable_speedup",
+    "T_sd_ratio",
+    "spread_not_inflated",
     "auc_median",
     "delta_auc_pp_hl",
     "delta_auc_pp_low",
@@ -141,6 +144,7 @@ _PAIRED_STATS = (
     "rank_biserial",
     "win_rate",
     "detectable_speedup",
+    "T_sd_ratio",
     "delta_auc_pp_hl",
     "delta_auc_pp_low",
     "delta_auc_pp_high",
@@ -152,7 +156,7 @@ _PAIRED_STATS = (
 _NONE_ROW = {
     **dict.fromkeys(_PAIRED_STATS, math.nan),
     **{"T_reduction": 0.0, "speedup": 1.0, "speedup_hl": 1.0, "delta_test_acc_pp": 0.0},
-    **{"success": DASH, "verdict": DASH, "mixed": "", "n_mixed": 0},
+    **{"success": DASH, "verdict": DASH, "mixed": "", "n_mixed": 0, "spread_not_inflated": None},
 }
 
 
@@ -182,6 +186,7 @@ def compare_pairs(pairs: pd.DataFrame) -> dict[str, Any]:
     auc, test = _paired_shift(pairs, "auc", 100.0), _paired_shift(pairs, "incumbent_test_acc", 100.0)
     adjusted_none, adjusted_arm = censored_pair_values(t_none, t_arm, rn, ra)
     median_none, median_arm = median(adjusted_none), median(adjusted_arm)
+    sd_none = float(np.std(adjusted_none, ddof=1)) if len(pairs) > 1 else math.nan
     reduction = 1.0 - median_arm / median_none if median_none and not math.isnan(median_none) else math.nan
     test_delta = (
         pairs["incumbent_test_acc_arm"].to_numpy(float) - pairs["incumbent_test_acc_none"].to_numpy(float)
@@ -198,6 +203,8 @@ def compare_pairs(pairs: pd.DataFrame) -> dict[str, Any]:
         "rank_biserial": rank_biserial(d),
         "win_rate": win_rate(t_none, t_arm, rn, ra),
         "detectable_speedup": detectable_speedup(log_ratios, len(pairs)),
+        # the seed's "std-dev(T@τ) not inflated by more than 10%", on the pairs' censoring-adjusted T@τ
+        "T_sd_ratio": float(np.std(adjusted_arm, ddof=1)) / sd_none if sd_none > 0 else math.nan,
         "delta_auc_pp_hl": auc["hl"],
         "delta_auc_pp_low": auc["low"],
         "delta_auc_pp_high": auc["high"],
@@ -263,6 +270,8 @@ def build_leaderboard(summary: pd.DataFrame, allow_mixed: bool = False) -> pd.Da
                     row.update({"n": 0, "n_censored_none": 0, **dict.fromkeys(_PAIRED_STATS, math.nan)})
                 row["success"] = success_mark(row)
                 row["verdict"] = row_verdict(row)
+                ratio = row["T_sd_ratio"]
+                row["spread_not_inflated"] = None if math.isnan(ratio) else bool(ratio <= MAX_SD_INFLATION)
             row["delta_test_acc_examples"] = row["delta_test_acc_pp"] / 100.0 * row["n_test"]
             rows.append(row)
     table = pd.DataFrame(rows, columns=list(COLUMNS))

@@ -20,11 +20,14 @@ from ohgw_bench.analysis.stats import (
     CROSS,
     DASH,
     LEVEL,
+    MAX_SD_INFLATION,
     MAX_TEST_DROP_PP,
     MIN_T_REDUCTION,
     RULED_OUT_SPEEDUP,
+    TUPLE_SHARE,
     ZERO_METHOD,
 )
+from ohgw_bench.analysis.tuples import across_tuples
 
 MIXED_MARK = "†"  # an arm ranked with --allow-mixed
 UNRESOLVED_MARK = "*"  # a success mark the test split cannot back at 0.2 pp
@@ -178,6 +181,7 @@ _MD_COLUMNS = (
     ),
     _Column("warm-start compute", lambda r, u: _num(r["ws_compute_share"], "{:.1%}")),
     _Column("warm-start FLOPs", lambda r, u: _num(r["ws_flops_share"], "{:.1%}")),
+    _Column("SD(T@τ) ratio", lambda r, u: _num(r["T_sd_ratio"], "{:.2f}")),
     _Column("peak mem ratio", lambda r, u: _num(r["peak_mem_ratio"], "{:.2f}")),
     _Column("diverged trials", lambda r, u: str(int(r["n_diverged"]))),
     _Column("criterion", lambda r, u: _mark(r)),
@@ -265,7 +269,30 @@ def _markdown(table: pd.DataFrame) -> str:
         for n_test in _coarse_test_splits(rows):
             marks = f"{CHECK}\\{UNRESOLVED_MARK} / {CROSS}\\{UNRESOLVED_MARK}"
             out += [f"\\{UNRESOLVED_MARK} {_resolution_note(n_test)} ({marks}).", ""]
+    out += _tuples_markdown(table)
     return "\n".join(out)
+
+
+def _tuples_markdown(table: pd.DataFrame) -> list[str]:
+    """The closing section: per arm, the share of task × scheduler tuples in which each criterion holds."""
+    shares = across_tuples(table)
+    if shares.empty:
+        return []
+    out = [
+        "## Across tuples",
+        "",
+        f"Per arm, the share of its task × scheduler tuples in which each of the seed's criteria holds (the seed "
+        f"asks for success in at least {TUPLE_SHARE:.0%}): speed = median T@τ ≥ {MIN_T_REDUCTION:.0%} lower; "
+        f"p = p < {ALPHA} with the arm faster; accuracy = median Δ test acc ≥ −{MAX_TEST_DROP_PP} pp; "
+        f"spread = SD of T@τ at most {MAX_SD_INFLATION:.1f}× none's; criterion = the first three together (✓).",
+        "",
+        "| arm | tuples | speed | p | accuracy | spread | criterion |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for _, r in shares.iterrows():
+        cells = " | ".join(f"{r[k]:.0%}" for k in ("speed", "p", "accuracy", "spread", "criterion"))
+        out.append(f"| {r['arm']} | {int(r['tuples'])} | {cells} |")
+    return [*out, ""]
 
 
 _TEX_SPECIAL = {

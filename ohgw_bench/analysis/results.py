@@ -315,7 +315,7 @@ def trial_dpsi(trial: dict[str, Any]) -> dict[str, float]:
     return dpsi
 
 
-def _trial_stats(trials: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def _trial_stats(trials: Iterable[dict[str, Any]], memory_measured: bool = True) -> dict[str, Any]:
     ratios = []
     deltas: dict[str, list[float]] = {}
     n = diverged = 0
@@ -331,7 +331,7 @@ def _trial_stats(trials: Iterable[dict[str, Any]]) -> dict[str, Any]:
     stats: dict[str, Any] = {
         "n_trials": n,
         "n_diverged": diverged,
-        "peak_mem_ratio": max(ratios) if ratios else math.nan,
+        "peak_mem_ratio": max(ratios) if ratios and memory_measured else math.nan,
     }
     for dim in sorted(deltas):
         stats[f"mean_abs_dpsi_{dim}"] = float(np.mean(np.abs(deltas[dim])))
@@ -385,7 +385,8 @@ def summarize_trajectory(
     if trials is None:
         row.update({"n_trials": math.nan, "peak_mem_ratio": math.nan})
     else:
-        row.update(_trial_stats(trials))
+        # on the CPU the recorded peak is resident-memory growth of a warm process, not the warm start's memory
+        row.update(_trial_stats(trials, memory_measured=not str(run.get("device") or "").startswith("cpu")))
     return row
 
 

@@ -16,6 +16,8 @@ from scipy import stats
 ALPHA = 0.05  # two-sided Wilcoxon level of the success mark
 MIN_T_REDUCTION = 0.15  # median T@τ at least 15 % lower than none
 MAX_TEST_DROP_PP = 0.2  # at most 0.2 percentage points lower final incumbent test accuracy
+MAX_SD_INFLATION = 1.1  # seed-wise SD of T@τ at most 10 % above none's
+TUPLE_SHARE = 0.75  # the seed's bar: success in at least 75 % of experiment tuples
 CHECK, CROSS, DASH = "✓", "✗", "—"
 ZERO_METHOD = "zsplit"  # how scipy's Wilcoxon treats zero differences (ties)
 

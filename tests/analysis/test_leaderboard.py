@@ -126,6 +126,9 @@ def test_paired_statistics_by_hand(results: Path) -> None:
     assert (arm["speedup_low"], arm["speedup_high"]) == pytest.approx((math.exp(walsh[2]), math.exp(walsh[25])))
     assert arm["verdict"] == "inconclusive"  # the criterion fails and the interval reaches past 1.176×
     assert none["verdict"] == "—" and none["speedup_hl"] == 1.0 and math.isnan(none["p_holm"])
+    # the seed's spread check: SD of the pairs' censoring-adjusted T@τ, arm over none
+    assert arm["T_sd_ratio"] == pytest.approx(np.std(t_arm, ddof=1) / np.std(t_none, ddof=1))
+    assert arm["spread_not_inflated"] == bool(arm["T_sd_ratio"] <= 1.1)
     # one test in this leaderboard: Holm leaves its p alone
     assert arm["p_holm"] == pytest.approx(arm["p_value"])
     # test accuracy: only seed 2 differs (−7 pp), so the Walsh averages are 0 (21), −3.5 (6), −7 (1)
@@ -200,11 +203,16 @@ def test_renderings_parse(results: Path) -> None:
 
     md = render(table, "md")
     headings = [line for line in md.splitlines() if line.startswith("## ")]
-    assert headings == ["## t × asha", "## u × pasha"]
+    assert headings == ["## t × asha", "## u × pasha", "## Across tuples"]
     assert "speed-up [95% CI]" in md and "p Holm" in md and "verdict" in md
     assert md.count("Smallest speed-up these pairs detect with 80 % power") == 2
-    table_lines = [line for line in md.splitlines() if line.startswith("|")]
+    per_tuple, across = md.split("## Across tuples")
+    table_lines = [line for line in per_tuple.splitlines() if line.startswith("|")]
     assert len(table_lines) == 2 * 2 + 5  # header + separator per group, one line per row
+    assert [line.split(" | ")[:2] for line in across.splitlines() if line.startswith("| ") and "%" in line] == [
+        ["| ohgw", "2"],
+        ["| random", "1"],
+    ]
     assert all(line.count("|") == table_lines[0].count("|") for line in table_lines)
 
     tex = render(table, "tex")
@@ -441,3 +449,46 @@ def test_tex_is_a_booktabs_table_of_at_most_eleven_columns(results: Path) -> Non
         "tab:leaderboard-t-asha",
         "tab:leaderboard-u-pasha-reduction-factor-2",
     ]
+
+
+def test_across_tuples_counts_the_share_of_tuples_meeting_each_criterion() -> None:
+    from ohgw_bench.analysis.tuples import across_tuples
+
+    columns = ["arm", "warm_start", "n", "T_reduction", "speedup_hl", "p_value", "delta_test_acc_pp"]
+    rows = [
+        # arm, warm_start, n, T_reduction, HL speed-up, p, Δ test acc; then spread ok, mark
+        (("none", "none", 5, 0.0, 1.0, np.nan, 0.0), None, "—"),
+        (("ohgw", "ohgw", 5, 0.20, 1.3, 0.01, 0.0), True, "✓"),
+        (("ohgw", "ohgw", 5, 0.20, 1.1, 0.20, -0.5), False, "✗"),
+        (("ohgw", "ohgw", 5, 0.05, 1.1, 0.01, 0.1), None, "✗"),
+        (("ohgw", "ohgw", 5, -0.1, 0.9, 0.01, 0.1), None, "✗"),  # significantly slower: not a p success
+        (("ohgw", "ohgw", 0, np.nan, np.nan, np.nan, np.nan), None, "✗"),  # no pairs: not a tuple
+        (("gauss", "gauss", 5, 0.30, 1.4, 0.001, 0.0), True, "✓"),
+    ]
+    board = pd.DataFrame([values for values, _, _ in rows], columns=columns)
+    board["spread_not_inflated"] = [spread for _, spread, _ in rows]
+    board["success"] = [mark for _, _, mark in rows]
+    shares = across_tuples(board).set_index("arm")
+    assert shares.loc["ohgw", "tuples"] == 4 and shares.loc["gauss", "tuples"] == 1
+    assert shares.loc["ohgw", ["speed", "p", "accuracy", "spread", "criterion"]].tolist() == pytest.approx(
+        [2 / 4, 2 / 4, 3 / 4, 1 / 4, 1 / 4]
+    )
+    assert shares.loc["gauss", "criterion"] == 1.0
+
+
+def test_peak_memory_is_not_reported_from_a_cpu(tmp_path: Path) -> None:
+    """On the CPU the recorded peak is a warm process's resident-memory growth: shown as not measured."""
+    trials = [
+        {
+            "trial_id": 0,
+            "status": "completed",
+            "config_sampled": {"lr": -2.0},
+            "config_used": {"lr": -2.1},
+            "warm_start": {"name": "ohgw", "flops": 1e6, "peak_mem_bytes": 300, "train_step_peak_mem_bytes": 100},
+        }
+    ]
+    for device, expected in (("cpu: AMD EPYC 7B13 (2 cores, x86_64)", None), ("cuda: NVIDIA H200", 3.0)):
+        root = tmp_path / device.split(":")[0]
+        write_run(root, "t", "asha+ohgw", 0, _events(30), meta={"device": device}, trials=trials)
+        ratio = summarize_runs(root)["peak_mem_ratio"].iloc[0]
+        assert math.isnan(ratio) if expected is None else ratio == pytest.approx(expected), device
