@@ -51,6 +51,8 @@ replay: $(STAMP)
 	$(VENV)/bin/ohgw-bench leaderboard $(REPLAY_DIR)/runs.parquet --format csv --out $(REPLAY_DIR)/leaderboard.csv
 	$(VENV)/bin/ohgw-bench leaderboard $(REPLAY_DIR)/runs.parquet --format tex --out $(REPLAY_DIR)/leaderboard.tex
 	$(VENV)/bin/ohgw-bench plot runs/replay-mnist1d --out $(REPLAY_DIR)/figures --overwrite
+	$(VENV)/bin/ohgw-bench agreement results/mnist1d-cnn $(REPLAY_DIR)/runs.parquet --out $(REPLAY_DIR)/AGREEMENT.md
+	$(VENV)/bin/ohgw-bench agreement results/mnist1d-cnn $(REPLAY_DIR)/runs.parquet --format csv --out $(REPLAY_DIR)/agreement.csv
 
 clean:
 	rm -rf $(VENV) build *.egg-info

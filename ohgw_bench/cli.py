@@ -128,6 +128,12 @@ def _parser() -> argparse.ArgumentParser:
         help="treat PATH as a pilot: how many paired seeds detect this speed-up (e.g. 1.15) with 80%% power",
     )
 
+    ag = sub.add_parser("agreement", help="does a replay agree with the real study? none-arm log-rank, speed-ups")
+    ag.add_argument("real", type=Path, help="the real study: run folders or a saved per-run summary")
+    ag.add_argument("replay", type=Path, help="the replayed study: run folders or a saved per-run summary")
+    ag.add_argument("--format", choices=["md", "csv"], default="md", help="a Markdown table or one CSV row per arm")
+    ag.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
+
     pl = sub.add_parser("plot", help="figures: anytime curves, paired T@tau, hyperparameter shifts, eta_h")
     pl.add_argument("path", type=Path, help="results root or any folder holding run folders")
     pl.add_argument("--out", type=Path, default=None, help="figure folder (default: PATH/figures)")
@@ -375,13 +381,35 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             return _fail(str(err))
     for w in caught:
         print(f"ohgw-bench: warning: {w.message}", file=sys.stderr)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-        print(f"wrote {args.out}")
-    else:
+    return _emit(text, args.out)
+
+
+def _emit(text: str, out: Path | None) -> int:
+    """Write ``text`` to ``out`` (atomically), or print it."""
+    if out is None:
         print(text)
+        return 0
+    if out.is_dir():
+        return _fail(f"--out {out} is a folder; give a file name")
+    from ohgw_bench.core.atomic import atomic_write
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, lambda fh: fh.write(text.encode("utf-8")))
+    print(f"wrote {out}")
     return 0
+
+
+def cmd_agreement(args: argparse.Namespace) -> int:
+    from ohgw_bench.analysis.agreement import agreement_report
+
+    for path in (args.real, args.replay):
+        if not path.exists():
+            return _fail(f"{path} does not exist")
+    try:
+        text = agreement_report(args.real, args.replay, args.format)
+    except (ValueError, FileNotFoundError) as err:
+        return _fail(str(err))
+    return _emit(text, args.out)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -480,6 +508,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_data(args)
     if args.command == "leaderboard":
         return cmd_leaderboard(args)
+    if args.command == "agreement":
+        return cmd_agreement(args)
     if args.command == "plot":
         return cmd_plot(args)
     if args.command == "sweep":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import math
@@ -20,37 +19,8 @@ from ohgw_bench.analysis.pairing import MixedPairError, pair_mismatches
 from ohgw_bench.analysis.render import render, time_unit
 from ohgw_bench.analysis.results import summarize_runs
 from ohgw_bench.analysis.stats import censored_pair_values, rank_biserial, wilcoxon_p, win_rate
-from tests.helpers.synthetic import crossing_events
-from tests.helpers.synthetic import write_run as synthetic_write_run
-
-# What the runner records about the code, packages and device that ran (``run_meta``); the same for every
-# fabricated run unless a test says otherwise, so that pairs are trusted.
-PROVENANCE: dict[str, Any] = {
-    "code_version": {"package_tree": "1" * 40, "pyproject": "2" * 40, "modified": False},
-    "versions": {
-        "ohgw-bench": "0.1.0",
-        "python": "3.11.9",
-        "torch": "2.3.1",
-        "syne-tune": "0.13.0",
-        "dehb": "0.1.2",
-        "numpy": "1.26.4",
-    },
-    "device": "cpu: AMD EPYC 7B13 (2 cores, x86_64)",
-}
-
-
-def write_run(
-    root: Path, task: str, optimizer: str, seed: int, events: list[dict], meta: dict[str, Any] | None = None, **kw: Any
-) -> Path:
-    """:func:`synthetic.write_run` plus :data:`PROVENANCE`, with ``meta``'s top-level keys replacing any of it."""
-    directory = synthetic_write_run(root, task, optimizer, seed, events, **kw)
-    path = directory / "meta.json"
-    record = json.loads(path.read_text())
-    record.update(copy.deepcopy(PROVENANCE))
-    record.update(meta or {})
-    path.write_text(json.dumps(record, indent=2))
-    return directory
-
+from tests.helpers.synthetic import PROVENANCE, crossing_events
+from tests.helpers.synthetic import write_trusted_run as write_run
 
 # T@τ (tuner seconds) per seed, None = never reached; budget 100 s, runs end at 90 s, so a
 # censored run counts as 100 s. Seed 7 exists only in the ohgw arm (unpaired).

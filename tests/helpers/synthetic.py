@@ -6,6 +6,7 @@ so the readers are tested against the on-disk format rather than against themsel
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -143,3 +144,32 @@ def crossing_events(t_reach: float | None, t_end: float, tau: float = 0.9) -> li
         {"val_acc": tau + 0.02, "tuner_seconds": t_reach},
         {"val_acc": tau - 0.1, "tuner_seconds": t_end},
     ]
+
+
+# What the runner records about the code, packages and device that ran (``run_meta``); the same for every
+# fabricated run unless a test says otherwise, so that pairs are trusted.
+PROVENANCE: dict[str, Any] = {
+    "code_version": {"package_tree": "1" * 40, "pyproject": "2" * 40, "modified": False},
+    "versions": {
+        "ohgw-bench": "0.1.0",
+        "python": "3.11.9",
+        "torch": "2.3.1",
+        "syne-tune": "0.13.0",
+        "dehb": "0.1.2",
+        "numpy": "1.26.4",
+    },
+    "device": "cpu: AMD EPYC 7B13 (2 cores, x86_64)",
+}
+
+
+def write_trusted_run(
+    root: Path, task: str, optimizer: str, seed: int, events: list[dict], meta: dict[str, Any] | None = None, **kw: Any
+) -> Path:
+    """:func:`write_run` plus :data:`PROVENANCE`, with ``meta``'s top-level keys replacing any of it."""
+    directory = write_run(root, task, optimizer, seed, events, **kw)
+    path = directory / "meta.json"
+    record = json.loads(path.read_text())
+    record.update(copy.deepcopy(PROVENANCE))
+    record.update(meta or {})
+    path.write_text(json.dumps(record, indent=2))
+    return directory
