@@ -121,7 +121,7 @@ RULED_OUT_SPEEDUP = 1.0 / (1.0 - MIN_T_REDUCTION)  # a 15 % cut in T@τ is a 1/0
 EXACT_MAX_N = 50  # exact signed-rank null distribution up to here, the normal approximation beyond (as scipy)
 LEVEL = 0.95  # the intervals' confidence level
 #: power is simulated with at most this many pairs per study; beyond, a root-n scaling (see detectable_speedup)
-LARGE_N = 200
+LARGE_N = 100
 
 
 def log_differences(
