@@ -16,7 +16,10 @@
 * ``eta``       only when one task × scheduler holds ``ohgw`` arms with at least two distinct
   ``warm_start_params["eta"]``: per-seed speed-up T_none / T_arm vs η_h (log axis), medians
   per η_h and a LOWESS fit on log10 η_h (statsmodels) when there are ≥ 3 distinct values.
-  An ``ohgw`` arm without an explicit eta (``asha+ohgw``) counts at the registered default.
+  An ``ohgw`` arm without an explicit eta counts at the η_h its meta.json's settings record.
+* ``survival``  the share of each arm's trials (pooled over seeds) that trained at least e epochs,
+  against e on log axes, one panel per task × scheduler: how far the scheduler promoted the
+  configurations each warm start produced (:func:`survival_table` gives the numbers).
 
 Every arm of a study keeps one colour, marker, line style and hatch in all figures and panels
 (:func:`arm_styles`); ``none`` is always black circles on a solid line. Colours are Okabe–Ito
@@ -526,6 +529,47 @@ def eta_figure(summary: pd.DataFrame, styles: dict[str, ArmStyle]) -> Figure | N
 # --------------------------------------------------------------------------- entry point
 
 
+# --------------------------------------------------------------------------- rung survival
+
+
+def survival_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per task × scheduler × arm and epoch e: the share of the arm's trials (pooled over seeds) that
+    trained at least e epochs, i.e. survived the scheduler's promotions that far (``survival``), with
+    the number of trials (``n_trials``)."""
+    furthest = df.groupby(["task", "scheduler_key", "warm_start_label", "seed", "trial_id"])["epoch"].max()
+    rows = []
+    for (task, scheduler, arm), epochs in furthest.groupby(level=[0, 1, 2], sort=True):
+        reached = epochs.to_numpy(int)
+        for e in range(1, int(reached.max()) + 1):
+            rows.append((task, scheduler, arm, e, float((reached >= e).mean()), reached.size))
+    return pd.DataFrame(rows, columns=["task", "scheduler", "arm", "epoch", "survival", "n_trials"])
+
+
+def survival_figure(df: pd.DataFrame, styles: dict[str, ArmStyle]) -> Figure | None:
+    """Share of trials that trained at least e epochs against e (log axes), one panel per task ×
+    scheduler: a warm start that changes which configurations a scheduler promotes shows here."""
+    table = survival_table(df)
+    if table.empty:
+        return None
+    groups = list(table.groupby(["task", "scheduler"], sort=True))
+    fig, axes = _grid_panels(len(groups), legend_width=1.8)
+    entries: dict[str, Artist] = {}
+    for ax, ((task, scheduler), rows) in zip(axes, groups, strict=True):
+        for arm in _arm_order(rows["arm"]):
+            line = rows[rows["arm"] == arm]
+            style = _style_of(styles, arm)
+            (entries[arm],) = ax.step(
+                line["epoch"], line["survival"], where="post", color=style.color, linestyle=style.linestyle
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{task} × {scheduler}", fontsize="medium")
+        ax.set_xlabel("epochs trained (at least)")
+        ax.set_ylabel("share of trials")
+    _legend_outside(fig, entries)
+    return fig
+
+
 def plot_all(
     path: Path | str, out_dir: Path | str, target: float | None = None, include_incomplete: bool = False
 ) -> list[Path]:
@@ -548,6 +592,7 @@ def plot_all(
         "t_at_tau": t_at_tau_figure(summary, styles),
         "dpsi": dpsi_figure(summary, styles),
         "eta": eta_figure(summary, styles),
+        "survival": survival_figure(df, styles),
     }
     written: list[Path] = []
     for name, fig in figures.items():

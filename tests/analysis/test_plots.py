@@ -72,7 +72,7 @@ def test_all_figures_with_three_eta_values(tmp_path: Path) -> None:
             )
     out = tmp_path / "figures"
     paths = plot_all(root, out)
-    _check(paths, {"anytime", "t_at_tau", "dpsi", "eta"})
+    _check(paths, {"anytime", "t_at_tau", "dpsi", "eta", "survival"})
     assert all(p.parent == out for p in paths)
     etas = summarize_runs(root).query("warm_start == 'ohgw'")["eta"]
     assert sorted(etas.unique()) == [1e-4, 3e-4, 1e-3]
@@ -92,7 +92,7 @@ def test_single_arm_single_seed_skips_with_reasons(tmp_path: Path, caplog: pytes
     write_run(tmp_path / "r", "digits-cnn", "asha", 0, crossing_events(None, 90))
     with caplog.at_level(logging.WARNING, logger="ohgw_bench.analysis.plots"):
         paths = plot_all(tmp_path / "r", tmp_path / "out")
-    _check(paths, {"anytime"})
+    _check(paths, {"anytime", "survival"})
     reasons = caplog.text
     for figure in ("t_at_tau", "dpsi", "eta"):
         assert f"skipping figure '{figure}'" in reasons
@@ -296,5 +296,19 @@ def test_cli_writes_png_and_pdf(tmp_path: Path) -> None:
 
     out = tmp_path / "figures"
     assert main(["plot", str(_study(tmp_path / "results")), "--out", str(out)]) == 0
-    _check(sorted(out.iterdir()), {"anytime", "t_at_tau", "dpsi"})
-    assert len(list(out.iterdir())) == 6
+    _check(sorted(out.iterdir()), {"anytime", "t_at_tau", "dpsi", "survival"})
+    assert len(list(out.iterdir())) == 8
+
+
+def test_survival_table_by_hand() -> None:
+    from ohgw_bench.analysis.plots import survival_table
+
+    # one arm, two seeds: trials trained 1, 3 and 9 epochs (seed 0) and 1 epoch (seed 1)
+    rows = [(0, 0, e) for e in (1,)] + [(0, 1, e) for e in (1, 2, 3)] + [(0, 2, e) for e in range(1, 10)]
+    rows += [(1, 0, 1)]
+    df = pd.DataFrame(rows, columns=["seed", "trial_id", "epoch"]).assign(
+        task="t", scheduler_key="asha", warm_start_label="ohgw"
+    )
+    table = survival_table(df).set_index("epoch")
+    assert table["n_trials"].unique().tolist() == [4]
+    assert table.loc[[1, 2, 3, 4, 9], "survival"].tolist() == [1.0, 0.5, 0.5, 0.25, 0.25]
