@@ -26,6 +26,7 @@ from ohgw_bench.core.table_format import read_table
 
 NONE = "none"
 REPORT_MD, REPORT_CSV, CELLS_CSV, FIGURE = "report.md", "report.csv", "cells.csv", "benefit_vs_log10_lr"
+HYPERGRAD_FIGURE = "benefit_vs_hypergradient"
 
 
 def cell_summary(rows: pd.DataFrame, target: float, epochs: int) -> pd.DataFrame:
@@ -151,6 +152,51 @@ def benefit_figure(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
     return save_figure(fig, out_dir, FIGURE)
 
 
+def hypergradient_benefit(rows: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """Per configuration and hyper-gradient arm: the norm of the hyper-gradient over the dimensions
+    where it is finite (search-space units), the sampled log10 lr and the change in final validation
+    accuracy against ``none`` (pp)."""
+    names = [c.removeprefix("hypergrad_") for c in rows.columns if c.startswith("hypergrad_") and "kind" not in c]
+    first = rows[rows["epoch"] == rows.groupby(["config_id", "arm"])["epoch"].transform("min")]
+    grads = first.set_index(["arm", "config_id"])[[f"hypergrad_{n}" for n in names]].astype(float)
+    norm = np.sqrt(np.nansum(grads.to_numpy() ** 2, axis=1))
+    computed = pd.Series(norm, index=grads.index)[grads.notna().any(axis=1).to_numpy()]
+    base = summary[summary["arm"] == NONE].set_index("config_id")
+    cells = summary.set_index(["arm", "config_id"])
+    out = []
+    for (arm, config_id), value in computed.items():
+        if arm == NONE or random_control(str(arm)) is None:
+            continue  # only the arms that follow the hyper-gradient
+        delta = (cells.loc[(arm, config_id), "final_val_acc"] - base.loc[config_id, "final_val_acc"]) * 100
+        out.append((arm, config_id, float(value), float(base.loc[config_id, LOG10_LR]), float(delta)))
+    return pd.DataFrame(out, columns=["arm", "config_id", "hypergrad_norm", "log10_lr", "final_pp"])
+
+
+def hypergradient_figure(points: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Change in final validation accuracy against the hyper-gradient's norm (log axis), coloured by
+    the sampled log10 lr, one panel per hyper-gradient arm: does a large gradient predict harm?"""
+    from ohgw_bench.analysis.plots import new_figure, save_figure
+
+    arms = sorted(set(points["arm"]))
+    if not arms:
+        return []
+    fig = new_figure(4.2 * len(arms) + 1.0, 3.4)
+    axes = fig.subplots(1, len(arms), squeeze=False, sharey=True)[0]
+    scatter = None
+    for ax, arm in zip(axes, arms, strict=True):
+        rows = points[(points["arm"] == arm) & (points["hypergrad_norm"] > 0)]
+        ax.axhline(0.0, color="0.6", linewidth=0.8)
+        scatter = ax.scatter(rows["hypergrad_norm"], rows["final_pp"], c=rows["log10_lr"], cmap="viridis", s=18)
+        ax.set_xscale("log")
+        ax.set_title(f"{arm} − none", fontsize="medium")
+        ax.set_xlabel("‖hyper-gradient‖ (search-space units)")
+    axes[0].set_ylabel("Δ final val acc (pp)")
+    if scatter is not None:
+        fig.colorbar(scatter, ax=list(axes), label="log10 lr (sampled)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return save_figure(fig, out_dir, HYPERGRAD_FIGURE)
+
+
 def _fmt(value: float, digits: int = 2) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
@@ -206,6 +252,7 @@ def table_report(path: Path | str, out: Path | str | None = None, target: float 
     found = comparisons(summary)
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = benefit_figure(summary, out_dir)
+    figures += hypergradient_figure(hypergradient_benefit(rows, summary), out_dir)
     png = next((p.name for p in figures if p.suffix == ".png"), None)
     lr = task.space[LOG10_LR]
     facts = mechanism_facts(summary, task.space.names, lr_bin_edges(lr.low, lr.high))

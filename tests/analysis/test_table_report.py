@@ -60,6 +60,7 @@ def test_report_writes_markdown_csv_and_figure(table_dir, tmp_path):
     written = table_report(table_dir, tmp_path / "report")
     names = {p.name for p in written}
     assert {"report.md", "report.csv", "cells.csv", "benefit_vs_log10_lr.png", "benefit_vs_log10_lr.pdf"} <= names
+    assert {"mechanism.csv", "benefit_vs_hypergradient.png", "benefit_vs_hypergradient.pdf"} <= names
     report = pd.read_csv(tmp_path / "report" / "report.csv")
     # every arm against none, then OHGW against its random control; arms in label order
     others = sorted(a for a in ARMS if a != "none")
@@ -76,3 +77,25 @@ def test_report_writes_markdown_csv_and_figure(table_dir, tmp_path):
     assert set(facts["arm"]) == set(others) and "What the step did, by starting learning rate" in text
     per_arm = facts[facts["dimension"] == "log10_lr"].groupby("arm")["n"].sum()
     assert (per_arm == N_CONFIGS).all()  # every configuration in exactly one bin
+
+
+def test_hypergradient_benefit_pairs_each_hypergradient_cell_with_none(table_dir):
+    """One point per configuration of each arm that follows the hyper-gradient (not its random
+    control, which moves by the same magnitudes): its gradient's norm and its change against none."""
+    import numpy as np
+
+    from ohgw_bench.analysis.table_report import hypergradient_benefit
+
+    rows, meta = read_table(table_dir)
+    summary = cell_summary(rows, 0.5, int(meta["spec"]["epochs"]))
+    points = hypergradient_benefit(rows, summary)
+    assert set(points["arm"]) == {OHGW} and len(points) == N_CONFIGS
+    first = rows[(rows["arm"] == OHGW) & (rows["epoch"] == 1)].set_index("config_id")
+    grads = first[[c for c in first.columns if c.startswith("hypergrad_") and "kind" not in c]].astype(float)
+    expected = np.sqrt(np.nansum(grads.to_numpy() ** 2, axis=1))
+    assert points.set_index("config_id").loc[grads.index, "hypergrad_norm"].to_numpy() == pytest.approx(expected)
+    final = summary.pivot(index="config_id", columns="arm", values="final_val_acc")
+    delta = (final[OHGW] - final["none"]) * 100
+    assert points.set_index("config_id")["final_pp"].to_numpy() == pytest.approx(
+        delta.loc[points["config_id"]].to_numpy()
+    )
