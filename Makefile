@@ -34,6 +34,8 @@ leaderboard: $(STAMP)
 	$(VENV)/bin/ohgw-bench leaderboard results/mnist1d-cnn --format csv --out results/mnist1d-cnn/leaderboard.csv
 	$(VENV)/bin/ohgw-bench leaderboard results/mnist1d-cnn --format tex --out results/mnist1d-cnn/leaderboard.tex
 	$(VENV)/bin/ohgw-bench plot results/mnist1d-cnn --out results/mnist1d-cnn/figures --overwrite
+	$(VENV)/bin/ohgw-bench bias results/mnist1d-cnn --out results/mnist1d-cnn/BIAS.md
+	$(VENV)/bin/ohgw-bench bias results/mnist1d-cnn --format csv --out results/mnist1d-cnn/bias.csv
 
 # The mnist1d-cnn twin table: 128 Sobol configurations x 5 arms at full fidelity, then its report.
 # About two hours on 2 cores; resumable: re-run after an interruption.

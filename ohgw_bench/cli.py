@@ -134,6 +134,15 @@ def _parser() -> argparse.ArgumentParser:
     ag.add_argument("--format", choices=["md", "csv"], default="md", help="a Markdown table or one CSV row per arm")
     ag.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
 
+    bi = sub.add_parser(
+        "bias", help="do warm starts shift the final incumbents' hyperparameters? per arm and dimension"
+    )
+    bi.add_argument("path", type=Path, help="results root or any folder holding run folders")
+    bi.add_argument(
+        "--format", choices=["md", "csv"], default="md", help="a Markdown table or one CSV row per dimension"
+    )
+    bi.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
+
     pl = sub.add_parser("plot", help="figures: anytime curves, paired T@tau, hyperparameter shifts, eta_h")
     pl.add_argument("path", type=Path, help="results root or any folder holding run folders")
     pl.add_argument("--out", type=Path, default=None, help="figure folder (default: PATH/figures)")
@@ -412,6 +421,19 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     return _emit(text, args.out)
 
 
+def cmd_bias(args: argparse.Namespace) -> int:
+    from ohgw_bench.analysis.bias import final_config_bias, render_bias
+    from ohgw_bench.analysis.leaderboard import read_run_summary
+
+    if not args.path.exists():
+        return _fail(f"{args.path} does not exist")
+    try:
+        text = render_bias(final_config_bias(read_run_summary(args.path)), args.format)
+    except (ValueError, FileNotFoundError) as err:
+        return _fail(str(err))
+    return _emit(text, args.out)
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     import logging
 
@@ -508,6 +530,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_data(args)
     if args.command == "leaderboard":
         return cmd_leaderboard(args)
+    if args.command == "bias":
+        return cmd_bias(args)
     if args.command == "agreement":
         return cmd_agreement(args)
     if args.command == "plot":

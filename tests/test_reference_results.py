@@ -64,3 +64,13 @@ def test_the_committed_agreement_report_regenerates() -> None:
     for name, fmt in {"AGREEMENT.md": "md", "agreement.csv": "csv"}.items():
         committed = RESULTS / "mnist1d-cnn-replay" / name
         assert render_agreement(table, fmt) == committed.read_text(encoding="utf-8"), f"{committed} is stale"
+
+
+def test_the_committed_bias_report_regenerates() -> None:
+    """``make leaderboard`` commits the final incumbents' bias check beside the leaderboard."""
+    from ohgw_bench.analysis.bias import final_config_bias, render_bias
+
+    table = final_config_bias(_study(RESULTS / "mnist1d-cnn")[0])
+    for name, fmt in {"BIAS.md": "md", "bias.csv": "csv"}.items():
+        committed = RESULTS / "mnist1d-cnn" / name
+        assert render_bias(table, fmt) == committed.read_text(encoding="utf-8"), f"{committed} is stale"

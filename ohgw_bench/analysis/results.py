@@ -387,7 +387,16 @@ def summarize_trajectory(
     else:
         # on the CPU the recorded peak is resident-memory growth of a warm process, not the warm start's memory
         row.update(_trial_stats(trials, memory_measured=not str(run.get("device") or "").startswith("cpu")))
+        row.update(_incumbent_config(trials, last["incumbent_trial_id"] if last is not None else None))
     return row
+
+
+def _incumbent_config(trials: list[dict[str, Any]], incumbent: Any) -> dict[str, float]:
+    """``incumbent_<dim>``: the configuration (after its warm start) of the run's final incumbent."""
+    for trial in trials:
+        if incumbent is not None and trial.get("trial_id") == incumbent:
+            return {f"incumbent_{k}": float(v) for k, v in (trial.get("config_used") or {}).items()}
+    return {}
 
 
 def _budget_in_clock(run: dict[str, Any], clock: str) -> float:
@@ -421,7 +430,8 @@ def summarize_runs(
     trial's last reported epoch), ``ws_compute_share`` (warm_start_seconds_total /
     (tuner_seconds × workers) at the last event), ``ws_flops_share``
     (warm_start_flops_total / flops_total), ``peak_mem_ratio`` (max over trials of
-    warm_start.peak_mem_bytes / train_step_peak_mem_bytes) and ``mean_abs_dpsi_<dim>``
+    warm_start.peak_mem_bytes / train_step_peak_mem_bytes; NaN on the CPU), ``incumbent_<dim>``
+    (the final incumbent's configuration after its warm start) and ``mean_abs_dpsi_<dim>``
     (mean over trials of |config_used − config_sampled| per numeric dimension).
     """
     rows = []
