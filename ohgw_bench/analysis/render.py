@@ -150,6 +150,15 @@ def _detectable_note(rows: pd.DataFrame) -> str | None:
     )
 
 
+def _spread_note(rows: pd.DataFrame) -> str | None:
+    """The seed's spread check, one line per table: each arm's SD of T@τ over none's."""
+    arms = rows[~rows["warm_start"].eq(NONE) & rows["T_sd_ratio"].notna()]
+    if arms.empty:
+        return None
+    parts = [f"{r['arm']} {float(r['T_sd_ratio']):.2f}" for _, r in arms.iterrows()]
+    return f"SD of T@τ over none's (at most {MAX_SD_INFLATION:.1f} passes): " + ", ".join(parts) + "."
+
+
 def _mixed(row: pd.Series) -> bool:
     return isinstance(row["mixed"], str) and bool(row["mixed"])
 
@@ -406,6 +415,7 @@ def _latex(table: pd.DataFrame) -> str:
             for arm, n_mixed, n, fields in _mixed_notes(rows)
         ]
         notes += [f"$^{{{UNRESOLVED_MARK}}}${_tex(_resolution_note(n))}." for n in _coarse_test_splits(rows)]
+        notes += [_tex(note) for note in (_detectable_note(rows), _spread_note(rows)) if note]
         out += [
             "",
             "\\begin{table}[htbp]",
@@ -423,7 +433,30 @@ def _latex(table: pd.DataFrame) -> str:
         if notes:
             out += ["", "\\smallskip", "\\footnotesize", *(f"{note}\\par" for note in notes)]
         out.append("\\end{table}")
+    out += _tuples_latex(table)
     return "\n".join(out) + "\n"
+
+
+def _tuples_latex(table: pd.DataFrame) -> list[str]:
+    """The Markdown's *Across tuples* section as one more booktabs table."""
+    shares = across_tuples(table)
+    if shares.empty:
+        return []
+    caption = (
+        "Share of each arm's task $\\times$ scheduler tuples in which each of the seed's criteria holds "
+        f"(the seed asks for {TUPLE_SHARE * 100:.0f}\\,\\%): speed, median $T_\\tau$ at least "
+        f"{MIN_T_REDUCTION * 100:.0f}\\,\\% lower; $p < {ALPHA}$ with the arm faster; accuracy, "
+        f"$\\Delta \\geq -{MAX_TEST_DROP_PP}$\\,pp; spread, SD of $T_\\tau$ at most {MAX_SD_INFLATION:.1f}$\\times$ "
+        "none's; criterion, the first three together."
+    )
+    out = ["", "\\begin{table}[htbp]", "\\centering", "\\small", f"\\caption{{{caption}}}"]
+    out += ["\\label{tab:leaderboard-across-tuples}", "\\begin{tabular}{lrrrrrr}", "\\toprule"]
+    out.append("Arm & Tuples & Speed & $p$ & Accuracy & Spread & Criterion \\\\")
+    out.append("\\midrule")
+    for _, r in shares.iterrows():
+        cells = " & ".join(f"{r[k] * 100:.0f}\\,\\%" for k in ("speed", "p", "accuracy", "spread", "criterion"))
+        out.append(f"{_tex(str(r['arm']))} & {int(r['tuples'])} & {cells} \\\\")
+    return [*out, "\\bottomrule", "\\end{tabular}", "\\end{table}"]
 
 
 def render(table: pd.DataFrame, fmt: str = "md") -> str:

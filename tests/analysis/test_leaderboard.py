@@ -186,9 +186,15 @@ def test_renderings_parse(results: Path) -> None:
     assert all(line.count("|") == table_lines[0].count("|") for line in table_lines)
 
     tex = render(table, "tex")
-    assert tex.count("\\begin{tabular}") == 2 and tex.count("\\end{tabular}") == 2
-    rows = [line for line in tex.splitlines() if line.rstrip().endswith("\\\\")]
+    # a table per task × scheduler, then the tuples table (a header and one row per arm: ohgw, random)
+    assert tex.count("\\begin{tabular}") == 3 and tex.count("\\end{tabular}") == 3
+    per_tuple, across = tex.split("tab:leaderboard-across-tuples")
+    rows = [line for line in per_tuple.splitlines() if line.rstrip().endswith("\\\\")]
     assert len(rows) == 2 + 5  # one header per tabular plus the data rows
+    assert [line.split(" & ")[:2] for line in across.splitlines() if line.endswith("\\\\")][1:] == [
+        ["ohgw", "2"],
+        ["random", "1"],
+    ]
     assert "\\checkmark" in tex or "$\\times$" in tex
     assert "p_{\\mathrm{Holm}}" in tex and "Verdict" in tex
 
@@ -399,7 +405,8 @@ def test_tex_is_a_booktabs_table_of_at_most_eleven_columns(results: Path) -> Non
     for seed in range(3):
         write_run(results, "u", "pasha(reduction_factor=2)", seed, _events(30))
         write_run(results, "u", "pasha(reduction_factor=2)+ohgw", seed, _events(20))
-    tex = leaderboard(results, fmt="tex")
+    tex = leaderboard(results, fmt="tex").split("\\label{tab:leaderboard-across-tuples}")[0]  # the tuples table: above
+    tex = tex[: tex.rindex("\\begin{table}")]
     header = tex.split("\\begin{table}")[0]
     assert "booktabs" in header and "amssymb" in header
     assert tex.count("\\begin{table}[htbp]") == 2 == tex.count("\\end{table}")
