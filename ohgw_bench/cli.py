@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -408,30 +408,31 @@ def _emit(text: str, out: Path | None) -> int:
     return 0
 
 
-def cmd_agreement(args: argparse.Namespace) -> int:
-    from ohgw_bench.analysis.agreement import agreement_report
-
-    for path in (args.real, args.replay):
+def _report(inputs: Sequence[Path], make: Callable[[], str], out: Path | None) -> int:
+    """A text report read from ``inputs``: exit 2 for a missing input or bad data, else written by :func:`_emit`."""
+    for path in inputs:
         if not path.exists():
             return _fail(f"{path} does not exist")
     try:
-        text = agreement_report(args.real, args.replay, args.format)
+        text = make()
     except (ValueError, FileNotFoundError) as err:
         return _fail(str(err))
-    return _emit(text, args.out)
+    return _emit(text, out)
+
+
+def cmd_agreement(args: argparse.Namespace) -> int:
+    from ohgw_bench.analysis.agreement import agreement_report
+
+    return _report([args.real, args.replay], lambda: agreement_report(args.real, args.replay, args.format), args.out)
 
 
 def cmd_bias(args: argparse.Namespace) -> int:
     from ohgw_bench.analysis.bias import final_config_bias, render_bias
     from ohgw_bench.analysis.leaderboard import read_run_summary
 
-    if not args.path.exists():
-        return _fail(f"{args.path} does not exist")
-    try:
-        text = render_bias(final_config_bias(read_run_summary(args.path)), args.format)
-    except (ValueError, FileNotFoundError) as err:
-        return _fail(str(err))
-    return _emit(text, args.out)
+    return _report(
+        [args.path], lambda: render_bias(final_config_bias(read_run_summary(args.path)), args.format), args.out
+    )
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
