@@ -294,7 +294,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        directory = run_with_progress(plan, quiet=args.quiet)
+        directory = run_with_progress(plan, quiet=args.quiet, owns_folder=lock.owned)
     except (KeyboardInterrupt, Terminated) as err:
         reason = "interrupted" if isinstance(err, KeyboardInterrupt) else str(err)
         return _fail(f"{reason}; the run is marked failed ({plan.directory}/meta.json)", EXIT_FAILED)

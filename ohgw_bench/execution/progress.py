@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ohgw_bench.execution.plan import RunPlan
@@ -28,10 +29,11 @@ def _line(plan: RunPlan, writer: TrajectoryWriter | None) -> str:
     )
 
 
-def run_with_progress(plan: RunPlan, quiet: bool = False) -> Path:
-    """Execute the run with a live status line (a plain line per change when not a TTY)."""
+def run_with_progress(plan: RunPlan, quiet: bool = False, owns_folder: Callable[[], bool] | None = None) -> Path:
+    """Execute the run with a live status line (a plain line per change when not a TTY).
+    ``owns_folder``: as for :func:`~ohgw_bench.execution.runner.execute_run`."""
     if quiet:
-        return execute_run(plan)
+        return execute_run(plan, owns_folder=owns_folder)
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -45,7 +47,7 @@ def run_with_progress(plan: RunPlan, quiet: bool = False) -> Path:
                 print(text, file=sys.stderr, flush=True)
                 last[0] = text
 
-        return execute_run(plan, on_update=plain)
+        return execute_run(plan, on_update=plain, owns_folder=owns_folder)
 
     with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as progress:
         bar = progress.add_task(_line(plan, None), total=plan.budget.amount)
@@ -55,4 +57,4 @@ def run_with_progress(plan: RunPlan, quiet: bool = False) -> Path:
                 bar, completed=min(_used(plan, writer), plan.budget.amount), description=_line(plan, writer)
             )
 
-        return execute_run(plan, on_update=update)
+        return execute_run(plan, on_update=update, owns_folder=owns_folder)

@@ -2,14 +2,18 @@
 
 ``<out>/_locks/<task>/<optimizer>/seed-<k>.lock`` is created with ``O_CREAT|O_EXCL`` and holds
 pid, hostname, the process start time and a heartbeat that a thread refreshes while the run
-executes. A lock is *stale* when its heartbeat is older than ``stale_after`` seconds, or when
-it was taken on this host by a process that no longer exists (or is a zombie, or whose pid
-was reused); a stale lock is taken over.
+executes. A lock taken on this host is *stale* exactly when its process no longer exists (or is a
+zombie, or its pid was reused): a live process keeps its lock however old its heartbeat, since a
+heartbeat can fail to be written (a full disk, a network file system's hiccup) while the run goes
+on. A lock from another host is stale when its heartbeat is older than ``stale_after`` seconds. A
+stale lock is taken over; the run that lost it finds out (:meth:`RunLock.owned`) before its final
+writes.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import threading
@@ -20,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ohgw_bench.core.trajectory import write_json_atomic
+
+log = logging.getLogger(__name__)
 
 LOCKS_DIR = "_locks"
 STALE_AFTER_S = 60.0
@@ -96,6 +102,7 @@ class RunLock:
         self.holder: LockHolder | None = None
         self.took_over: LockHolder | None = None
         self.lost = False
+        self.beat_failures = 0  # heartbeat writes that failed and were retried
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._made_dirs: list[Path] = []  # folders acquire() created, removed again if left empty
@@ -133,14 +140,24 @@ class RunLock:
         return holder, data
 
     def is_stale(self, holder: LockHolder, data: dict[str, Any]) -> str | None:
-        """Why the lock is stale, or None when it is fresh."""
-        age = time.time() - (holder.heartbeat or 0.0)
-        if age > self.stale_after:
-            return f"heartbeat {age:.0f}s old (> {self.stale_after:.0f}s)"
+        """Why the lock is stale, or None when it is fresh. On this host the process decides, not
+        the heartbeat's age (see the module docstring)."""
         if holder.host == socket.gethostname() and isinstance(holder.pid, int):
             if not pid_alive(holder.pid, data.get("pid_start")):
                 return f"pid {holder.pid} on this host is gone"
+            return None
+        age = time.time() - (holder.heartbeat or 0.0)
+        if age > self.stale_after:
+            return f"heartbeat {age:.0f}s old (> {self.stale_after:.0f}s)"
         return None
+
+    def owned(self) -> bool:
+        """Whether the lock file is still this lock's (False once another process took it over)."""
+        try:
+            holder, _ = self.read()
+        except OSError:
+            return False
+        return holder is not None and holder.token == self.token
 
     # -- acquire / release
     def acquire(self) -> bool:
@@ -203,12 +220,21 @@ class RunLock:
         self._thread.start()
 
     def _beat(self) -> None:
+        """Refresh the heartbeat until released. A failed read or write is logged and retried at the
+        next beat: one error must not end the heartbeat of a run that goes on."""
+        failures = 0
         while not self._stop.wait(self.heartbeat_every):
-            holder, _ = self.read()
-            if holder is None or holder.token != self.token:
-                self.lost = True
-                return
-            write_json_atomic(self.path, self._payload())
+            try:
+                holder, _ = self.read()
+                if holder is None or holder.token != self.token:
+                    self.lost = True
+                    return
+                write_json_atomic(self.path, self._payload())
+                failures = 0
+            except OSError as err:
+                failures += 1
+                self.beat_failures += 1
+                log.warning("heartbeat of %s failed (%d in a row), retrying: %s", self.path, failures, err)
 
     def release(self) -> None:
         self._stop.set()

@@ -132,12 +132,23 @@ def _quantiles(values: list[float]) -> dict[str, float] | None:
     return {"n": len(ordered), "median": pick(0.5), "p95": pick(0.95), "max": round(ordered[-1], 6)}
 
 
+class LockLost(RuntimeError):
+    """The run's lock was taken over while it ran: the folder may now be another run's."""
+
+
 def execute_run(
-    plan: RunPlan, on_update: Callable[[TrajectoryWriter], None] | None = None, keep_work: bool = False
+    plan: RunPlan,
+    on_update: Callable[[TrajectoryWriter], None] | None = None,
+    keep_work: bool = False,
+    owns_folder: Callable[[], bool] | None = None,
 ) -> Path:
     """Run the tuner until the budget is spent; return the run folder. Re-raises failures
     after marking the run failed (with its traceback in meta.json). Nothing the run started
-    is alive when this returns or raises."""
+    is alive when this returns or raises.
+
+    ``owns_folder`` (the run's :meth:`~ohgw_bench.execution.runlock.RunLock.owned`) is asked before
+    the final writes: when the lock was taken over, the folder at the run's path may be another
+    run's, so nothing more is written there and :class:`LockLost` is raised."""
     quiet_syne_tune()
     from syne_tune import Tuner
 
@@ -221,11 +232,18 @@ def execute_run(
         raise
     finally:
         writer.close()
-        write_json_atomic(directory / META, meta.replace(backend_info=backend_info or None).to_json())
+        lost = owns_folder is not None and not owns_folder()
+        if not lost:
+            write_json_atomic(directory / META, meta.replace(backend_info=backend_info or None).to_json())
         if previous_folder is None:
             os.environ.pop("SYNETUNE_FOLDER", None)
         else:
             os.environ["SYNETUNE_FOLDER"] = previous_folder
+        if lost:
+            raise LockLost(
+                f"the lock of {directory} was taken over by another process while this run ran; "
+                "its final meta.json was not written there (the folder may be the other run's)"
+            )
         if meta.status == RunStatus.COMPLETE and not keep_work:
             shutil.rmtree(work)
     return directory

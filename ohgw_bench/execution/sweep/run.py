@@ -11,9 +11,10 @@ Four parts, each testable on its own:
 * **Locks** (:class:`ohgw_bench.execution.runlock.RunLock`): one lock file per run,
   ``<out>/_locks/<task>/<optimizer>/seed-<k>.lock``, created with ``O_CREAT|O_EXCL`` and
   holding pid, hostname, the process start time and a heartbeat that a thread refreshes
-  while the run executes. A lock is *stale* when its heartbeat is older than ``stale_after``
-  seconds, or when it was taken on this host by a process that no longer exists (or is a
-  zombie, or whose pid was reused). Two sweeps pointed at the same results folder never
+  while the run executes. A lock from this host is *stale* when its process no longer exists (or
+  is a zombie, or its pid was reused), one from another host when its heartbeat is older than
+  ``stale_after`` seconds; a run whose lock was taken over anyway writes no final record
+  (:class:`~ohgw_bench.execution.runner.LockLost`). Two sweeps pointed at the same results folder never
   write the same run; the one that finds a fresh lock reports the run as ``busy``.
 * **Resumption** (:func:`run_one`, executed inside a Dask worker process under the lock):
   a run whose ``meta.json`` says ``complete`` (and whose JSONL files end cleanly) is
@@ -188,7 +189,7 @@ def run_one(
             moved = str(move_aside(out, run, reason))
         from ohgw_bench.execution.meta import write_failed_meta
         from ohgw_bench.execution.plan import prepare_run
-        from ohgw_bench.execution.runner import execute_run
+        from ohgw_bench.execution.runner import LockLost, execute_run
 
         plan = prepare_run(request, overwrite=False)
         if topic is not None:
@@ -197,7 +198,10 @@ def run_one(
             get_worker().log_event(topic, {"run": dataclasses.asdict(run), "state": RUNNING, "t": time.time()})
         stamps["t_run_start"] = time.time()
         try:
-            execute_run(plan)
+            execute_run(plan, owns_folder=lock.owned)
+        except LockLost as err:  # the folder may be another run's now: write nothing there
+            stamps["t_run_end"] = time.time()
+            return outcome(FAILED, detail=str(err), traceback=traceback.format_exc(), moved_to=moved)
         except Exception as err:  # recorded (meta.json + sweep-error.txt) and reported by the sweep
             stamps["t_run_end"] = time.time()
             tb = traceback.format_exc()

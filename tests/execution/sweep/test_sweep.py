@@ -267,6 +267,59 @@ def test_lock_lost_to_a_takeover_is_noticed(tmp_path):
     assert json.loads(path.read_text())["token"] == "thief"  # not ours: left alone
 
 
+def test_a_live_process_keeps_its_lock_however_old_its_heartbeat(tmp_path):
+    """On this host a live pid decides: a heartbeat that could not be written does not free the lock."""
+    from ohgw_bench.execution.runlock import _proc_start_time
+
+    path = tmp_path / "seed-0.lock"
+    old = {"pid": os.getpid(), "host": socket.gethostname(), "pid_start": _proc_start_time(os.getpid())}
+    path.write_text(json.dumps({**old, "heartbeat": time.time() - 1000, "token": "live"}))
+    other = RunLock(path, stale_after=60)
+    assert not other.acquire() and other.holder is not None and other.holder.token == "live"
+
+
+def test_a_failed_heartbeat_write_is_retried_and_the_lock_kept(tmp_path, monkeypatch):
+    import ohgw_bench.execution.runlock as runlock
+
+    real_write, calls = runlock.write_json_atomic, []
+
+    def flaky(path, payload):
+        calls.append(path)
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device")
+        return real_write(path, payload)
+
+    monkeypatch.setattr(runlock, "write_json_atomic", flaky)
+    path = tmp_path / "seed-0.lock"
+    lock = RunLock(path, stale_after=0.01, heartbeat_every=0.05)
+    assert lock.acquire()
+    first = json.loads(path.read_text())["heartbeat"]
+    deadline = time.time() + 30  # the failed beat, then a good one
+    while json.loads(path.read_text())["heartbeat"] <= first:
+        assert time.time() < deadline, "the heartbeat stopped after one failed write"
+        time.sleep(0.01)
+    assert lock.beat_failures == 1 and not lock.lost and lock.owned()
+    second = RunLock(path, stale_after=0.01)  # a second sweep: the heartbeat is "old", the pid alive
+    assert not second.acquire()
+    lock.release()
+    assert not path.exists()
+
+
+def test_a_run_that_lost_its_lock_writes_no_final_record(tmp_path, twin_table):
+    """A taken-over lock means the folder may be another run's: the run raises, and its meta.json
+    stays what it wrote at the start (no final record written over someone else's)."""
+    from ohgw_bench.core.run_meta import RunMeta
+    from ohgw_bench.execution.runner import LockLost, execute_run
+    from tests.conftest import plan_run
+    from tests.helpers import twin
+
+    plan = plan_run(twin.TASK, "asha", seed=0, budget="3ep", workers=1, out=tmp_path, backend=f"table:{twin_table}")
+    with pytest.raises(LockLost, match="taken over"):
+        execute_run(plan, owns_folder=lambda: False)
+    meta = RunMeta.from_json(json.loads((plan.directory / "meta.json").read_text()))
+    assert meta.status == "running" and meta.ended_at is None
+
+
 # --------------------------------------------------------------------------- resumption
 
 
