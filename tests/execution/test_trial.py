@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 import ohgw_bench.execution.trial as trial_module
@@ -161,3 +162,31 @@ def test_the_trajectory_keeps_a_diverged_trial_diverged(tmp_path):
     )
     runs = summarize_runs(tmp_path)
     assert int(runs["n_diverged"].iloc[0]) == 1
+
+
+class _Payload:
+    """What an attacker plants as a paused trial's checkpoint: unpickling it would create a file."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_planted_checkpoint_is_refused_and_runs_nothing(tmp_path):
+    """A checkpoint is read back with ``weights_only=True``: a pickle that would run code makes the
+    resume fail (the trial fails, nothing it asked for is done), and no epoch is reported."""
+    import pickle
+
+    marker = tmp_path / "pwned"
+    folder = tmp_path / "trial"
+    folder.mkdir()
+    torch.save(
+        {"record": _Payload(str(marker)), "trainer": None, "trial_seconds": 0.0}, folder / trial_module.CHECKPOINT
+    )
+    reports: list[dict] = []
+    setup = TrialSetup("none", {}, seed=0, max_epoch=2)
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        run_trial(TASK, CONFIG, setup, folder, lambda **r: reports.append(r), device=torch.device("cpu"))
+    assert not marker.exists() and reports == []

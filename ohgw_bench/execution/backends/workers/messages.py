@@ -1,5 +1,9 @@
 """What a run and its warm workers say to each other over a pipe (pickled, torch-free).
 
+Pickle is safe here and only here: the pipe is a socket pair between a run and the worker
+processes it started itself, never a file or a port that anyone else can write to; nothing a run
+reads back from disk is unpickled (checkpoints load with ``weights_only=True``).
+
 The protocol is a strict conversation per trial: the run sends :class:`StartTrial`; the
 worker answers every :class:`Report` by *waiting* for a :class:`Decision`, so a pause or
 stop takes effect before the next epoch starts; a trial ends with :class:`TrialEnded`.
