@@ -1,8 +1,9 @@
 """What a run and its warm workers say to each other over a pipe (pickled, torch-free).
 
 Pickle is safe here and only here: the pipe is a socket pair between a run and the worker
-processes it started itself, never a file or a port that anyone else can write to; nothing a run
-reads back from disk is unpickled (checkpoints load with ``weights_only=True``).
+processes it started itself, never a file or a port that anyone else can write to. What is read
+back from disk is never unpickled as it is: checkpoints load with ``weights_only=True``, and
+CIFAR-10's official pickles go through an unpickler that builds only plain data.
 
 The protocol is a strict conversation per trial: the run sends :class:`StartTrial`; the
 worker answers every :class:`Report` by *waiting* for a :class:`Decision`, so a pause or
