@@ -166,7 +166,8 @@ def prepare_run(request: RunRequest, overwrite: bool = False) -> RunPlan:
     if not replaying:
         task_spec.check_data()  # a replay trains nothing
     workers = request.workers
-    n_gpus = visible_gpu_count() if workers is None and table_path is None else None  # touch CUDA only to decide
+    # touch CUDA only to decide; a replay trains nothing, so it counts no GPU (one worker unless --workers)
+    n_gpus = None if workers is not None else (0 if replaying else visible_gpu_count())
     try:
         workers, chosen_by = choose_workers(
             n_gpus, task_spec.trials_per_gpu, max_workers(), workers, request.trials_per_gpu

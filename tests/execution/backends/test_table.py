@@ -176,3 +176,23 @@ def test_a_table_folder_is_not_a_run_folder(table):
     from ohgw_bench.core.trajectory import find_runs
 
     assert list(find_runs(table)) == [] and table not in list(find_runs(table.parent))
+
+
+def test_table_runs_without_workers_take_the_documented_default(table, tmp_path, monkeypatch):
+    """Without --workers a run counts its GPUs (one worker without a GPU); a replay trains nothing, so
+    it counts none and takes one worker; --configs-from trains for real and counts them."""
+    import ohgw_bench.execution.gpus as gpus
+
+    counted: list[int] = []
+    real_count = gpus.visible_gpu_count
+    monkeypatch.setattr(gpus, "visible_gpu_count", lambda: counted.append(1) or real_count())
+    base = ["run", "--task", TASK, "--opt", f"asha+{ARM}", "--seed", "0", "--quiet"]
+    assert main([*base, "--budget", "6ep", "--backend", f"table:{table}", "--out", str(tmp_path / "replay")]) == 0
+    assert read_meta(run_dir(tmp_path / "replay", TASK, f"asha+{ARM}", 0)).workers == 1 and not counted
+    assert main([*base, "--budget", "2ep", "--configs-from", str(table), "--out", str(tmp_path / "real")]) == 0
+    meta = read_meta(run_dir(tmp_path / "real", TASK, f"asha+{ARM}", 0))
+    from ohgw_bench.core.registry import get_task
+    from ohgw_bench.execution.plan import max_workers
+
+    expected, _ = gpus.choose_workers(real_count(), get_task(TASK).trials_per_gpu, max_workers())
+    assert counted and meta.workers == expected  # 1 on a machine without a GPU
