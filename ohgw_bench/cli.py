@@ -394,12 +394,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def _emit(text: str, out: Path | None) -> int:
-    """Write ``text`` to ``out`` (atomically), or print it."""
+    """Write ``text`` to ``out`` (atomically), or print it. Callers refuse an ``out`` that is a folder
+    before they do the work."""
     if out is None:
         print(text)
         return 0
-    if out.is_dir():
-        return _fail(f"--out {out} is a folder; give a file name")
     from ohgw_bench.core.atomic import atomic_write
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -413,6 +412,8 @@ def _report(inputs: Sequence[Path], make: Callable[[], str], out: Path | None) -
     for path in inputs:
         if not path.exists():
             return _fail(f"{path} does not exist")
+    if out is not None and out.is_dir():
+        return _fail(f"--out {out} is a folder; give a file name")
     try:
         text = make()
     except (ValueError, FileNotFoundError) as err:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ohgw_bench.analysis.pairing import NONE, check_pairs, code_modified, pair_runs
+from ohgw_bench.analysis.pairing import NONE, check_pairs, code_modified, pair_runs, pair_times
 from ohgw_bench.analysis.render import render
 from ohgw_bench.analysis.stats import (
     CHECK,
@@ -176,10 +176,7 @@ def compare_pairs(pairs: pd.DataFrame) -> dict[str, Any]:
     that inverts the signed-rank test (docs/statistics.md); the median of per-pair ratios is kept
     as a secondary column (``speedup``). AUC and final test accuracy are estimated the same way,
     as arm − none in percentage points."""
-    t_none = pairs["T_tuner_seconds_cens_none"].to_numpy(float)
-    t_arm = pairs["T_tuner_seconds_cens_arm"].to_numpy(float)
-    rn = pairs["reached_none"].to_numpy(bool)
-    ra = pairs["reached_arm"].to_numpy(bool)
+    t_none, t_arm, rn, ra = pair_times(pairs)
     d = paired_differences(t_none, t_arm, rn, ra)
     log_ratios = log_differences(t_none, t_arm, rn, ra)
     hl, low, high = shift_estimate(log_ratios)

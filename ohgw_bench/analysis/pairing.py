@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 NONE = "none"  # the arm every other arm is paired with
@@ -28,6 +29,17 @@ def pair_runs(none_runs: pd.DataFrame, arm_runs: pd.DataFrame) -> pd.DataFrame:
         if len(duplicated):
             raise ValueError(f"{name} arm has several runs for seed(s) {sorted(duplicated.tolist())}")
     return none_runs.merge(arm_runs, on="seed", suffixes=("_none", "_arm"), how="inner").sort_values("seed")
+
+
+def pair_times(pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(T_none, T_arm, reached_none, reached_arm) of :func:`pair_runs` output, tuner clock, censored
+    values as the summary gives them: what every paired statistic of T@τ starts from."""
+    return (
+        pairs["T_tuner_seconds_cens_none"].to_numpy(float),
+        pairs["T_tuner_seconds_cens_arm"].to_numpy(float),
+        pairs["reached_none"].to_numpy(bool),
+        pairs["reached_arm"].to_numpy(bool),
+    )
 
 
 # --------------------------------------------------------------------------- pairs you can trust

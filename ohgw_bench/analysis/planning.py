@@ -10,20 +10,11 @@ import numpy as np
 import pandas as pd
 
 from ohgw_bench.analysis.leaderboard import read_run_summary
-from ohgw_bench.analysis.pairing import NONE, pair_runs
+from ohgw_bench.analysis.pairing import NONE, pair_runs, pair_times
 from ohgw_bench.analysis.stats import hodges_lehmann, log_differences, seeds_needed
 
 POWER = 0.8
 PLAN_COLUMNS = ("task", "scheduler", "arm", "n_pilot", "pilot_speedup_hl", "share_tied", "speedup", "seeds_needed")
-
-
-def _pilot_log_ratios(pairs: pd.DataFrame) -> np.ndarray:
-    return log_differences(
-        pairs["T_tuner_seconds_cens_none"].to_numpy(float),
-        pairs["T_tuner_seconds_cens_arm"].to_numpy(float),
-        pairs["reached_none"].to_numpy(bool),
-        pairs["reached_arm"].to_numpy(bool),
-    )
 
 
 def plan_study(summary: pd.DataFrame, speedup: float, power: float = POWER) -> pd.DataFrame:
@@ -38,7 +29,7 @@ def plan_study(summary: pd.DataFrame, speedup: float, power: float = POWER) -> p
         for label in sorted(set(group["warm_start_label"]) - {NONE}):
             arm_runs = group[group["warm_start_label"] == label]
             pairs = pair_runs(none_runs, arm_runs) if len(none_runs) else arm_runs.iloc[0:0]
-            d = _pilot_log_ratios(pairs) if len(pairs) else np.array([])
+            d = log_differences(*pair_times(pairs)) if len(pairs) else np.array([])
             both_censored = (
                 ~pairs["reached_none"].astype(bool) & ~pairs["reached_arm"].astype(bool) if len(pairs) else None
             )

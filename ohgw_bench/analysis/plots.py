@@ -203,14 +203,10 @@ def _step_on_grid(times: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np
 def _speedups(pairs: pd.DataFrame) -> np.ndarray:
     """Per-pair T_none / T_arm (tuner clock) of :func:`~ohgw_bench.analysis.pairing.pair_runs` output,
     censoring applied within each pair as the leaderboard does (two censored runs → 1)."""
+    from ohgw_bench.analysis.pairing import pair_times
     from ohgw_bench.analysis.stats import censored_pair_values
 
-    a, b = censored_pair_values(
-        pairs["T_tuner_seconds_cens_none"].to_numpy(float),
-        pairs["T_tuner_seconds_cens_arm"].to_numpy(float),
-        pairs["reached_none"].to_numpy(bool),
-        pairs["reached_arm"].to_numpy(bool),
-    )
+    a, b = censored_pair_values(*pair_times(pairs))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = a / b
     ratio[a == b] = 1.0  # also 0 / 0
