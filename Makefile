@@ -44,17 +44,25 @@ table: $(STAMP)
 	$(VENV)/bin/ohgw-bench table build --task mnist1d-cnn --arms 'none,ohgw(eta=1),random(eta=1),ohgw(eta=3),random(eta=3)' --configs 128 --seed 0 --out $(TABLE_DIR)
 	$(VENV)/bin/ohgw-bench table report $(TABLE_DIR) --out $(TABLE_DIR)/report
 
-# The replayed leaderboard under results/mnist1d-cnn-replay/, from the committed table (no training).
+# The replayed leaderboard under results/mnist1d-cnn-replay/, from the committed table (no training),
+# its intervals counting the table through replays on REPLAY_RESAMPLES resamples of its configurations.
 REPLAY_DIR := results/mnist1d-cnn-replay
+REPLAY_RESAMPLES := 20
+REPLAY_LB := $(VENV)/bin/ohgw-bench leaderboard $(REPLAY_DIR)/runs.parquet --resamples $(REPLAY_DIR)/resamples.parquet
 replay: $(STAMP)
 	$(VENV)/bin/ohgw-bench sweep examples/replay-mnist1d.toml
+	for b in $$(seq 0 $$(($(REPLAY_RESAMPLES) - 1))); do \
+	  $(VENV)/bin/ohgw-bench sweep examples/replay-mnist1d-tables.toml --table-resample $$b \
+	    --out runs/replay-mnist1d-tables/resample-$$b --quiet || exit 1; \
+	done
 	$(VENV)/bin/ohgw-bench leaderboard runs/replay-mnist1d --format runs --out $(REPLAY_DIR)/runs.parquet
-	$(VENV)/bin/ohgw-bench leaderboard $(REPLAY_DIR)/runs.parquet --out $(REPLAY_DIR)/LEADERBOARD.md
-	$(VENV)/bin/ohgw-bench leaderboard $(REPLAY_DIR)/runs.parquet --format csv --out $(REPLAY_DIR)/leaderboard.csv
-	$(VENV)/bin/ohgw-bench leaderboard $(REPLAY_DIR)/runs.parquet --format tex --out $(REPLAY_DIR)/leaderboard.tex
+	$(VENV)/bin/ohgw-bench leaderboard runs/replay-mnist1d-tables --format runs --out $(REPLAY_DIR)/resamples.parquet
+	$(REPLAY_LB) --out $(REPLAY_DIR)/LEADERBOARD.md
+	$(REPLAY_LB) --format csv --out $(REPLAY_DIR)/leaderboard.csv
+	$(REPLAY_LB) --format tex --out $(REPLAY_DIR)/leaderboard.tex
 	$(VENV)/bin/ohgw-bench plot runs/replay-mnist1d --out $(REPLAY_DIR)/figures --overwrite
-	$(VENV)/bin/ohgw-bench agreement results/mnist1d-cnn $(REPLAY_DIR)/runs.parquet --out $(REPLAY_DIR)/AGREEMENT.md
-	$(VENV)/bin/ohgw-bench agreement results/mnist1d-cnn $(REPLAY_DIR)/runs.parquet --format csv --out $(REPLAY_DIR)/agreement.csv
+	$(VENV)/bin/ohgw-bench agreement results/mnist1d-cnn $(REPLAY_DIR)/runs.parquet --resamples $(REPLAY_DIR)/resamples.parquet --out $(REPLAY_DIR)/AGREEMENT.md
+	$(VENV)/bin/ohgw-bench agreement results/mnist1d-cnn $(REPLAY_DIR)/runs.parquet --resamples $(REPLAY_DIR)/resamples.parquet --format csv --out $(REPLAY_DIR)/agreement.csv
 
 clean:
 	rm -rf $(VENV) build *.egg-info

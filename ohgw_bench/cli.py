@@ -81,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
         help="real training, restricted to TABLE's configurations and trial seeds (a replay's real counterpart)",
     )
     run.add_argument(
+        "--table-resample",
+        type=int,
+        default=None,
+        metavar="B",
+        help="with --backend table:PATH: replay on the B-th bootstrap resample of the table's configurations "
+        "(the replayed leaderboard's intervals then count the table's finite set of curves)",
+    )
+    run.add_argument(
         "--threads", type=int, default=None, help="torch threads per trial (default: CPU cores // --workers)"
     )
     run.add_argument("--out", type=Path, default=Path("results"), help="results root (default: results/)")
@@ -127,12 +135,27 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SPEEDUP",
         help="treat PATH as a pilot: how many paired seeds detect this speed-up (e.g. 1.15) with 80%% power",
     )
+    lb.add_argument(
+        "--resamples",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="replays of PATH's design on resamples of its table (run --table-resample; folders or a saved "
+        "summary): the intervals and p then count the table's finite set of configurations",
+    )
 
     ag = sub.add_parser("agreement", help="does a replay agree with the real study? none-arm log-rank, speed-ups")
     ag.add_argument("real", type=Path, help="the real study: run folders or a saved per-run summary")
     ag.add_argument("replay", type=Path, help="the replayed study: run folders or a saved per-run summary")
     ag.add_argument("--format", choices=["md", "csv"], default="md", help="a Markdown table or one CSV row per arm")
     ag.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
+    ag.add_argument(
+        "--resamples",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="as in `leaderboard`: the replay's resampled tables",
+    )
 
     bi = sub.add_parser(
         "bias", help="do warm starts shift the final incumbents' hyperparameters? per arm and dimension"
@@ -161,7 +184,7 @@ def _parser() -> argparse.ArgumentParser:
         nargs="?",
         default=None,
         help="TOML spec with keys tasks, opts, seeds, seeds_by_scheduler, budget, workers, out, backend, threads, "
-        "graphs, configs_from",
+        "graphs, configs_from, table_resample",
     )
     sw.add_argument("--tasks", help="comma-separated task names, e.g. digits-cnn")
     sw.add_argument("--opts", help="comma-separated optimizer names, e.g. 'asha,asha+ohgw(steps=3)'")
@@ -181,6 +204,9 @@ def _parser() -> argparse.ArgumentParser:
         "--no-graphs", action="store_const", const=False, dest="graphs", help="as in `run`: train eagerly on CUDA"
     )
     sw.add_argument("--configs-from", help="as in `run`: real runs train a twin table's configurations")
+    sw.add_argument(
+        "--table-resample", type=int, metavar="B", help="as in `run`: replays on the B-th resample of the table"
+    )
     sw.add_argument("--scheduler-address", help="use a running Dask scheduler, e.g. tcp://host:8786")
     sw.add_argument(
         "--n-dask-workers", type=int, help="local cluster size: runs at a time (default: CPU cores // --workers)"
@@ -283,6 +309,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             threads=args.threads,
             trials_per_gpu=args.trials_per_gpu,
             graphs=not args.no_graphs,
+            table_resample=args.table_resample,
         )
         plan = prepare_run(request, args.overwrite)
         lock = lock_run(plan, args.overwrite)
@@ -355,10 +382,13 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
     from ohgw_bench.analysis.leaderboard import leaderboard
 
-    if not args.path.exists():
-        return _fail(f"{args.path} does not exist")
+    for path in (args.path, args.resamples):
+        if path is not None and not path.exists():
+            return _fail(f"{path} does not exist")
     if args.out and args.out.is_dir():
         return _fail(f"--out {args.out} is a folder; give a file name, e.g. {args.out / 'LEADERBOARD.md'}")
+    if args.resamples is not None and (args.format == "runs" or args.plan is not None):
+        return _fail("--resamples widens a leaderboard's intervals; it does not go with --format runs or --plan")
     if args.format == "runs":
         from ohgw_bench.analysis.leaderboard import save_run_summary
 
@@ -384,6 +414,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                     fmt=args.format,
                     include_incomplete=args.include_incomplete,
                     allow_mixed=args.allow_mixed,
+                    resamples=args.resamples,
                 )
             )
         except (ValueError, FileNotFoundError) as err:  # MixedPairError too: bad input, exit 2
@@ -424,7 +455,8 @@ def _report(inputs: Sequence[Path], make: Callable[[], str], out: Path | None) -
 def cmd_agreement(args: argparse.Namespace) -> int:
     from ohgw_bench.analysis.agreement import agreement_report
 
-    return _report([args.real, args.replay], lambda: agreement_report(args.real, args.replay, args.format), args.out)
+    inputs = [args.real, args.replay, *([args.resamples] if args.resamples else [])]
+    return _report(inputs, lambda: agreement_report(args.real, args.replay, args.format, args.resamples), args.out)
 
 
 def cmd_bias(args: argparse.Namespace) -> int:
@@ -472,6 +504,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             threads=args.threads,
             graphs=args.graphs,
             configs_from=args.configs_from,
+            table_resample=args.table_resample,
             scheduler_address=args.scheduler_address,
             n_dask_workers=args.n_dask_workers,
             dry_run=args.dry_run,

@@ -26,7 +26,8 @@ def _study(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The per-run summary of a committed study (run folders, or a replay's saved summary) and its
     leaderboard, made once for every test here (reading and building are most of the cost;
     ``tests/analysis/test_leaderboard.py`` checks that ``leaderboard`` renders this)."""
-    summary = read_run_summary(path)
+    resamples = path.parent / "resamples.parquet"  # a replay's runs on resampled tables, beside its own
+    summary = read_run_summary(path, resamples=resamples if path.suffix == ".parquet" and resamples.exists() else None)
     return summary, build_leaderboard(summary)
 
 

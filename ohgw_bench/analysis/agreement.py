@@ -14,6 +14,7 @@ from scipy import stats
 
 from ohgw_bench.analysis.leaderboard import build_leaderboard, read_run_summary
 from ohgw_bench.analysis.pairing import NONE
+from ohgw_bench.analysis.replay_intervals import split_resamples
 from ohgw_bench.analysis.stats import holm
 
 AGREEMENT_COLUMNS = (
@@ -48,6 +49,8 @@ def logrank_p(t_a: np.ndarray, reached_a: np.ndarray, t_b: np.ndarray, reached_b
 
 
 def _none_runs(summary: pd.DataFrame, task: str, scheduler: str) -> pd.DataFrame:
+    """The none arm's runs of one scheduler, on the table itself (not on its resamples)."""
+    summary = split_resamples(summary)[0]
     return summary[
         (summary["task"] == task) & (summary["scheduler_key"] == scheduler) & (summary["warm_start"] == NONE)
     ]
@@ -130,6 +133,7 @@ def render_agreement(table: pd.DataFrame, fmt: str = "md") -> str:
     return "\n".join(lines) + "\n"
 
 
-def agreement_report(real: Path | str, replay: Path | str, fmt: str = "md") -> str:
-    """Paths in (run folders or saved per-run summaries), report out: ``ohgw-bench agreement``."""
-    return render_agreement(agreement(read_run_summary(real), read_run_summary(replay)), fmt)
+def agreement_report(real: Path | str, replay: Path | str, fmt: str = "md", resamples: Path | str | None = None) -> str:
+    """Paths in (run folders or saved per-run summaries; ``resamples``: the replay's on resampled
+    tables, which widen its intervals), report out: ``ohgw-bench agreement``."""
+    return render_agreement(agreement(read_run_summary(real), read_run_summary(replay, resamples=resamples)), fmt)

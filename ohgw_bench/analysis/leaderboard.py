@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ohgw_bench.analysis.pairing import NONE, check_pairs, code_modified, pair_runs, pair_times
+from ohgw_bench.analysis.pairing import NONE, check_pairs, code_modified, pair_runs, pair_times, paired_shift
 from ohgw_bench.analysis.render import render
+from ohgw_bench.analysis.replay_intervals import RESAMPLE, replicate_shifts, split_resamples, widened
 from ohgw_bench.analysis.stats import (
     CHECK,
     CROSS,
@@ -97,6 +98,8 @@ COLUMNS = (
     "ws_flops_share",
     "peak_mem_ratio",
     "n_diverged",
+    "n_tables",
+    "table_sd_log_speedup",
     "success",
     "verdict",
     "test_resolves_criterion",
@@ -160,15 +163,6 @@ _NONE_ROW = {
 }
 
 
-def _paired_shift(pairs: pd.DataFrame, column: str, scale: float) -> dict[str, float]:
-    """Hodges–Lehmann estimate and 95 % interval of (arm − none) · scale of a summary column."""
-    if f"{column}_arm" not in pairs:
-        return {"hl": math.nan, "low": math.nan, "high": math.nan}
-    d = (pairs[f"{column}_arm"].to_numpy(float) - pairs[f"{column}_none"].to_numpy(float)) * scale
-    hl, low, high = shift_estimate(d)
-    return {"hl": hl, "low": low, "high": high}
-
-
 def compare_pairs(pairs: pd.DataFrame) -> dict[str, Any]:
     """Paired statistics of one arm vs none from :func:`pair_runs` output (tuner-seconds clock).
 
@@ -180,7 +174,7 @@ def compare_pairs(pairs: pd.DataFrame) -> dict[str, Any]:
     d = paired_differences(t_none, t_arm, rn, ra)
     log_ratios = log_differences(t_none, t_arm, rn, ra)
     hl, low, high = shift_estimate(log_ratios)
-    auc, test = _paired_shift(pairs, "auc", 100.0), _paired_shift(pairs, "incumbent_test_acc", 100.0)
+    auc, test = paired_shift(pairs, "auc", 100.0), paired_shift(pairs, "incumbent_test_acc", 100.0)
     adjusted_none, adjusted_arm = censored_pair_values(t_none, t_arm, rn, ra)
     median_none, median_arm = median(adjusted_none), median(adjusted_arm)
     sd_none = float(np.std(adjusted_none, ddof=1)) if len(pairs) > 1 else math.nan
@@ -232,8 +226,12 @@ def build_leaderboard(summary: pd.DataFrame, allow_mixed: bool = False) -> pd.Da
 
     Raises :class:`MixedPairError` when the two runs of a pair differ in code version,
     package versions or device, unless ``allow_mixed`` (then ``mixed`` names the fields).
+
+    Replays on resamples of their table (``table_resample`` set) are not rows of their own: they
+    widen the intervals and p of the replay's rows (:mod:`~ohgw_bench.analysis.replay_intervals`).
     """
     rows: list[dict[str, Any]] = []
+    summary, resampled = split_resamples(summary)
     if summary.empty:
         return pd.DataFrame(rows, columns=list(COLUMNS))
     for (task, scheduler), group in summary.groupby(["task", "scheduler_key"], sort=True):
@@ -265,6 +263,8 @@ def build_leaderboard(summary: pd.DataFrame, allow_mixed: bool = False) -> pd.Da
                     row.update(compare_pairs(pairs))
                 else:
                     row.update({"n": 0, "n_censored_none": 0, **dict.fromkeys(_PAIRED_STATS, math.nan)})
+                if not resampled.empty:
+                    row.update(widened(row, replicate_shifts(resampled, str(task), str(scheduler), label)))
                 row["success"] = success_mark(row)
                 row["verdict"] = row_verdict(row)
                 ratio = row["T_sd_ratio"]
@@ -282,22 +282,44 @@ def leaderboard(
     fmt: str = "md",
     include_incomplete: bool = False,
     allow_mixed: bool = False,
+    resamples: Path | str | None = None,
 ) -> str:
     """Read every run under ``path`` and render its leaderboard (``target`` overrides τ).
     ``path`` may also be a per-run summary saved by :func:`save_run_summary` (a thousand replayed
     seeds are regenerated from their table rather than committed run by run).
+
+    ``resamples``: replays of the same design on resamples of the table (run folders or a saved
+    summary), which widen the intervals (:mod:`~ohgw_bench.analysis.replay_intervals`).
 
     Raises :class:`MixedPairError` for a pair of runs of different code, packages or device
     unless ``allow_mixed``.
     """
     if fmt not in ("md", "csv", "tex"):
         raise ValueError(f"unknown leaderboard format {fmt!r}: use md, csv or tex")
-    summary = read_run_summary(path, target, include_incomplete)
+    summary = read_run_summary(path, target, include_incomplete, resamples)
     return render(build_leaderboard(summary, allow_mixed=allow_mixed), fmt)
 
 
-def read_run_summary(path: Path | str, target: float | None = None, include_incomplete: bool = False) -> pd.DataFrame:
-    """One row per run: summarised from the run folders under ``path``, or read from a saved summary."""
+def read_run_summary(
+    path: Path | str,
+    target: float | None = None,
+    include_incomplete: bool = False,
+    resamples: Path | str | None = None,
+) -> pd.DataFrame:
+    """One row per run: summarised from the run folders under ``path``, or read from a saved summary;
+    with ``resamples`` (the same, of replays on resamples of the table), their rows appended."""
+    summary = _read_one_summary(path, target, include_incomplete)
+    if resamples is None:
+        return summary
+    extra = _read_one_summary(resamples, target, include_incomplete)
+    if extra.empty or RESAMPLE not in extra or extra[RESAMPLE].isna().any():
+        raise ValueError(
+            f"--resamples {resamples}: every run there must be a replay on a resampled table (run --table-resample)"
+        )
+    return pd.concat([summary, extra], ignore_index=True)
+
+
+def _read_one_summary(path: Path | str, target: float | None, include_incomplete: bool) -> pd.DataFrame:
     from ohgw_bench.analysis.results import summarize_runs
 
     if Path(path).suffix == ".parquet":

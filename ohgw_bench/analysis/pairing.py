@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ohgw_bench.analysis.stats import shift_estimate
+
 NONE = "none"  # the arm every other arm is paired with
 
 #: The summary columns both runs of a pair must agree on (meta.json's fields, see :func:`pair_mismatches`).
@@ -40,6 +42,15 @@ def pair_times(pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray,
         pairs["reached_none"].to_numpy(bool),
         pairs["reached_arm"].to_numpy(bool),
     )
+
+
+def paired_shift(pairs: pd.DataFrame, column: str, scale: float) -> dict[str, float]:
+    """Hodges–Lehmann estimate and 95 % interval of (arm − none) · scale of a summary column."""
+    if f"{column}_arm" not in pairs:
+        return {"hl": math.nan, "low": math.nan, "high": math.nan}
+    d = (pairs[f"{column}_arm"].to_numpy(float) - pairs[f"{column}_none"].to_numpy(float)) * scale
+    hl, low, high = shift_estimate(d)
+    return {"hl": hl, "low": low, "high": high}
 
 
 # --------------------------------------------------------------------------- pairs you can trust

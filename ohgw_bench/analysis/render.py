@@ -150,6 +150,22 @@ def _detectable_note(rows: pd.DataFrame) -> str | None:
     )
 
 
+def _table_note(rows: pd.DataFrame) -> str | None:
+    """A replay with resampled tables: its intervals and p count the table's finite set of curves."""
+    arms = rows[~rows["warm_start"].eq(NONE) & rows["n_tables"].notna()] if "n_tables" in rows else rows.iloc[0:0]
+    if arms.empty:
+        return None
+    parts = [
+        f"{r['arm']} {_num(float(r['table_sd_log_speedup']), '{:.3f}')} ({int(r['n_tables'])} tables)"
+        for _, r in arms.iterrows()
+    ]
+    return (
+        "Intervals and p count the table: they add the spread of the estimates over replays on bootstrap "
+        "resamples of its configurations (normal approximation; docs/statistics.md, Replay intervals). "
+        "Between-table SD of the log speed-up: " + ", ".join(parts) + "."
+    )
+
+
 def _spread_note(rows: pd.DataFrame) -> str | None:
     """The seed's spread check, one line per table: each arm's SD of T@τ over none's."""
     arms = rows[~rows["warm_start"].eq(NONE) & rows["T_sd_ratio"].notna()]
@@ -267,8 +283,8 @@ def _markdown(table: pd.DataFrame) -> str:
         ]
         out += ["| " + " | ".join(row[i].replace("|", "\\|") for i in keep) + " |" for row in cells]
         out.append("")
-        detectable = _detectable_note(rows)
-        out += [detectable, ""] if detectable else []
+        for note in (_table_note(rows), _detectable_note(rows)):
+            out += [note, ""] if note else []
         for arm, n_mixed, n, fields in _mixed_notes(rows):
             listed = ", ".join(f"`{f}`" for f in fields)
             out += [
@@ -415,7 +431,7 @@ def _latex(table: pd.DataFrame) -> str:
             for arm, n_mixed, n, fields in _mixed_notes(rows)
         ]
         notes += [f"$^{{{UNRESOLVED_MARK}}}${_tex(_resolution_note(n))}." for n in _coarse_test_splits(rows)]
-        notes += [_tex(note) for note in (_detectable_note(rows), _spread_note(rows)) if note]
+        notes += [_tex(note) for note in (_table_note(rows), _detectable_note(rows), _spread_note(rows)) if note]
         out += [
             "",
             "\\begin{table}[htbp]",

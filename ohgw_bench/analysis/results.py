@@ -63,7 +63,7 @@ __all__ = [
 RUN_KEYS = ("task", "optimizer", "scheduler", "warm_start", "warm_start_label", "seed", "status", "workers", "target")
 
 #: What the run ran on (see ``_run_columns``): the leaderboard checks pairs against these.
-PROVENANCE_COLUMNS = ("code_version", "versions", "device", "clock_source", "n_test")
+PROVENANCE_COLUMNS = ("code_version", "versions", "device", "clock_source", "table_resample", "n_test")
 
 #: The three clocks: summary column suffix → event column holding the running total.
 CLOCKS = {"tuner_seconds": "tuner_seconds", "device_seconds": "device_seconds", "epochs": "epochs_total"}
@@ -188,6 +188,10 @@ def _provenance(meta: RunMeta) -> dict[str, Any]:
         "device": meta.device,
         # "real", or "table <sha256>" for a replay; runs written before replays existed were real
         "clock_source": meta.clock_source,
+        # the bootstrap resample of the table a replay ran on (--table-resample); NaN: the table itself
+        "table_resample": float(resample)
+        if isinstance(resample := (meta.table or {}).get("resample"), int)
+        else math.nan,
         "n_test": float(n_test) if isinstance(n_test, (int, float)) and not isinstance(n_test, bool) else math.nan,
     }
 

@@ -375,3 +375,41 @@ def seeds_needed(
         mid = (low + high) // 2
         low, high = (low, mid) if enough(mid) else (mid, high)
     return high
+
+
+#: resampled tables a replay's table variance needs at least (two give a variance; tens make it stable)
+MIN_TABLE_RESAMPLES = 2
+
+
+def with_table_variance(
+    estimate: float, interval: tuple[float, float], p: float, replicates: npt.ArrayLike, level: float = LEVEL
+) -> tuple[float, float, float, float]:
+    """(low, high, p, table SD): a replay's interval widened by the spread that a different table would bring.
+
+    ``estimate`` and ``interval`` are one arm's shift on the table itself (its seeds' interval);
+    ``replicates`` holds rows (estimate, low, high) of the same shift on bootstrap resamples of the
+    table's configurations, each replayed with its own seeds. By the method of moments, the
+    replicates' variance is the table's variance plus their own seeds' (each interval's
+    half-width / z, squared): the table's part is V = max(0, var(estimates) − mean(se²)). The
+    interval keeps its shape: each side is stretched by k = √(se² + V) / se, se the table's own
+    half-width / z, and the test's z-score shrinks by the same k: p' = 2·Φ(−Φ⁻¹(1 − p/2) / k), so
+    p' = p when the resamples show no spread beyond their seeds'. All NaN with fewer than
+    :data:`MIN_TABLE_RESAMPLES` replicates or an undefined interval.
+    """
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    rows = np.asarray(replicates, float).reshape(-1, 3)
+    rows = rows[np.isfinite(rows).all(axis=1)]
+    low, high = interval
+    nan = (math.nan,) * 4
+    if rows.shape[0] < MIN_TABLE_RESAMPLES or not all(math.isfinite(v) for v in (estimate, low, high)):
+        return nan
+    se_replicates = (rows[:, 2] - rows[:, 1]) / (2 * z)
+    table_var = max(0.0, float(np.var(rows[:, 0], ddof=1) - np.mean(se_replicates**2)))
+    se = (high - low) / (2 * z)
+    total = math.sqrt(se**2 + table_var)
+    if se <= 0:  # a degenerate interval on the table itself: a symmetric one of the table's SD, its p
+        p_total = 2 * float(stats.norm.sf(abs(estimate) / total)) if total > 0 else p
+        return estimate - z * total, estimate + z * total, p_total, math.sqrt(table_var)
+    stretch = total / se
+    p_total = 2 * float(stats.norm.sf(stats.norm.isf(p / 2) / stretch)) if math.isfinite(p) else math.nan
+    return estimate - (estimate - low) * stretch, estimate + (high - estimate) * stretch, p_total, math.sqrt(table_var)

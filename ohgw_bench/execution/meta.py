@@ -12,6 +12,14 @@ from ohgw_bench.core.trajectory import META, write_json_atomic
 from ohgw_bench.execution.plan import RunPlan, threads_per_trial
 
 
+def _clock_source(plan: RunPlan, table: Any) -> str:
+    """What a run's clock and curves came from: pairs are made only within one."""
+    if not plan.replay or table is None:
+        return "real"
+    resample = "" if plan.table_resample is None else f" resample {plan.table_resample}"
+    return f"table {table.sha256}{resample}"
+
+
 def run_meta(
     plan: RunPlan,
     data_info: dict[str, Any] | None = None,
@@ -48,8 +56,8 @@ def run_meta(
         workers=plan.workers,
         threads_per_trial=threads_per_trial(plan),
         backend=plan.backend,
-        clock_source=f"table {table.sha256}" if plan.replay and table is not None else "real",
-        table=None if table is None else table_info(table, plan.optimizer.warm_start_label),
+        clock_source=_clock_source(plan, table),
+        table=None if table is None else table_info(table, plan.optimizer.warm_start_label, plan.table_resample),
         target=plan.task.target,
         max_epochs=plan.task.max_epochs if table is None else table.epochs,
         metric=plan.task.metric,

@@ -73,6 +73,7 @@ class RunRequest:
     threads: int | None = None  # torch threads per trial; None: the cores shared among the workers
     trials_per_gpu: int | None = None
     graphs: bool = True  # CUDA graphs where the task allows them (--no-graphs: False)
+    table_resample: int | None = None  # replay on this bootstrap resample of the table's configurations
 
     @classmethod
     def parse(
@@ -119,6 +120,7 @@ class RunPlan:
     threads: int | None = None  # torch threads per trial; None: the cores shared among the workers
     workers_chosen_by: str = "workers"  # see ohgw_bench.execution.gpus.choose_workers
     graphs: bool = True  # CUDA graphs where the task allows them (--no-graphs: False)
+    table_resample: int | None = None  # a replay on this bootstrap resample of the table's configurations
 
     @functools.cached_property
     def scheduler_settings(self) -> dict[str, Any]:
@@ -183,6 +185,7 @@ def prepare_run(request: RunRequest, overwrite: bool = False) -> RunPlan:
         )
     if request.seed < 0:
         raise RunRefused(f"--seed must be non-negative, got {request.seed}")
+    _check_resample(request)
     check_writable_folder(request.out, "--out")
     directory = run_dir(request.out, task_spec.name, name.canonical, request.seed)
     if request.backend == "subprocess":
@@ -201,9 +204,24 @@ def prepare_run(request: RunRequest, overwrite: bool = False) -> RunPlan:
         threads=request.threads,
         workers_chosen_by=chosen_by,
         graphs=request.graphs,
+        table_resample=request.table_resample,
     )
     make_scheduler(plan, config_space={})  # scheduler settings are checked at start-up, not mid-run
     return plan
+
+
+#: resamples of one table a replay may ask for: a leaderboard needs tens
+MAX_TABLE_RESAMPLE = 10_000
+
+
+def _check_resample(request: RunRequest) -> None:
+    resample = request.table_resample
+    if resample is None:
+        return
+    if request.backend != "table":
+        raise RunRefused("--table-resample resamples a replayed table's configurations: it needs --backend table:PATH")
+    if not 0 <= resample < MAX_TABLE_RESAMPLE:
+        raise RunRefused(f"--table-resample must be in 0..{MAX_TABLE_RESAMPLE - 1}, got {resample}")
 
 
 def max_workers() -> int:
@@ -314,7 +332,8 @@ def make_scheduler(plan: RunPlan, config_space: dict[str, Any]):
     if table is None:
         return spec.factory(plan.task, space, plan.seed, **settings)
     task = replay_task(plan.task, table)
-    return spec.factory(task, space, plan.seed, search_options(table, task), **settings)
+    resample = plan.table_resample if plan.replay else None
+    return spec.factory(task, space, plan.seed, search_options(table, task, resample), **settings)
 
 
 def quiet_syne_tune() -> None:

@@ -25,6 +25,7 @@ from ohgw_bench.analysis.stats import (
     holm,
     log_differences,
     verdict,
+    with_table_variance,
 )
 
 
@@ -188,3 +189,25 @@ def test_detectable_speedup_against_a_direct_simulation_and_theory():
         res = stats.wilcoxon(x, method="exact")
         hits += res.pvalue <= 0.05 and hodges_lehmann(x) > 0
     assert abs(hits / reps - 0.8) < 0.06  # 3.5 binomial SEs
+
+
+def test_table_variance_adds_the_resamples_spread_beyond_their_seeds():
+    """By hand: replicate estimates 0, 0.1, 0.2 each with se 0.05 have variance 0.01 of which 0.0025 is
+    their seeds', so the table's is 0.0075; the table's own se 0.05 becomes √(0.0025 + 0.0075) = 0.1,
+    twice as wide, and a test at z = 2 (p = 0.0455) falls to z = 1 (p = 0.3173)."""
+    z = stats.norm.ppf(0.975)
+    replicates = [(t, t - z * 0.05, t + z * 0.05) for t in (0.0, 0.1, 0.2)]
+    p = 2 * stats.norm.sf(2.0)
+    low, high, p_table, sd = with_table_variance(0.1, (0.1 - z * 0.05, 0.1 + z * 0.05), p, replicates)
+    assert (low, high) == pytest.approx((0.1 - z * 0.1, 0.1 + z * 0.1))
+    assert p_table == pytest.approx(2 * stats.norm.sf(1.0)) and sd == pytest.approx(math.sqrt(0.0075))
+    # an asymmetric interval keeps its shape: both sides stretch by the same factor
+    low, high, _, _ = with_table_variance(0.1, (0.1 - z * 0.04, 0.1 + z * 0.06), p, replicates)
+    assert (0.1 - low, high - 0.1) == pytest.approx((2 * z * 0.04, 2 * z * 0.06))
+
+
+def test_table_variance_leaves_an_interval_alone_without_excess_spread_or_resamples():
+    z = stats.norm.ppf(0.975)
+    same = [(0.1, 0.1 - z * 0.05, 0.1 + z * 0.05)] * 4  # no spread at all: the seeds explain everything
+    assert with_table_variance(0.1, (0.0, 0.2), 0.04, same) == pytest.approx((0.0, 0.2, 0.04, 0.0))
+    assert all(math.isnan(v) for v in with_table_variance(0.1, (0.0, 0.2), 0.04, same[:1]))  # one resample

@@ -60,3 +60,20 @@ def build_plan(out: Path, *, arms: tuple[str, ...] = ARMS, configs: int = N_CONF
 ASHA = f"asha+{OHGW}"
 PASHA = f"{SCHEDULER_OF['pasha']}+{OHGW}"
 REAL_RUNS = {ASHA: (3, "20ep"), PASHA: (3, "40ep")}
+
+
+def sub_table(source: Path, n_configs: int, out: Path) -> Path:
+    """A complete table at ``out`` holding the first ``n_configs`` configurations of the one at ``source``
+    (its rows and meta.json, the digest recomputed): a smaller table drawn from the same curves."""
+    from ohgw_bench.core.table_format import read_table, write_meta, write_table
+
+    frame, meta = read_table(source)
+    keep = [c for c in meta["configs"] if c["config_id"] < n_configs]
+    out.mkdir(parents=True)
+    digest = write_table(frame[frame["config_id"] < n_configs].reset_index(drop=True), out)
+    spec = {**meta["spec"], "configs": n_configs}
+    cells = n_configs * len(spec["arms"])
+    write_meta(
+        out, {**meta, "spec": spec, "configs": keep, "table_sha256": digest, "cells_done": cells, "cells_total": cells}
+    )
+    return out

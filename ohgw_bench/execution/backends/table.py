@@ -7,6 +7,10 @@ looked up. Choices, each recorded in the run's meta.json:
 
 * the scheduler samples only the table's configurations (``restrict_configurations``), with
   duplicates allowed, so a long budget never runs dry (a repeat replays the same curve);
+* ``--table-resample B`` replays on the B-th bootstrap resample of the table's configurations
+  (as many, drawn with replacement; a configuration drawn twice is sampled twice as often): the
+  replayed leaderboard's intervals then count the table's finite set of curves
+  (docs/statistics.md, *Replay intervals*);
 * simulated time charges each epoch its recorded seconds, plus the warm start's seconds on a
   trial's first epoch, which is how a real trial spends them, and 1 ms per start, stop and report;
   the scheduler's own compute is not charged (it would be the replaying machine's, not the table's);
@@ -144,8 +148,22 @@ def replay_task(task: TaskSpec, table: ReplayTable) -> TaskSpec:
     return task if table.epochs == task.max_epochs else dataclasses.replace(task, max_epochs=table.epochs)
 
 
-def search_options(table: ReplayTable, task: TaskSpec) -> dict[str, Any]:
-    return {"restrict_configurations": table.configs(task.space.names), "allow_duplicates": True}
+#: salt of the resampling generator: resample B of every table draws from the stream (salt, B)
+_RESAMPLE_SALT = 0x7AB1E
+
+
+def resampled(configs: list[dict[str, float]], resample: int | None) -> list[dict[str, float]]:
+    """``configs`` (None), or its bootstrap resample number ``resample``: as many configurations,
+    drawn with replacement by a generator that depends on ``resample`` only, in drawn order."""
+    if resample is None:
+        return configs
+    draw = np.random.default_rng([_RESAMPLE_SALT, resample]).integers(0, len(configs), size=len(configs))
+    return [configs[i] for i in draw]
+
+
+def search_options(table: ReplayTable, task: TaskSpec, resample: int | None = None) -> dict[str, Any]:
+    """The scheduler's restriction to the table's configurations (or to its resample ``resample``)."""
+    return {"restrict_configurations": resampled(table.configs(task.space.names), resample), "allow_duplicates": True}
 
 
 def _objectives(arm: pd.DataFrame, names: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
@@ -286,9 +304,10 @@ def make_table_backend(table: ReplayTable, task: TaskSpec, arm_label: str, confi
     )
 
 
-def table_info(table: ReplayTable, arm_label: str) -> dict[str, Any]:
+def table_info(table: ReplayTable, arm_label: str, resample: int | None = None) -> dict[str, Any]:
     """What a replayed run's meta.json says about its table."""
     return {
+        "resample": resample,
         "path": str(table.path),
         "sha256": table.sha256,
         "arm": arm_label,

@@ -391,6 +391,7 @@ def sweep_main(
     threads: int | None = None,
     graphs: bool | None = None,
     configs_from: str | None = None,
+    table_resample: int | None = None,
     n_dask_workers: int | None,
     dry_run: bool = False,
     quiet: bool = False,
@@ -413,6 +414,7 @@ def sweep_main(
         threads=threads,
         graphs=graphs,
         configs_from=configs_from,
+        table_resample=table_resample,
     )
     runs = validate_runs(spec, where)
     if dry_run:

@@ -36,6 +36,7 @@ SPEC_KEYS = (
     "threads",
     "graphs",
     "configs_from",
+    "table_resample",
 )
 DEFAULT_BUDGET = "120s"
 DEFAULT_WORKERS = 1
@@ -70,6 +71,7 @@ class SweepSpec:
     threads: int | None = None  # torch threads per trial, as `run --threads`
     graphs: bool = True  # CUDA graphs where the task allows them, as `run` without --no-graphs
     configs_from: Path | None = None  # a twin table whose configurations real runs train, as `run --configs-from`
+    table_resample: int | None = None  # replays on this resample of the table, as `run --table-resample`
 
     @property
     def replay(self) -> bool:
@@ -96,6 +98,7 @@ class SweepSpec:
             workers=self.workers,
             threads=self.threads,
             graphs=self.graphs,
+            table_resample=self.table_resample,
         )
 
     def seeds_of(self, optimizer: str) -> tuple[int, ...]:
@@ -254,6 +257,7 @@ def spec_and_where(
     threads: int | None = None,
     graphs: bool | None = None,
     configs_from: Path | str | None = None,
+    table_resample: int | None = None,
 ) -> tuple[SweepSpec, Where]:
     """:func:`build_spec`, and where each value came from (for the messages of later checks)."""
     from ohgw_bench.core.budget import Budget
@@ -277,6 +281,7 @@ def spec_and_where(
         "threads": threads,
         "graphs": graphs,
         "configs_from": configs_from,
+        "table_resample": table_resample,
     }
     for key, value in flags.items():
         if value is not None:
@@ -363,6 +368,13 @@ def spec_and_where(
     if configs_value is not None and (not isinstance(configs_value, (str, Path)) or not str(configs_value).strip()):
         raise SweepError(f"{where('configs_from')}: configs_from must be a twin table's folder, got {configs_value!r}")
     configs_path = None if configs_value is None else Path(configs_value).expanduser().resolve()
+    resample = data.get("table_resample")
+    if resample is not None and (isinstance(resample, bool) or not isinstance(resample, int) or resample < 0):
+        raise SweepError(f"{where('table_resample')}: table_resample must be a non-negative integer, got {resample!r}")
+    if resample is not None and replayed is None:
+        raise SweepError(
+            f"{where('table_resample')}: table_resample resamples a replayed table: it needs backend table:PATH"
+        )
 
     for key, values in (("tasks", task_names), ("opts", opt_names), ("seeds", seed_list)):
         if not values:
@@ -379,6 +391,7 @@ def spec_and_where(
         threads=n_threads,
         graphs=graphs_value,
         configs_from=configs_path,
+        table_resample=resample,
     )
     return spec, where
 
