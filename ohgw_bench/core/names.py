@@ -4,7 +4,10 @@ Grammar: ``<scheduler>[(k=v,...)][+<warmstart>[(k=v,...)]]``, for example ``asha
 ``asha+ohgw``, ``asha(reduction_factor=2)+ohgw(steps=3,eta=3e-4)``, ``pasha+random``.
 Parameters are checked against the registered spec's defaults (unknown keys and values
 of the wrong type are errors) and the canonical form — sorted keys, values that differ
-from nothing else in spelling — is the leaderboard key and the results folder name.
+from nothing else in spelling — is the leaderboard key and the results folder name. A value is
+text, a number or true/false; a ``+`` inside the parentheses belongs to a value
+(``ohgw(dims=lr+wd)``), since a name splits on ``+`` only outside parentheses.
+A text setting with several spellings has a :class:`TextSetting` default that gives its one.
 """
 
 from __future__ import annotations
@@ -19,6 +22,18 @@ _PART = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_\-]*)\s*(?:\((.*)\))?\s*$")
 
 class OptimizerNameError(ValueError):
     """A malformed composed name or a bad parameter in it."""
+
+
+class TextSetting(str):
+    """The default of a text setting that can be spelled more than one way (``ohgw(dims=lr+wd)`` and
+    ``ohgw(dims=log10_wd+lr)`` name one setting). A plugin subclasses it and overrides
+    :meth:`canonical`; every value given for the setting is replaced by its canonical spelling, so
+    that one setting has one canonical name (a results folder, a leaderboard key)."""
+
+    @classmethod
+    def canonical(cls, text: str) -> str:
+        """The one spelling of ``text``; ValueError, with a message saying why, if it names nothing."""
+        return text
 
 
 Params = tuple[tuple[str, Any], ...]
@@ -137,6 +152,11 @@ def _check_params(kind: str, name: str, params: dict[str, Any], defaults: Mappin
             allowed = ", ".join(sorted(defaults)) or "none"
             raise OptimizerNameError(f"unknown parameter {key!r} for {kind} {name!r} (allowed: {allowed})")
         value, default = params[key], defaults[key]
+        if isinstance(default, TextSetting):
+            value = _spelled(kind, name, key, type(default), value)
+            if value != default:
+                checked.append((key, value))
+            continue
         if isinstance(default, bool) != isinstance(value, bool):
             raise OptimizerNameError(f"{kind} {name}: {key} must be true/false, got {value!r}")
         if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
@@ -151,6 +171,16 @@ def _check_params(kind: str, name: str, params: dict[str, Any], defaults: Mappin
         if value != default or isinstance(value, bool) != isinstance(default, bool):
             checked.append((key, value))  # a value equal to its default is dropped: one name per configuration
     return tuple(checked)
+
+
+def _spelled(kind: str, name: str, key: str, setting: type[TextSetting], value: Any) -> TextSetting:
+    """``value`` in the canonical spelling of ``setting``; a number or a boolean is read back as the
+    text it was written as, so that the plugin's message names what the user wrote."""
+    text = value if isinstance(value, str) else _format_value(value)
+    try:
+        return setting(setting.canonical(text))
+    except ValueError as err:
+        raise OptimizerNameError(f"{kind} {name}: {key}={text}: {err}") from None
 
 
 def parse_optimizer_name(text: str) -> OptimizerName:

@@ -3,7 +3,7 @@
 This module is the contract (:class:`WarmStartContext` in, :class:`WarmStartOutcome` out) and
 the one way to apply one (:func:`apply_warm_start`). The warm starts themselves are plugins,
 one file each in this folder, registered with ``@register_warm_start``:
-``none`` (none.py), ``gauss`` (gauss.py), ``ohgw`` and its equal-energy control ``random``
+``none`` (none.py), ``gauss`` (gauss.py), ``ohgw`` and its equal-magnitude control ``random``
 (ohgw.py). Registration is torch-free; the transforms import torch when they run.
 """
 
@@ -56,14 +56,17 @@ def validate_params(name: str, params: Mapping[str, Any]) -> None:
 
 
 def require(warm_start: str, key: str, value: Any, rule: str) -> None:
-    """ValueError unless ``value`` satisfies ``rule``: "an integer >= 1", "a finite number >= 0" or
-    "a number in [0, 0.5)" — the rules the warm starts' parameters use, worded once."""
+    """ValueError unless ``value`` satisfies ``rule``: "an integer >= 1", "a finite number >= 0",
+    "a number in [0, 0.5)", "a number in (0, 1]" or "true or false" — the rules the warm starts'
+    parameters use, worded once."""
     whole = isinstance(value, int) and not isinstance(value, bool)
     real = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     ok = {
         "an integer >= 1": whole and value >= 1,
         "a finite number >= 0": real and value >= 0,
         "a number in [0, 0.5)": real and 0 <= value < 0.5,
+        "a number in (0, 1]": real and 0 < value <= 1,
+        "true or false": isinstance(value, bool),
     }[rule]
     if not ok:
         raise ValueError(f"warm start {warm_start}: {key}={value} must be {rule}")

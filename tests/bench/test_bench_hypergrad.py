@@ -9,6 +9,8 @@ ResNet-20 (0.27M parameters), batch 128, CIFAR-shaped inputs, one thread:
 * peak memory: each measured in a fresh process (VmHWM above the resident size before;
   see ohgw_bench.execution.accounting). Target ≤ 1.1× a step.
 * share: the warm start's share of compute and FLOPs in a real default digits-cnn ASHA run.
+* horizon: the cost of ``horizon=k`` (k-step unrolled lookahead, double backward) for k = 1..4,
+  time and peak memory, against a training step and the default exact first-order horizon 1.
 """
 
 from __future__ import annotations
@@ -101,19 +103,19 @@ _PEAK_SCRIPT = r"""
 import json, sys, torch
 sys.path.insert(0, {bench_dir!r})
 torch.set_num_threads(1)
-from test_bench_hypergrad import _setup
+from test_bench_hypergrad import {setup}
 from ohgw_bench.execution.accounting import cpu_peak_measurable, measure
-variants = _setup()
+variants = {setup}()
 assert cpu_peak_measurable(), "no /proc/self/clear_refs"
 m = measure(variants[{name!r}], torch.device("cpu"))
 print(json.dumps({{"peak": m.peak_mem_bytes}}))
 """
 
 
-def _peak_in_fresh_process(name: str) -> int:
+def _peak_in_fresh_process(name: str, setup: str = "_setup") -> int:
     import pathlib
 
-    script = _PEAK_SCRIPT.format(bench_dir=str(pathlib.Path(__file__).parent), name=name)
+    script = _PEAK_SCRIPT.format(bench_dir=str(pathlib.Path(__file__).parent), name=name, setup=setup)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
     return int(json.loads(out.stdout.strip().splitlines()[-1])["peak"])
 
@@ -159,5 +161,50 @@ def test_warm_start_share_of_a_default_digits_asha_run(benchmark, capsys, tmp_pa
             f"warm-start share of device-seconds: {row['ws_compute_share']:.2%}",
             f"warm-start share of FLOPs:          {row['ws_flops_share']:.2%}",
             "target: <= 1%",
+        ],
+    )
+
+
+HORIZONS = (1, 2, 3, 4)
+
+
+def _horizon_setup():
+    """A training step and the lookahead at each horizon, on ResNet-20 with distinct batches."""
+    from ohgw_bench.tasks.models.resnet_cifar import resnet20
+
+    torch.manual_seed(0)
+    model = resnet20(10)
+    g = torch.Generator().manual_seed(0)
+    train = [
+        (torch.randn(BATCH, 3, 32, 32, generator=g), torch.randint(0, 10, (BATCH,), generator=g)) for _ in HORIZONS
+    ]
+    val = (torch.randn(BATCH, 3, 32, 32, generator=g), torch.randint(0, 10, (BATCH,), generator=g))
+    variants = {
+        "train_step": _step_fn(model, *train[0]),
+        "horizon_1_first_order": lambda: lookahead_hypergradient(model, train[:1], val, CONFIG),
+    }
+    for k in HORIZONS:
+        variants[f"horizon_{k}_unrolled"] = lambda k=k: lookahead_hypergradient(
+            model, train[:k], val, CONFIG, horizon=k, exact_first_order=False
+        )
+    return variants
+
+
+def test_lookahead_cost_vs_horizon(benchmark, capsys):
+    """Time and peak memory of horizon=k side by side (the answer to the short-horizon bias costs
+    roughly one more double-backward training step per k); nothing asserted about timing."""
+    variants = _horizon_setup()
+    benchmark.group = "OHGW lookahead cost vs horizon, ResNet-20, batch 128, 1 thread"
+    med = interleaved(benchmark, variants, rounds=4)
+    peaks = {name: _peak_in_fresh_process(name, "_horizon_setup") for name in variants}
+    base, base_peak = med["train_step"], peaks["train_step"]
+    benchmark.extra_info.update({f"{k}_seconds": v for k, v in med.items()})
+    benchmark.extra_info.update({f"{k}_peak_bytes": v for k, v in peaks.items()})
+    report(
+        capsys,
+        [
+            f"{k:<22} {med[k] * 1e3:8.1f} ms = {med[k] / base:5.2f}x a step   "
+            f"{peaks[k] / 2**20:7.1f} MiB = {peaks[k] / base_peak:.2f}x"
+            for k in med
         ],
     )

@@ -74,7 +74,10 @@ def test_parse_valid_names(text, canonical, ws, ws_params):
         ("asha+ohgw+random", "malformed"),
         ("asha+ohgw(steps=3", "unbalanced"),
         ("asha+ohgw(steps)", "key=value"),
-        ("asha+ohgw(bogus=1)", "unknown parameter 'bogus'.*allowed: eta, fd_step, horizon, steps"),
+        (
+            "asha+ohgw(bogus=1)",
+            "unknown parameter 'bogus'.*allowed: dims, eta, fd_step, horizon, max_step, normalize, steps",
+        ),
         ("asha+ohgw(steps=1.5)", "must be an integer"),
         ("asha+ohgw(eta=fast)", "must be a number"),
         ("asha+ohgw(steps=2,steps=3)", "given twice"),

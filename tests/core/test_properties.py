@@ -120,6 +120,8 @@ def _int_spelling(n: int) -> st.SearchStrategy[str]:
 @st.composite
 def _value(draw, default):
     """(text, expected parsed value) of a type-appropriate value for a parameter with ``default``."""
+    if isinstance(default, str):  # a text setting: its plugin knows its spellings; the default is one
+        return str(default), default
     if isinstance(default, bool):
         value = draw(st.booleans())
         return draw(st.sampled_from([str(value).lower(), str(value), str(value).upper()])), value

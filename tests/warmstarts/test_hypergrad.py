@@ -9,6 +9,7 @@ from torch import nn
 from ohgw_bench.warmstarts.hypergradient.lookahead import (
     EXACT,
     FINITE_DIFFERENCE,
+    NOT_COMPUTED,
     STRUCTURALLY_ZERO,
     _Functional,
     _lookahead_loss,
@@ -60,13 +61,14 @@ def finite_difference(model, train, val, config, key, horizon, h=1e-5):
     return (loss(plus) - loss(minus)) / (2 * h)
 
 
-@pytest.mark.parametrize("horizon", [1, 2])
+@pytest.mark.parametrize("horizon", [1, 2, 3, 4])
 def test_exact_components_match_finite_differences(horizon):
+    """Horizons 3 and 4 (the answer to the short-horizon bias) unroll like horizon 2: the same check."""
     model = tiny_bn_cnn()
-    train, val = batches()
+    train, val = batches(max(2, horizon))
     hg = lookahead_hypergradient(model, train, val, CONFIG, horizon=horizon)
     assert hg.finite
-    keys = ["log10_lr", "log10_wd", "label_smoothing"] + (["momentum"] if horizon == 2 else [])
+    keys = ["log10_lr", "log10_wd", "label_smoothing"] + (["momentum"] if horizon >= 2 else [])
     for key in keys:
         assert hg.kinds[key] == EXACT
         fd = finite_difference(model, train, val, CONFIG, key, horizon)
@@ -82,6 +84,26 @@ def test_first_order_equals_double_backward_at_horizon_1():
     ref = lookahead_hypergradient(model, train, val, CONFIG, horizon=1, exact_first_order=False)
     for key in ("log10_lr", "log10_wd", "label_smoothing"):
         assert fast.values[key] == pytest.approx(ref.values[key], rel=1e-9, abs=1e-14)
+
+
+@pytest.mark.parametrize("horizon", [3, 4])
+def test_longer_horizons_use_every_batch(horizon):
+    """A k-step lookahead trains on k batches: changing the last one changes the hyper-gradient,
+    and batches past the horizon are ignored."""
+    model = tiny_bn_cnn()
+    train, val = batches(horizon + 1)
+    base = lookahead_hypergradient(model, train, val, CONFIG, horizon=horizon)
+    last = lookahead_hypergradient(model, [*train[: horizon - 1], train[horizon]], val, CONFIG, horizon=horizon)
+    extra = lookahead_hypergradient(model, train[:horizon], val, CONFIG, horizon=horizon)
+    assert base.values["log10_lr"] != last.values["log10_lr"]
+    assert base.values == extra.values
+
+
+def test_a_horizon_needs_that_many_batches():
+    model = tiny_bn_cnn()
+    train, val = batches(2)
+    with pytest.raises(ValueError, match="horizon 3 needs that many training batches, got 2"):
+        lookahead_hypergradient(model, train, val, CONFIG, horizon=3)
 
 
 def test_momentum_is_structurally_zero_at_horizon_1_and_not_at_2():
@@ -155,3 +177,18 @@ def test_a_step_away_from_the_bounds_is_central_even_when_its_halves_differ_in_f
         model, train, val, {**CONFIG, "aug_magnitude": 0.1}, augment=augment, fd_step=0.05, magnitude_bounds=(0.0, 1.0)
     )
     assert any("central finite difference" in n for n in hg.notes)
+
+
+def test_a_magnitude_without_its_finite_difference_still_sets_the_lookahead():
+    """magnitude_fd=False (dims holding the magnitude still): the lookahead trains at the config's
+    magnitude, so every other component is the one the full computation gives."""
+    model = tiny_bn_cnn()
+    train, val = batches()
+    config = {**CONFIG, "aug_magnitude": 0.3}
+    full = lookahead_hypergradient(model, train, val, config, augment=augment, fd_step=1e-4)
+    held = lookahead_hypergradient(model, train, val, config, augment=augment, fd_step=1e-4, magnitude_fd=False)
+    at_zero = lookahead_hypergradient(model, train, val, {**config, "aug_magnitude": 0.0}, augment=augment)
+    assert held.kinds["aug_magnitude"] == NOT_COMPUTED
+    for key in ("log10_lr", "log10_wd", "label_smoothing"):
+        assert held.values[key] == full.values[key]
+        assert held.values[key] != at_zero.values[key]  # the magnitude did enter the lookahead

@@ -170,6 +170,7 @@ def lookahead_hypergradient(
     fd_step: float = 0.05,
     magnitude_bounds: tuple[float, float] = (-math.inf, math.inf),
     exact_first_order: bool = True,
+    magnitude_fd: bool = True,
 ) -> HyperGradient:
     """Hyper-gradient of the lookahead validation loss for every coordinate in ``config``.
 
@@ -186,6 +187,9 @@ def lookahead_hypergradient(
             (augmentations clamp their magnitude, so stepping outside would measure nothing).
         exact_first_order: False forces the double-backward formulation at horizon 1
             (the reference used by tests and benchmarks).
+        magnitude_fd: False trains the lookahead at the config's magnitude but skips its finite
+            difference (two more lookaheads), for a caller that will not move the magnitude;
+            its component is then ``not_computed``.
 
     Returns a :class:`HyperGradient`; non-finite values are returned as they are and
     flagged by ``.finite`` so that callers decide (the warm start then leaves ψ unchanged).
@@ -219,7 +223,10 @@ def lookahead_hypergradient(
             kinds[MOMENTUM] = NOT_COMPUTED
 
         notes: list[str] = []
-        if AUG_MAGNITUDE in config and augment is not None:
+        if AUG_MAGNITUDE in config and augment is not None and not magnitude_fd:
+            kinds[AUG_MAGNITUDE] = NOT_COMPUTED
+            notes.append(f"aug_magnitude held at {magnitude:g}: no finite difference")
+        elif AUG_MAGNITUDE in config and augment is not None:
             low, high = magnitude_bounds
             m_plus, m_minus = min(magnitude + fd_step, high), max(magnitude - fd_step, low)
             plus = _lookahead_loss(f, prepared(m_plus), x2, y2, config)
