@@ -27,8 +27,10 @@ def arm_of(warm_start: str) -> str:
 
 
 #: a registered scheduler's settings on the table (its defaults where not listed): the table's 5 epochs
-#: give PASHA's default reduction factor 3 only two rung levels below the maximum (it needs three)
-SCHEDULER_OF = {"pasha": "pasha(reduction_factor=2)"}
+#: give PASHA's default reduction factor 3 only two rung levels below the maximum (it needs three), and
+#: topk-1ep's default 27 one-epoch trials would outlast a short replay before any is resumed (4 + 2 x 4
+#: epochs finish a batch)
+SCHEDULER_OF = {"pasha": "pasha(reduction_factor=2)", "topk-1ep": "topk-1ep(k=2,n_first=4)"}
 
 
 def scheduler_of(scheduler: str) -> str:
