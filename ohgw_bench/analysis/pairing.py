@@ -18,7 +18,11 @@ NONE = "none"  # the arm every other arm is paired with
 
 #: The summary columns both runs of a pair must agree on (meta.json's fields, see :func:`pair_mismatches`).
 PAIR_FIELDS = ("code_version", "versions", "device", "clock_source")
-_CODE_KEYS = ("package_tree", "pyproject")  # what identifies the code; ``modified`` is reported, not compared
+#: what identifies the code; ``modified`` is reported, not compared (``changes_sha256`` tells edits apart)
+_CODE_KEYS = ("package_tree", "pyproject", "changes_sha256")
+#: code keys whose None means "none" rather than "not recorded": no uncommitted change (runs recorded
+#: before the digest existed lack it and read as clean, as their ``modified`` said)
+_NONE_IS_CLEAN = frozenset({"changes_sha256"})
 
 
 # --------------------------------------------------------------------------- statistics
@@ -72,15 +76,17 @@ class MixedPairError(ValueError):
         self.task, self.scheduler, self.arm, self.seed, self.mismatch = task, scheduler, arm, seed, mismatch
         super().__init__(
             f"task {task!r}, scheduler {scheduler!r}, arm {arm!r}, seed {seed}: the pair's runs differ in "
-            f"{mismatch.field} (none: {_show(mismatch.none_value)}, {arm}: {_show(mismatch.arm_value)}). "
+            f"{mismatch.field} (none: {_show(mismatch.none_value, mismatch.field)}, "
+            f"{arm}: {_show(mismatch.arm_value, mismatch.field)}). "
             "Both runs of a pair must share code_version, versions and device; rerun one side so that they do, "
             "or pass --allow-mixed (allow_mixed=True) to rank them anyway with the rows marked."
         )
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, field: str = "") -> str:
     if value is None:
-        return "unknown (not recorded)"
+        clean = field.startswith("code_version.") and field.split(".", 1)[1] in _NONE_IS_CLEAN
+        return "none (no uncommitted change)" if clean else "unknown (not recorded)"
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True)
     return repr(value)
@@ -109,10 +115,16 @@ def pair_mismatches(none_run: Mapping[str, Any], arm_run: Mapping[str, Any]) -> 
             a, b = a or "real", b or "real"
         if isinstance(a, dict) and isinstance(b, dict):
             keys = _CODE_KEYS if name == "code_version" else [*a, *(k for k in b if k not in a)]
-            out += [Mismatch(f"{name}.{k}", a.get(k), b.get(k)) for k in keys if _differ(a.get(k), b.get(k))]
+            out += [Mismatch(f"{name}.{k}", a.get(k), b.get(k)) for k in keys if _key_differs(name, k, a, b)]
         elif _differ(a, b):
             out.append(Mismatch(name, a, b))
     return out
+
+
+def _key_differs(name: str, key: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    if name == "code_version" and key in _NONE_IS_CLEAN:
+        return a.get(key) != b.get(key)
+    return _differ(a.get(key), b.get(key))
 
 
 def _differ(a: Any, b: Any) -> bool:

@@ -8,8 +8,14 @@
   each finished cell to ``cells.jsonl`` (flushed per line), so a crash loses only the cells being
   trained; running the same command again trains exactly the missing cells. A lock on the folder
   (the sweep's :class:`~ohgw_bench.execution.runlock.RunLock`) keeps a second build out.
-* A resumed build must match the first one's spec, code version, package versions and device:
-  a table's curves are compared within one code version and one device type.
+* A resumed build must match the first one's spec, code version (uncommitted changes included:
+  ``code_version.changes_sha256``), package versions and device: a table's curves are compared within
+  one code version and one device type.
+* Before a resumed build writes anything it reads what is there: meta.json must be what a build wrote
+  (its field digests, :func:`ohgw_bench.core.table_format.read_meta`) and every line of cells.jsonl one
+  cell of this table, once; damage is refused (exit 2) naming the file and line. Only a line cut off by
+  a crash at the very end is dropped, and a last record without its newline gets one
+  (:class:`~ohgw_bench.core.table_format.CellStore`).
 * When every cell is in, the cells are compiled to ``table.parquet`` and meta.json says
   ``complete``. A cell that raises is reported and the build goes on; the table stays
   ``building`` and the exit code says so.
@@ -36,10 +42,14 @@ from ohgw_bench.core.table_format import (
     COMPLETE,
     META,
     CellRecord,
+    CellSlot,
     CellStore,
+    TableDamage,
     TableSpec,
+    cell_slots,
     cells_frame,
     read_meta,
+    scan_cells,
     write_meta,
     write_table,
 )
@@ -70,6 +80,7 @@ class BuildResult:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (cell label, traceback)
     seconds: float = 0.0
     complete: bool = False
+    repairs: list[str] = field(default_factory=list)  # what opening cells.jsonl mended (a crash's tail)
 
 
 def parse_arms(text: str) -> tuple[WarmStartName, ...]:
@@ -126,20 +137,48 @@ def prepare_build(
         raise TableError(f"--out {out} is a file, not a folder")
     spec = TableSpec(task_spec.name, tuple(a.label for a in parsed), configs, seed, epochs, task_spec.max_epochs)
     if (out / META).exists():
-        try:
-            previous = TableSpec.from_json(read_meta(out)["spec"])
-        except (ValueError, KeyError, TypeError) as err:
-            raise TableError(f"--out {out} holds something else: {err}") from None
-        if previous != spec:
-            raise TableError(
-                f"--out {out} holds a table built with {previous}; this command asks for {spec}. "
-                "Use another --out, or repeat the original command to finish that table"
-            )
+        _check_previous(out, spec, drawn)
     elif out.is_dir() and any(out.iterdir()):
         raise TableError(f"--out {out} is a non-empty folder that holds no table; use a new or empty folder")
     cells = len(drawn) * len(parsed)
     workers = n_workers or max(1, min(cells, (os.cpu_count() or 1) // threads))
     return BuildPlan(spec, parsed, tuple(drawn), out, workers, threads)
+
+
+def _check_previous(out: Path, spec: TableSpec, configs: list[TableConfig]) -> None:
+    """The table already in ``out`` is this command's, undamaged (meta.json and every line of cells.jsonl);
+    TableError names what is not, before anything is written."""
+    try:
+        meta = read_meta(out)
+    except TableDamage as err:
+        raise TableError(f"--out {out} holds a damaged table: {err}") from None
+    except ValueError as err:
+        raise TableError(f"--out {out} holds something else: {err}") from None
+    try:
+        previous = TableSpec.from_json(meta["spec"])
+    except (KeyError, TypeError) as err:
+        raise TableError(f"--out {out} holds something else: its meta.json has no table spec ({err!r})") from None
+    if previous != spec:
+        raise TableError(
+            f"--out {out} holds a table built with {previous}; this command asks for {spec}. "
+            "Use another --out, or repeat the original command to finish that table"
+        )
+    try:
+        scan_cells(out / CELLS, plan_slots(spec, configs))
+    except TableDamage as err:
+        raise TableError(f"--out {out} holds a damaged table: {err}") from None
+
+
+def _configs_json(configs: tuple[TableConfig, ...] | list[TableConfig]) -> list[dict[str, Any]]:
+    """meta.json's ``configs``: each configuration's id, trial seed and values."""
+    return [{"config_id": c.config_id, "seed": c.seed, "values": c.values} for c in configs]
+
+
+def plan_slots(
+    spec: TableSpec, configs: tuple[TableConfig, ...] | list[TableConfig]
+) -> dict[tuple[int, str], CellSlot]:
+    """Every cell the build will hold, with what each must carry (the plan's, not what a meta.json says)."""
+    return cell_slots(spec, _configs_json(configs))
 
 
 def train_cell(task: str, config: TableConfig, arm: WarmStartName, epochs: int, threads: int) -> CellRecord:
@@ -178,18 +217,33 @@ def _provenance(task: str) -> dict[str, Any]:
     }
 
 
+#: what identifies the code (``modified`` follows from ``changes_sha256``); a meta.json written before the
+#: digest existed lacks ``changes_sha256`` and reads as None, "no uncommitted change", as its ``modified`` said
+CODE_KEYS = ("package_tree", "pyproject", "changes_sha256")
+
+
 def _check_same_provenance(out: Path, previous: dict[str, Any], now: dict[str, Any]) -> None:
-    code = lambda p: {k: (p.get("code_version") or {}).get(k) for k in ("package_tree", "pyproject")}  # noqa: E731
-    for what, old, new in (
-        ("code version", code(previous), code(now)),
-        ("package versions", previous.get("versions"), now.get("versions")),
-        ("device", previous.get("device"), now.get("device")),
-    ):
+    """TableError naming the first field in which this session's code, packages or device differ from the table's."""
+    code = lambda p: {f"code_version.{k}": (p.get("code_version") or {}).get(k) for k in CODE_KEYS}  # noqa: E731
+    old_versions, new_versions = previous.get("versions") or {}, now.get("versions") or {}
+    compared = {
+        **{k: (v, code(now)[k]) for k, v in code(previous).items()},
+        **{f"versions.{k}": (old_versions.get(k), new_versions.get(k)) for k in {**old_versions, **new_versions}},
+        "device": (previous.get("device"), now.get("device")),
+    }
+    for name, (old, new) in compared.items():
         if old != new:
             raise TableError(
-                f"{out} was started with {what} {old}, this build has {new}: one table holds one code version, "
-                "one set of package versions and one device type; use another --out"
+                f"{out} was started with {name} {_shown(name, old)}, this build has {_shown(name, new)}: one table "
+                "holds one code version (uncommitted changes included), one set of package versions and one "
+                "device type; use another --out, or rebuild with the code the table was started with"
             )
+
+
+def _shown(name: str, value: Any) -> str:
+    if name == "code_version.changes_sha256":
+        return "None (no uncommitted change)" if value is None else f"{value} (uncommitted changes)"
+    return repr(value)
 
 
 def _start_meta(plan: BuildPlan, session: dict[str, Any]) -> dict[str, Any]:
@@ -197,13 +251,16 @@ def _start_meta(plan: BuildPlan, session: dict[str, Any]) -> dict[str, Any]:
     provenance = _provenance(plan.spec.task)
     sessions: list[dict[str, Any]] = []
     if (plan.out / META).exists():
-        previous = read_meta(plan.out)
+        try:
+            previous = read_meta(plan.out)
+        except ValueError as err:  # changed since prepare_build read it
+            raise TableError(f"{plan.out} holds a damaged table: {err}") from None
         _check_same_provenance(plan.out, previous, provenance)
         sessions = list(previous.get("sessions", []))
     return {
         "spec": plan.spec.as_json(),
         "status": BUILDING,
-        "configs": [{"config_id": c.config_id, "seed": c.seed, "values": c.values} for c in plan.configs],
+        "configs": _configs_json(plan.configs),
         "seeds": {"configs": "scrambled Sobol (scipy.stats.qmc) seeded with spec.seed", "trial": "trial_seed(seed, i)"},
         **provenance,
         "cells_total": len(plan.configs) * len(plan.arms),
@@ -227,12 +284,14 @@ def build_table(plan: BuildPlan, quiet: bool = False) -> BuildResult:
     session: dict[str, Any] = {"started_at": utc_now(), "ended_at": None, "wall_seconds": None, "cells_trained": 0}
     store: CellStore | None = None
     meta: dict[str, Any] = {}
+    started = False
     try:
-        meta = _start_meta(plan, session)
+        meta = _start_meta(plan, session)  # checks what is there; writes nothing
         meta["n_dask_workers"], meta["threads_per_cell"] = plan.n_workers, plan.threads
-        store = CellStore(plan.out)
+        store = _open_store(plan, result)
         meta["cells_done"] = len(store.cells)
         write_meta(plan.out, meta)
+        started = True  # from here on, meta.json records this session however it ends
         todo = [(c, a) for c in plan.configs for a in plan.arms if (c.config_id, a.label) not in store.cells]
         result.skipped = meta["cells_total"] - len(todo)
         progress = BuildProgress(meta["cells_total"], result.skipped, quiet=quiet)
@@ -248,7 +307,7 @@ def build_table(plan: BuildPlan, quiet: bool = False) -> BuildResult:
         result.seconds = time.perf_counter() - t0
         if store is not None:
             store.close()
-        if meta:
+        if started:
             session.update(ended_at=utc_now(), wall_seconds=result.seconds, cells_trained=result.trained)
             sessions = meta["sessions"]
             meta["build_wall_seconds"] = sum(s["wall_seconds"] or 0.0 for s in sessions)
@@ -261,6 +320,22 @@ def build_table(plan: BuildPlan, quiet: bool = False) -> BuildResult:
             write_meta(plan.out, meta)
         lock.release()
     return result
+
+
+def _open_store(plan: BuildPlan, result: BuildResult) -> CellStore:
+    """The table's cells, read and checked under the lock (the folder may have changed since
+    :func:`prepare_build` looked); what was mended is noted in ``result``."""
+    try:
+        store = CellStore(plan.out, plan_slots(plan.spec, plan.configs))
+    except TableDamage as err:
+        raise TableError(f"{plan.out} holds a damaged table: {err}") from None
+    if store.dropped_torn_line is not None:
+        result.repairs.append(
+            f"dropped {store.path}:{store.dropped_torn_line}, a line cut off by a crash (its cell is trained again)"
+        )
+    if store.completed_last_line:
+        result.repairs.append(f"ended {store.path}'s last record, complete but cut off before its newline, with one")
+    return store
 
 
 def _train_cells(
@@ -318,7 +393,8 @@ def format_result(plan: BuildPlan, result: BuildResult) -> str:
 
     lines = [
         f"table {plan.out}: {result.trained} cells trained, {result.skipped} already done, "
-        f"{len(result.failures)} failed, in {format_seconds(result.seconds)}"
+        f"{len(result.failures)} failed, in {format_seconds(result.seconds)}",
+        *result.repairs,
     ]
     if result.complete:
         lines.append(f"complete: {plan.out / TABLE} and {plan.out / META}")

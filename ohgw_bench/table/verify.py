@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ohgw_bench.core.names import parse_warm_start_name
-from ohgw_bench.core.table_format import read_cells, read_table
+from ohgw_bench.core.table_format import CELLS, TableDamage, read_cells, read_table
 from ohgw_bench.table.build import train_cell
 from ohgw_bench.table.configs import TableConfig
 
@@ -29,9 +29,11 @@ def verify_table(path: Path | str, n_cells: int = 4, seed: int = 0, threads: int
     """Re-train ``n_cells`` cells drawn at random (``seed``) in this process, one after another."""
     if n_cells < 1:
         raise ValueError(f"--cells must be a positive integer, got {n_cells}")
-    _, meta = read_table(path)  # refuses an incomplete table
+    _, meta = read_table(path)  # refuses an incomplete table, or one that is not what its build wrote
     folder = Path(path).parent if Path(path).suffix == ".parquet" else Path(path)
-    cells, _ = read_cells(folder)
+    cells = list(read_cells(folder, meta).cells.values())  # refuses damage, naming the line
+    if len(cells) != meta["cells_total"]:
+        raise TableDamage(f"{folder / CELLS} holds {len(cells)} cells; the complete table has {meta['cells_total']}")
     chosen = random.Random(seed).sample(sorted(cells, key=lambda c: c.key), min(n_cells, len(cells)))
     checks = []
     for cell in chosen:

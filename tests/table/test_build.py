@@ -113,7 +113,7 @@ def test_a_cell_equals_a_fresh_objective_call(table_dir):
     batches and the cosine schedule spans the task's epochs: ``tests/execution/test_objective.py``)."""
     import torch
 
-    cells = {c.key: c for c in read_cells(table_dir)[0]}
+    cells = read_cells(table_dir, read_meta(table_dir)).cells
     cell = cells[(1, OHGW)]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the table's cells ran
@@ -172,9 +172,10 @@ def test_a_crashed_build_resumes_and_trains_only_the_missing_cells(table_dir, tm
     assert main([*twin.build_argv(out), "--quiet"]) == 0
     summary = capsys.readouterr().out
     assert "complete:" in summary and f"2 cells trained, {N_CELLS - 2} already done" in summary, summary
-    cells, truncated = read_cells(out)
-    assert not truncated and len(cells) == N_CELLS
-    again = {c.key: c for c in cells}
+    assert f"dropped {out / CELLS}:{N_CELLS - 1}, a line cut off by a crash" in summary, summary
+    read = read_cells(out, read_meta(out))
+    assert read.torn_line is None and not read.needs_newline and len(read.cells) == N_CELLS
+    again = read.cells
     for old in lost:  # retrained with the same seed: the same curve
         assert [e.val_acc for e in again[(old["config_id"], old["arm"])].curve] == [e["val_acc"] for e in old["curve"]]
     meta = read_meta(out)
