@@ -107,7 +107,8 @@ def read_runs(path: Path | str, include_incomplete: bool = False) -> tuple[list[
     Returns ``(kept, incomplete)``: the trajectories to use and one dict per incomplete run
     (kept too when ``include_incomplete``). Warns once per incomplete run.
     Raises ``FileNotFoundError`` when ``path`` holds no run at all and ``ValueError`` when
-    two folders hold the same (task, optimizer, seed).
+    two folders hold the same (task, optimizer, seed) on the same clock source (replays of
+    different tables, or of a table's resamples, are different runs).
     """
     path = Path(path)
     if not path.exists():
@@ -117,13 +118,14 @@ def read_runs(path: Path | str, include_incomplete: bool = False) -> tuple[list[
         raise FileNotFoundError(f"{path} holds no run folder (no meta.json below it)")
     kept: list[Trajectory] = []
     incomplete: list[dict[str, Any]] = []
-    seen: dict[tuple[Any, Any, Any], Path] = {}
+    seen: dict[tuple[Any, Any, Any, Any], Path] = {}
     for directory in directories:
         traj = Trajectory.read(directory)
-        key = (traj.meta.task, traj.meta.optimizer, traj.meta.seed)
+        key = (traj.meta.task, traj.meta.optimizer, traj.meta.seed, traj.meta.clock_source)
         if key in seen:
             raise ValueError(
-                f"two run folders for task={key[0]!r} optimizer={key[1]!r} seed={key[2]!r}: {seen[key]} and {directory}"
+                f"two run folders for task={key[0]!r} optimizer={key[1]!r} seed={key[2]!r} "
+                f"(clock {key[3]}): {seen[key]} and {directory}"
             )
         seen[key] = directory
         reason = _incomplete_reason(traj)
