@@ -318,10 +318,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from ohgw_bench.analysis.summary import format_summary, summarize_run
     from ohgw_bench.execution.progress import run_with_progress
+    from ohgw_bench.execution.runner import RunNotRecorded
 
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         directory = run_with_progress(plan, quiet=args.quiet, owns_folder=lock.owned)
+    except RunRefused as err:  # the folder became a link after the checks above: nothing was touched
+        return _fail(str(err))
+    except RunNotRecorded as err:  # no record of how the run ended could be written: the message says why
+        return _fail(f"run failed: {err}", EXIT_FAILED)
     except (KeyboardInterrupt, Terminated) as err:
         reason = "interrupted" if isinstance(err, KeyboardInterrupt) else str(err)
         return _fail(f"{reason}; the run is marked failed ({plan.directory}/meta.json)", EXIT_FAILED)

@@ -16,8 +16,10 @@ from ohgw_bench.analysis.stats import shift_estimate
 
 NONE = "none"  # the arm every other arm is paired with
 
-#: The summary columns both runs of a pair must agree on (meta.json's fields, see :func:`pair_mismatches`).
-PAIR_FIELDS = ("code_version", "versions", "device", "clock_source")
+#: The summary columns both runs of a pair must agree on (meta.json's fields, see :func:`pair_mismatches`):
+#: what ran, where, on which clock, and for how long with how many concurrent trials (a 12-epoch arm
+#: paired with a 4-epoch ``none`` run measures the budget, not the warm start).
+PAIR_FIELDS = ("code_version", "versions", "device", "clock_source", "budget_amount", "budget_clock", "workers")
 #: what identifies the code; ``modified`` is reported, not compared (``changes_sha256`` tells edits apart)
 _CODE_KEYS = ("package_tree", "pyproject", "changes_sha256")
 #: code keys whose None means "none" rather than "not recorded": no uncommitted change (runs recorded
@@ -70,7 +72,8 @@ class Mismatch:
 
 
 class MixedPairError(ValueError):
-    """Both runs of a pair must run the same code, packages and device, or their difference is not the warm start's."""
+    """Both runs of a pair must run the same code, packages, device, budget and workers, or their difference
+    is not the warm start's."""
 
     def __init__(self, task: str, scheduler: str, arm: str, seed: int, mismatch: Mismatch) -> None:
         self.task, self.scheduler, self.arm, self.seed, self.mismatch = task, scheduler, arm, seed, mismatch
@@ -78,7 +81,8 @@ class MixedPairError(ValueError):
             f"task {task!r}, scheduler {scheduler!r}, arm {arm!r}, seed {seed}: the pair's runs differ in "
             f"{mismatch.field} (none: {_show(mismatch.none_value, mismatch.field)}, "
             f"{arm}: {_show(mismatch.arm_value, mismatch.field)}). "
-            "Both runs of a pair must share code_version, versions and device; rerun one side so that they do, "
+            "Both runs of a pair must share code_version, versions, device, clock_source, budget and workers; "
+            "rerun one side so that they do, "
             "or pass --allow-mixed (allow_mixed=True) to rank them anyway with the rows marked."
         )
 
@@ -104,8 +108,8 @@ def _record(value: Any) -> Any:
 def pair_mismatches(none_run: Mapping[str, Any], arm_run: Mapping[str, Any]) -> list[Mismatch]:
     """Every :data:`PAIR_FIELDS` entry in which two runs differ, in a fixed order.
 
-    ``none_run`` / ``arm_run`` map ``code_version``, ``versions`` and ``device`` to the
-    summary's values (JSON text or dicts). A value that was not recorded is unknown and
+    ``none_run`` / ``arm_run`` map each field to the summary's values (JSON text or dicts for
+    ``code_version`` and ``versions``). A value that was not recorded is unknown and
     mismatches anything, another unknown included: nothing vouches that the two are the same.
     """
     out: list[Mismatch] = []

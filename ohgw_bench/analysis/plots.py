@@ -172,13 +172,22 @@ def _legend_outside(fig: Figure, entries: dict[str, Artist], title: str | None =
 
 
 def save_figure(fig: Figure, out_dir: Path, name: str) -> list[Path]:
+    """Write the figure in every format, each through a temporary file renamed over its path: a figure
+    left as a symbolic link is replaced, never written through to what it points at."""
     paths = []
     for fmt in FORMATS:
         path = out_dir / f"{name}.{fmt}"
-        # No creation date in the PDF: regenerating the same figure gives the same bytes.
-        fig.savefig(path, dpi=150, metadata={"CreationDate": None} if fmt == "pdf" else None)
+        _save(fig, path, fmt)
         paths.append(path)
     return paths
+
+
+def _save(fig: Figure, path: Path, fmt: str) -> None:
+    from ohgw_bench.core.atomic import atomic_write
+
+    # No creation date in the PDF: regenerating the same figure gives the same bytes.
+    metadata = {"CreationDate": None} if fmt == "pdf" else None
+    atomic_write(path, lambda fh: fig.savefig(fh, format=fmt, dpi=150, metadata=metadata), durable=False)
 
 
 def _quantiles(matrix: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:

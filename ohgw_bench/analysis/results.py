@@ -22,6 +22,8 @@ Incomplete runs
     :class:`IncompleteRunWarning` (``warnings.warn``) and listed in
     ``df.attrs["incomplete_runs"]`` (a list of ``{"run_dir", "status", "truncated",
     "reason"}`` dicts). It is left out of the result unless ``include_incomplete=True``.
+    A ``complete`` meta.json beside missing trajectory files holds no data at all: it is
+    reported the same way and always left out.
 
 Incumbent
     The incumbent after event *i* is the event with the highest ``val_acc`` among events
@@ -46,7 +48,7 @@ import pandas as pd
 
 from ohgw_bench.core.records import RunStatus
 from ohgw_bench.core.run_meta import SCHEMA_VERSION, RunMeta
-from ohgw_bench.core.trajectory import Trajectory, find_runs
+from ohgw_bench.core.trajectory import MissingTrajectory, Trajectory, find_runs
 
 __all__ = [
     "CLOCKS",
@@ -120,7 +122,12 @@ def read_runs(path: Path | str, include_incomplete: bool = False) -> tuple[list[
     incomplete: list[dict[str, Any]] = []
     seen: dict[tuple[Any, Any, Any, Any], Path] = {}
     for directory in directories:
-        traj = Trajectory.read(directory)
+        try:
+            traj = Trajectory.read(directory)
+        except MissingTrajectory as err:  # no data to rank, even with include_incomplete: reported and left out
+            warnings.warn(f"incomplete run {directory}: {err}; excluded", IncompleteRunWarning, stacklevel=3)
+            incomplete.append({"run_dir": str(directory), "status": "complete", "truncated": False, "reason": str(err)})
+            continue
         key = (traj.meta.task, traj.meta.optimizer, traj.meta.seed, traj.meta.clock_source)
         if key in seen:
             raise ValueError(

@@ -9,7 +9,8 @@ Layout under ``<out>/<task>/<optimizer>/seed-<k>/``:
 * ``events.jsonl`` one line per reported epoch, with the run's running totals.
 
 Every line of a real run is flushed on write; a reader tolerates a truncated last line (a crash mid-write)
-but not damage anywhere else.
+but not damage anywhere else, nor a meta.json that says complete beside missing trajectory files
+(:class:`MissingTrajectory`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ohgw_bench.core.atomic import atomic_write
-from ohgw_bench.core.records import TrialStatus, WarmStartRecord
+from ohgw_bench.core.records import RunStatus, TrialStatus, WarmStartRecord
 from ohgw_bench.core.run_meta import RunMeta
 
 META = "meta.json"
@@ -172,6 +173,11 @@ def read_meta(directory: Path) -> RunMeta:
     return RunMeta.from_json(data, where=str(path))
 
 
+class MissingTrajectory(ValueError):
+    """A meta.json says ``complete`` but a trajectory file is missing: the run is not complete (its folder
+    was emptied or removed while it ran, or the files were deleted since)."""
+
+
 @dataclass
 class Trajectory:
     """A run read back from disk."""
@@ -188,6 +194,13 @@ class Trajectory:
         if not (directory / META).exists():
             raise FileNotFoundError(f"{directory} holds no {META}: not an ohgw-bench run folder")
         meta = read_meta(directory)
+        if meta.status == RunStatus.COMPLETE:  # a run still running may not have written them yet
+            missing = [name for name in (TRIALS, EVENTS) if not (directory / name).is_file()]
+            if missing:
+                raise MissingTrajectory(
+                    f"{directory}: {META} says complete but {' and '.join(missing)} is missing, so it is not a "
+                    "complete run (was the folder emptied while it ran, or the files deleted since?)"
+                )
         trials = read_jsonl(directory / TRIALS)
         events = read_jsonl(directory / EVENTS)
         return cls(

@@ -19,7 +19,7 @@ in the current folder; :func:`make_local_backend` passes the count in, so nothin
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 VISIBLE = "CUDA_VISIBLE_DEVICES"
@@ -93,11 +93,19 @@ def visible_gpus() -> list[int] | None:
     return gpus_to_rotate(os.environ, torch.cuda.device_count() if torch.cuda.is_available() else 0)
 
 
-def make_local_backend(entry_point: Path, gpus: list[int] | None):
-    """syne-tune's LocalBackend rotating over ``gpus`` (None: no rotation)."""
+def make_local_backend(entry_point: Path, gpus: list[int] | None, on_start: Callable[[int], None] | None = None):
+    """syne-tune's LocalBackend rotating over ``gpus`` (None: no rotation). ``on_start`` is told the pid of
+    each trial process as it starts (the run records them: see
+    :func:`~ohgw_bench.execution.lifeline.record_process`)."""
     from syne_tune.backend import LocalBackend
 
-    backend = LocalBackend(
+    class _Recording(LocalBackend):
+        def _schedule(self, trial_id: int, config: dict) -> None:
+            super()._schedule(trial_id, config)
+            if on_start is not None:
+                on_start(self.trial_subprocess[trial_id].pid)
+
+    backend = _Recording(
         entry_point=str(entry_point), pass_args_as_json=True, rotate_gpus=gpus is not None, gpus_to_use=gpus
     )
     if gpus is not None:

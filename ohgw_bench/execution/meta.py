@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ohgw_bench.core.confined import confined
 from ohgw_bench.core.provenance import code_version, device_name, git_sha, package_versions, utc_now
 from ohgw_bench.core.records import RunStatus
 from ohgw_bench.core.run_meta import SCHEMA_VERSION, RunMeta
@@ -78,9 +79,16 @@ def run_meta(
 
 
 def write_failed_meta(plan: RunPlan, err: BaseException, tb: str) -> None:
-    """Record a run that failed before :func:`execute_run` wrote its meta.json (e.g. damaged data)."""
-    plan.directory.mkdir(parents=True, exist_ok=True)
+    """Record a run that failed before :func:`execute_run` wrote its meta.json (e.g. damaged data).
+    Raises :class:`~ohgw_bench.core.confined.EscapesOut` for a run folder behind a symbolic link, and
+    OSError naming the file when the record cannot be written (a full disk)."""
+    confined(plan.out, plan.directory).mkdir(parents=True, exist_ok=True)
     meta = run_meta(plan, status=RunStatus.FAILED).replace(
         started_at=None, ended_at=utc_now(), error=f"{type(err).__name__}: {err}", traceback=tb
     )
-    write_json_atomic(plan.directory / META, meta.to_json())
+    try:
+        write_json_atomic(plan.directory / META, meta.to_json())
+    except OSError as write_error:
+        raise OSError(
+            write_error.errno, f"could not record the failure in {plan.directory / META}: {write_error.strerror}"
+        ) from write_error

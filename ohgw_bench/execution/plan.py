@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ohgw_bench.core.budget import Budget
+from ohgw_bench.core.confined import EscapesOut, confined
 from ohgw_bench.core.names import OptimizerName, parse_optimizer_name
 from ohgw_bench.core.records import RunStatus
 from ohgw_bench.core.registry import get_scheduler, get_task, get_warm_start
@@ -188,6 +189,7 @@ def prepare_run(request: RunRequest, overwrite: bool = False) -> RunPlan:
     _check_resample(request)
     check_writable_folder(request.out, "--out")
     directory = run_dir(request.out, task_spec.name, name.canonical, request.seed)
+    refuse_links(request.out, directory, task_spec.name, name.canonical, request.seed)
     if request.backend == "subprocess":
         _check_command_line_paths(directory)
     refuse_existing(directory, overwrite)
@@ -237,6 +239,18 @@ def check_writable_folder(path: Path, what: str) -> None:
         raise RunRefused(f"{what} {path}: {existing} is not a folder this user can write")
 
 
+def refuse_links(out: Path, directory: Path, task: str, optimizer: str, seed: int) -> None:
+    """RunRefused when the run folder or its lock lies behind a symbolic link below ``out``: removing,
+    moving or writing it would act outside ``out`` (:mod:`ohgw_bench.core.confined`)."""
+    from ohgw_bench.execution.runlock import lock_path
+
+    try:
+        confined(out, directory)
+        confined(out, lock_path(out, task, optimizer, seed))
+    except EscapesOut as err:
+        raise RunRefused(str(err)) from None
+
+
 def refuse_existing(directory: Path, overwrite: bool) -> None:
     """Refuse to replace a run folder unless ``overwrite``; call it again once the run's lock is held."""
     if (directory / META).exists() and not overwrite:
@@ -283,6 +297,7 @@ def lock_run(plan: RunPlan, overwrite: bool):
         holder = lock.holder.describe() if lock.holder else "another process"
         raise RunRefused(f"{plan.directory} is being run by {holder} (lock {lock.path}); nothing was written")
     try:
+        refuse_links(plan.out, plan.directory, plan.task.name, plan.optimizer.canonical, plan.seed)
         refuse_existing(plan.directory, overwrite)
     except BaseException:
         lock.release()

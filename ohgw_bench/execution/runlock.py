@@ -36,7 +36,7 @@ def lock_path(out: Path | str, task: str, optimizer: str, seed: int) -> Path:
     return Path(out) / LOCKS_DIR / task / optimizer / f"seed-{seed}.lock"
 
 
-def _proc_start_time(pid: int) -> str | None:
+def proc_start_time(pid: int) -> str | None:
     """The kernel's start time of ``pid`` (Linux), to tell a live process from a reused pid."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
@@ -62,7 +62,7 @@ def pid_alive(pid: int, start_time: str | None) -> bool:
     state = stat[stat.rfind(")") + 2 :].split()[0]
     if state in ("Z", "X"):
         return False  # killed, not yet reaped
-    return start_time is None or _proc_start_time(pid) == start_time
+    return start_time is None or proc_start_time(pid) == start_time
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class RunLock:
         return {
             "pid": pid,
             "host": socket.gethostname(),
-            "pid_start": _proc_start_time(pid),
+            "pid_start": proc_start_time(pid),
             "heartbeat": time.time(),
             "token": self.token,
             "sweep": self.sweep_id,

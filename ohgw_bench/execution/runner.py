@@ -12,8 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ohgw_bench.core.confined import EscapesOut, confined
 from ohgw_bench.core.provenance import utc_now
 from ohgw_bench.core.records import RunStatus, TrialStatus
+from ohgw_bench.core.run_meta import RunMeta
 from ohgw_bench.core.trajectory import (
     META,
     write_json_atomic,
@@ -21,6 +23,7 @@ from ohgw_bench.core.trajectory import (
 from ohgw_bench.execution.meta import run_meta
 from ohgw_bench.execution.plan import (
     RunPlan,
+    RunRefused,
     make_scheduler,
     quiet_syne_tune,
     scheduler_config_space,
@@ -98,7 +101,8 @@ def _trial_backend(plan: RunPlan, work: Path, gpus: list[int] | None, info: dict
         for k in DROPPED_ENV:
             os.environ.pop(k, None)
         try:
-            yield make_local_backend(Path(__file__).parent / "backends" / "subprocess_trial.py", gpus), 0.2
+            entry_point = Path(__file__).parent / "backends" / "subprocess_trial.py"
+            yield make_local_backend(entry_point, gpus, on_start=_recorder(work, "trial")), 0.2
         finally:
             for k, v in saved.items():
                 if v is None:
@@ -109,7 +113,7 @@ def _trial_backend(plan: RunPlan, work: Path, gpus: list[int] | None, info: dict
     from ohgw_bench.execution.backends.workers.backend import WarmWorkerBackend
     from ohgw_bench.execution.backends.workers.pool import WorkerPool
 
-    pool = WorkerPool(plan.workers, worker_spec(plan), work / "workers", gpus)
+    pool = WorkerPool(plan.workers, worker_spec(plan), work / "workers", gpus, on_spawn=_recorder(work, "worker"))
     try:
         started = time.perf_counter()
         pool.start()
@@ -124,6 +128,14 @@ def _trial_backend(plan: RunPlan, work: Path, gpus: list[int] | None, info: dict
             info.update(workers_replaced=pool.replaced, decision_wait_seconds=_quantiles(pool.decision_waits))
 
 
+def _recorder(work: Path, role: str) -> Callable[[int], None]:
+    """Records each trial process the run starts, by pid and start time, in its work folder: how a later
+    attempt finds what this one left running (:func:`~ohgw_bench.execution.lifeline.end_orphan_trials`)."""
+    from ohgw_bench.execution.lifeline import PROCESSES, record_process
+
+    return lambda pid: record_process(work / PROCESSES, pid, role)
+
+
 def _quantiles(values: list[float]) -> dict[str, float] | None:
     if not values:
         return None
@@ -132,8 +144,22 @@ def _quantiles(values: list[float]) -> dict[str, float] | None:
     return {"n": len(ordered), "median": pick(0.5), "p95": pick(0.95), "max": round(ordered[-1], 6)}
 
 
-class LockLost(RuntimeError):
+class RunNotRecorded(RuntimeError):
+    """The run's final record could not be written where it belongs; the message says why, and what the
+    folder holds instead (nothing, or the meta.json of its start, still saying ``running``)."""
+
+
+class LockLost(RunNotRecorded):
     """The run's lock was taken over while it ran: the folder may now be another run's."""
+
+
+class IncompleteTrajectory(RuntimeError):
+    """The tuner finished, but what the run wrote is not all on disk: the run is recorded ``failed``."""
+
+
+#: disk space a run holds while it runs (``.work/reserve``) and frees to write its final record on a full disk
+RESERVE = "reserve"
+RESERVE_BYTES = 256 * 1024
 
 
 def execute_run(
@@ -148,7 +174,12 @@ def execute_run(
 
     ``owns_folder`` (the run's :meth:`~ohgw_bench.execution.runlock.RunLock.owned`) is asked before
     the final writes: when the lock was taken over, the folder at the run's path may be another
-    run's, so nothing more is written there and :class:`LockLost` is raised."""
+    run's, so nothing more is written there and :class:`LockLost` is raised.
+
+    A run is complete only if its folder and both trajectory files are still the ones it wrote when it
+    ends: otherwise it is recorded failed (:class:`IncompleteTrajectory`), or, when the folder itself
+    vanished, nothing is written and :class:`RunNotRecorded` says so. A final record that cannot be
+    written (a full disk, even after freeing the run's reserve) raises :class:`RunNotRecorded`."""
     quiet_syne_tune()
     from syne_tune import Tuner
 
@@ -162,14 +193,18 @@ def execute_run(
         gpus = visible_gpus()
         n_gpus = visible_gpu_count()
     directory = plan.directory
+    _refuse_links(plan)  # checked by prepare_run and lock_run too; again right before anything is removed
     if directory.exists():
         from ohgw_bench.execution.lifeline import end_orphan_trials
 
-        end_orphan_trials(directory)  # trials of an interrupted subprocess-backend run, if any
+        end_orphan_trials(directory)  # trials of an interrupted attempt still alive, as the attempt recorded them
         shutil.rmtree(directory)  # only reached with --overwrite or for a failed run
     directory.mkdir(parents=True)
     meta = run_meta(plan, data_info=data_info, gpus=gpus, n_gpus=n_gpus)
-    write_json_atomic(directory / META, meta.to_json())
+    try:
+        write_json_atomic(directory / META, meta.to_json())
+    except OSError as err:
+        raise RunNotRecorded(f"could not write {directory / META} as the run started ({err}); nothing ran") from err
     writer = TrajectoryWriter(plan)
     backend_info: dict[str, Any] = {}
     work = directory / ".work"
@@ -177,6 +212,7 @@ def execute_run(
     previous_folder = os.environ.get("SYNETUNE_FOLDER")
     os.environ["SYNETUNE_FOLDER"] = str(work / "tuner")
     try:
+        _hold_reserve(work / RESERVE)
         with _trial_backend(plan, work, gpus, backend_info) as (backend, sleep_time):
             callbacks = [_syne_tune_callback(writer, on_update)]
             tuner_class = Tuner
@@ -231,19 +267,82 @@ def execute_run(
         )
         raise
     finally:
-        writer.close()
-        lost = owns_folder is not None and not owns_folder()
-        if not lost:
-            write_json_atomic(directory / META, meta.replace(backend_info=backend_info or None).to_json())
         if previous_folder is None:
             os.environ.pop("SYNETUNE_FOLDER", None)
         else:
             os.environ["SYNETUNE_FOLDER"] = previous_folder
-        if lost:
-            raise LockLost(
-                f"the lock of {directory} was taken over by another process while this run ran; "
-                "its final meta.json was not written there (the folder may be the other run's)"
-            )
-        if meta.status == RunStatus.COMPLETE and not keep_work:
-            shutil.rmtree(work)
+        incomplete = _finish(plan, writer, meta.replace(backend_info=backend_info or None), owns_folder)
+    if incomplete is not None:
+        raise IncompleteTrajectory(f"{incomplete}: the run is not complete, and is recorded as failed")
+    if not keep_work:
+        shutil.rmtree(work)
     return directory
+
+
+def _refuse_links(plan: RunPlan) -> None:
+    """RunRefused, nothing touched, when the run folder lies behind a symbolic link below --out."""
+    try:
+        confined(plan.out, plan.directory)
+    except EscapesOut as err:
+        raise RunRefused(str(err)) from None
+
+
+def _hold_reserve(path: Path) -> None:
+    """Write :data:`RESERVE_BYTES` (real blocks, not a sparse file) that :func:`_write_final` frees when the
+    disk is full, so that the record of why the run failed still fits."""
+    with open(path, "wb") as fh:
+        fh.write(bytes(RESERVE_BYTES))
+
+
+def _finish(
+    plan: RunPlan, writer: TrajectoryWriter, meta: RunMeta, owns_folder: Callable[[], bool] | None
+) -> str | None:
+    """Close the trajectory and write the run's final meta.json. A complete run whose trajectory is not
+    all on disk is written as failed, and why is returned (None otherwise). Raises
+    :class:`RunNotRecorded` (:class:`LockLost`) where nothing may or can be written."""
+    directory = plan.directory
+    problems = []
+    try:
+        writer.close()
+    except OSError as err:  # the lines still buffered could not be written (a full disk, say)
+        problems.append(f"closing the trajectory failed: {err}")
+    if not directory.is_dir():
+        raise RunNotRecorded(
+            f"the run folder {directory} vanished while the run ran (was --out removed?): the run is not "
+            "complete, and nothing was written (its folder is not made again for a record without a trajectory)"
+        )
+    if owns_folder is not None and not owns_folder():
+        raise LockLost(
+            f"the lock of {directory} was taken over by another process while this run ran; "
+            "its final meta.json was not written there (the folder may be the other run's)"
+        )
+    problems += writer.lost_files()
+    reason = "; ".join(problems) if problems else None
+    was_complete = meta.status == RunStatus.COMPLETE
+    if reason is not None and was_complete:
+        meta = meta.replace(status=RunStatus.FAILED, error=f"{IncompleteTrajectory.__name__}: {reason}")
+    elif reason is not None:
+        meta = meta.replace(error=f"{meta.error}; then {reason}")
+    _write_final(directory, meta)
+    return reason if was_complete else None
+
+
+def _write_final(directory: Path, meta: RunMeta) -> None:
+    """Write the final meta.json; on an error (a full disk) free the run's reserve and try once more.
+    :class:`RunNotRecorded` says what failed and what meta.json still says."""
+    path, reserve = directory / META, directory / ".work" / RESERVE
+    try:
+        write_json_atomic(path, meta.to_json())
+    except OSError as first:
+        freed = reserve.exists()
+        reserve.unlink(missing_ok=True)
+        try:
+            write_json_atomic(path, meta.to_json())
+        except OSError as err:
+            outcome = "completed" if meta.status == RunStatus.COMPLETE else f"{meta.status.value}: {meta.error}"
+            raise RunNotRecorded(
+                f"could not write the run's final record {path}: {err}"
+                f"{' (even after freeing its reserve)' if freed else ''}; it still says 'running', "
+                f"though the run {outcome}"
+            ) from first
+    reserve.unlink(missing_ok=True)

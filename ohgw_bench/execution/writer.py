@@ -4,8 +4,10 @@ run's running totals (epochs, FLOPs, warm-start cost) kept in O(1) per report.""
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ohgw_bench.core.records import TrialStatus, from_report, warm_start_from_report
@@ -40,6 +42,8 @@ class TrajectoryWriter:
         # a replay's lines are not flushed one by one: its run is marked complete only after close()
         self.trials = JsonlAppender(plan.directory / TRIALS, flush_each=not plan.replay)
         self.events = JsonlAppender(plan.directory / EVENTS, flush_each=not plan.replay)
+        # which files these are: a run is complete only if they are still at their paths when it ends
+        self.files = {path: _identity(path) for path in (self.trials.path, self.events.path)}
         self.clock = clock  # a replay's is the simulator's
         self.start = clock()
         self.epochs_total = 0
@@ -112,5 +116,27 @@ class TrajectoryWriter:
         )
 
     def close(self) -> None:
-        self.trials.close()
-        self.events.close()
+        """Close both files, the second even when the first fails (a full disk); the first error is raised."""
+        try:
+            self.trials.close()
+        finally:
+            self.events.close()
+
+    def lost_files(self) -> list[str]:
+        """What happened to each trajectory file that is no longer the one written (deleted, or replaced)."""
+        lost = []
+        for path, written in self.files.items():
+            try:
+                now = _identity(path)
+            except FileNotFoundError:
+                lost.append(f"{path} is missing")
+                continue
+            if now != written:
+                lost.append(f"{path} was replaced by another file")
+        return lost
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    """(device, inode): the same path holds the same file exactly when these are equal."""
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino

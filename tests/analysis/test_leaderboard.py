@@ -277,6 +277,7 @@ def test_refuses_a_pair_that_ran_different_code_packages_or_device(
 
 def test_pair_mismatches_lists_every_differing_field_in_order() -> None:
     none = {name: json.dumps(value) for name, value in PROVENANCE.items()}
+    none.update(budget_amount=100.0, budget_clock="tuner_seconds", workers=1)
     arm = {**none, "versions": json.dumps(_OTHER_TORCH), "device": "NVIDIA H100 80GB HBM3"}
     assert pair_mismatches(none, none) == []
     assert [m.field for m in pair_mismatches(none, arm)] == ["versions.torch", "device"]
@@ -287,7 +288,14 @@ def test_pair_mismatches_lists_every_differing_field_in_order() -> None:
     assert [(m.field, m.none_value, m.arm_value) for m in pair_mismatches(none, arm)] == [
         ("versions.dehb", "0.1.2", None)
     ]
-    assert [m.field for m in pair_mismatches({}, {})] == ["code_version", "versions", "device"]
+    assert [m.field for m in pair_mismatches({}, {})] == [
+        "code_version",
+        "versions",
+        "device",
+        "budget_amount",
+        "budget_clock",
+        "workers",
+    ]
 
 
 def test_allow_mixed_ranks_and_marks_the_rows(tmp_path: Path) -> None:

@@ -17,9 +17,11 @@ Four parts, each testable on its own:
   (:class:`~ohgw_bench.execution.runner.LockLost`). Two sweeps pointed at the same results folder never
   write the same run; the one that finds a fresh lock reports the run as ``busy``.
 * **Resumption** (:func:`run_one`, executed inside a Dask worker process under the lock):
-  a run whose ``meta.json`` says ``complete`` (and whose JSONL files end cleanly) is
-  skipped. Anything else found in the run folder — status ``running`` (its lock was stale,
-  so its process is gone), ``failed``, a truncated JSONL file, no ``meta.json`` — is a
+  a run whose ``meta.json`` says ``complete`` (and whose JSONL files are there and end cleanly)
+  is skipped; one complete with another budget or worker count than the spec asks is refused
+  before anything starts (:func:`refuse_unsafe`), and so is a run folder behind a symbolic
+  link. Anything else found in the run folder — status ``running`` (its lock was stale,
+  so its process is gone), ``failed``, a missing or truncated JSONL file, no ``meta.json`` — is a
   broken attempt: the folder is moved whole to
   ``<out>/_attempts/<task>/<optimizer>/seed-<k>/attempt-<n>/`` with ``attempt.json`` (why
   and when) and its ``meta.json`` renamed to ``attempt-meta.json``, so that results
@@ -58,8 +60,10 @@ from typing import TYPE_CHECKING, Any
 from distributed.diagnostics.plugin import WorkerPlugin
 
 if TYPE_CHECKING:
-    from ohgw_bench.execution.plan import RunRequest
+    from ohgw_bench.execution.plan import RunPlan, RunRequest
 
+from ohgw_bench.core.budget import Budget
+from ohgw_bench.core.confined import EscapesOut, confined
 from ohgw_bench.core.records import RunStatus
 from ohgw_bench.core.trajectory import (
     EVENTS,
@@ -119,7 +123,8 @@ def inspect_run(directory: Path) -> str | None:
         except ValueError as err:
             return f"damaged {name} ({err})"
     if status == RunStatus.COMPLETE:
-        return None
+        missing = [name for name in (TRIALS, EVENTS) if not (directory / name).is_file()]
+        return f"{META} says complete but {' and '.join(missing)} is missing" if missing else None
     if status == RunStatus.RUNNING:
         return "interrupted (status running, no live process holds its lock)"
     return f"status {status!r}"
@@ -132,9 +137,9 @@ def attempts_dir(out: Path | str, task: str, optimizer: str, seed: int) -> Path:
 def move_aside(out: Path | str, run: RunKey, reason: str) -> Path:
     """Move a broken run folder to ``<out>/_attempts/.../attempt-<n>/``; return where it went.
     Call it holding the run's lock (so no live sweep process owns the folder)."""
-    source = run_dir(out, run.task, run.optimizer, run.seed)
+    source = confined(out, run_dir(out, run.task, run.optimizer, run.seed))
+    parent = confined(out, attempts_dir(out, run.task, run.optimizer, run.seed))
     ended = end_orphan_trials(source)
-    parent = attempts_dir(out, run.task, run.optimizer, run.seed)
     parent.mkdir(parents=True, exist_ok=True)
     taken = [int(m.group(1)) for p in parent.iterdir() if (m := re.fullmatch(r"attempt-(\d+)", p.name))]
     target = parent / f"attempt-{max(taken, default=0) + 1}"
@@ -152,6 +157,61 @@ def move_aside(out: Path | str, run: RunKey, reason: str) -> Path:
         },
     )
     return target
+
+
+def refuse_links(out: Path | str, run: RunKey) -> None:
+    """:class:`~ohgw_bench.core.confined.EscapesOut` when the run's folder, its attempts' folder or its lock
+    lies behind a symbolic link below ``out``: resuming would remove, move or write outside ``out``."""
+    confined(out, run_dir(out, run.task, run.optimizer, run.seed))
+    confined(out, attempts_dir(out, run.task, run.optimizer, run.seed))
+    confined(out, lock_path(out, run.task, run.optimizer, run.seed))
+
+
+def other_settings(directory: Path, budget: Budget, workers: int | None) -> list[str]:
+    """What the complete run in ``directory`` ran with that differs from the ``budget`` and ``workers`` asked
+    (None: not asked); empty when it is the run asked for. Its folder's name carries neither."""
+    meta = read_meta(directory)
+    found = []
+    if (meta.budget.get("amount"), meta.budget.get("clock")) != (budget.amount, budget.clock):
+        found.append(f"budget {_budget_text(meta.budget)} (asked: {budget})")
+    if workers is not None and meta.workers != workers:
+        found.append(f"workers {meta.workers} (asked: {workers})")
+    return found
+
+
+def _budget_text(budget: dict[str, Any]) -> str:
+    try:
+        return str(Budget(float(budget["amount"]), budget["clock"]))
+    except (KeyError, TypeError, ValueError):  # a clock this version does not know: show it as recorded
+        return f"{budget.get('amount')} {budget.get('clock')}"
+
+
+def refuse_unsafe(spec: SweepSpec, runs: Iterable[RunKey]) -> None:
+    """SweepError, before anything starts or is written, for runs the sweep may not touch: behind a symbolic
+    link below ``out``, or complete with another budget or worker count than the spec asks. The sweep
+    refuses rather than re-runs those: replacing a complete run would throw away its result, and keeping it
+    would pair runs of different budgets."""
+    behind_links: list[str] = []
+    others: list[str] = []
+    for run in runs:
+        try:
+            refuse_links(spec.out, run)
+        except EscapesOut as err:
+            behind_links.append(str(err))
+            continue
+        directory = run_dir(spec.out, run.task, run.optimizer, run.seed)
+        if inspect_run(directory) is None and (found := other_settings(directory, spec.parsed_budget, spec.workers)):
+            others.append(f"{run.label}: {', '.join(found)}")
+    if behind_links:
+        raise SweepError(f"{len(behind_links)} run(s) lie behind a symbolic link; the first: {behind_links[0]}")
+    if others:
+        shown = "\n  ".join(others[:5]) + (f"\n  ... and {len(others) - 5} more" if len(others) > 5 else "")
+        raise SweepError(
+            f"{len(others)} run(s) in {spec.out} are complete with another budget or worker count than this "
+            f"sweep asks:\n  {shown}\nA sweep neither counts them as its runs nor replaces them (their results "
+            "would be lost, or paired with runs of other settings): give another --out, or move them away. "
+            "Nothing was started"
+        )
 
 
 def _now() -> str:
@@ -176,6 +236,10 @@ def run_one(
     def outcome(state: str, **kw: Any) -> RunOutcome:
         return RunOutcome(run=run, state=state, directory=str(directory), t_exit=time.time(), **stamps, **kw)
 
+    try:
+        refuse_links(out, run)
+    except EscapesOut as err:  # sweep_main refused it up front; this one appeared since: touch nothing
+        return outcome(FAILED, detail=f"refused: {err}")
     lock = RunLock(lock_path(out, task, optimizer, seed), stale_after, heartbeat_every, sweep_id)
     if not lock.acquire():
         holder = lock.holder.describe() if lock.holder else "another process"
@@ -183,13 +247,16 @@ def run_one(
     try:
         reason = inspect_run(directory)
         if reason is None:
+            if found := other_settings(directory, request.budget, request.workers):
+                return outcome(
+                    FAILED, detail=f"refused: complete with other settings ({', '.join(found)}); left as it is"
+                )
             return outcome(SKIPPED, detail="already complete")
         moved = None
         if reason != "absent":
             moved = str(move_aside(out, run, reason))
-        from ohgw_bench.execution.meta import write_failed_meta
         from ohgw_bench.execution.plan import prepare_run
-        from ohgw_bench.execution.runner import LockLost, execute_run
+        from ohgw_bench.execution.runner import RunNotRecorded, execute_run
 
         plan = prepare_run(request, overwrite=False)
         if topic is not None:
@@ -199,16 +266,17 @@ def run_one(
         stamps["t_run_start"] = time.time()
         try:
             execute_run(plan, owns_folder=lock.owned)
-        except LockLost as err:  # the folder may be another run's now: write nothing there
+        except RunNotRecorded as err:  # lock lost, folder vanished, disk full: the message says what is left
             stamps["t_run_end"] = time.time()
             return outcome(FAILED, detail=str(err), traceback=traceback.format_exc(), moved_to=moved)
         except Exception as err:  # recorded (meta.json + sweep-error.txt) and reported by the sweep
             stamps["t_run_end"] = time.time()
             tb = traceback.format_exc()
-            directory.mkdir(parents=True, exist_ok=True)
-            (directory / SWEEP_ERROR).write_text(tb, encoding="utf-8")
-            if not (directory / META).exists():  # it failed before the runner wrote one (e.g. damaged data)
-                write_failed_meta(plan, err, tb)
+            try:
+                _record_failure(plan, err, tb)
+            except OSError as record_error:  # a full disk, say: the outcome says what could not be written
+                detail = f"{type(err).__name__}: {err}; and {record_error}"
+                return outcome(FAILED, detail=detail, traceback=tb, moved_to=moved)
             return outcome(FAILED, detail=f"{type(err).__name__}: {err}", traceback=tb, moved_to=moved)
         stamps["t_run_end"] = time.time()
         note = f"resumed ({reason}; old attempt in {moved})" if moved else ""
@@ -217,6 +285,22 @@ def run_one(
         return outcome(DONE, detail=note, moved_to=moved)
     finally:
         lock.release()
+
+
+def _record_failure(plan: RunPlan, err: BaseException, tb: str) -> None:
+    """``sweep-error.txt`` with the traceback, and a failed meta.json if the runner wrote none (it failed
+    before, e.g. on damaged data). OSError naming the file when one cannot be written."""
+    from ohgw_bench.execution.meta import write_failed_meta
+
+    directory = confined(plan.out, plan.directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        (directory / SWEEP_ERROR).write_text(tb, encoding="utf-8")
+    except OSError as write_error:
+        message = f"could not write {directory / SWEEP_ERROR}: {write_error.strerror}"
+        raise OSError(write_error.errno, message) from write_error
+    if not (directory / META).exists():
+        write_failed_meta(plan, err, tb)
 
 
 # =========================================================================== execution
@@ -417,6 +501,7 @@ def sweep_main(
         table_resample=table_resample,
     )
     runs = validate_runs(spec, where)
+    refuse_unsafe(spec, runs)
     if dry_run:
         todo, complete = precheck(spec, runs)
         done = set(complete)

@@ -221,6 +221,14 @@ def test_sigkill_of_the_run_ends_its_workers_and_a_rerun_holds_only_its_own_tria
     _wait_for(lambda: len(_events(directory)) >= 3, 120, "the run's first events")
     workers = _worker_pids(run.pid)
     assert len(workers) == 2
+    # the run recorded each worker it started, so that a later attempt ends them, and only them
+    from ohgw_bench.execution.lifeline import processes_file, recorded_processes
+    from ohgw_bench.execution.runlock import proc_start_time
+
+    records = recorded_processes(directory)
+    assert {(r["pid"], r["start_time"], r["role"]) for r in records} == {
+        (p, proc_start_time(p), "worker") for p in workers
+    }, processes_file(directory).read_text()
     run.kill()
     run.wait()
     _wait_for(lambda: _all_gone(workers), 5, "the workers to die with their run")

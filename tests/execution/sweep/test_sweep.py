@@ -269,10 +269,10 @@ def test_lock_lost_to_a_takeover_is_noticed(tmp_path):
 
 def test_a_live_process_keeps_its_lock_however_old_its_heartbeat(tmp_path):
     """On this host a live pid decides: a heartbeat that could not be written does not free the lock."""
-    from ohgw_bench.execution.runlock import _proc_start_time
+    from ohgw_bench.execution.runlock import proc_start_time
 
     path = tmp_path / "seed-0.lock"
-    old = {"pid": os.getpid(), "host": socket.gethostname(), "pid_start": _proc_start_time(os.getpid())}
+    old = {"pid": os.getpid(), "host": socket.gethostname(), "pid_start": proc_start_time(os.getpid())}
     path.write_text(json.dumps({**old, "heartbeat": time.time() - 1000, "token": "live"}))
     other = RunLock(path, stale_after=60)
     assert not other.acquire() and other.holder is not None and other.holder.token == "live"
@@ -399,8 +399,8 @@ def test_run_one_skips_a_complete_run(tmp_path):
     from ohgw_bench.execution.sweep.records import SKIPPED
     from ohgw_bench.execution.sweep.run import run_one
 
-    _fake_run(run_dir(tmp_path, "digits-cnn", "asha", 0), "complete")
-    outcome = run_one(RunRequest.parse("digits-cnn", "asha", "1ep", tmp_path, seed=0, workers=1))
+    _fake_run(run_dir(tmp_path, "digits-cnn", "asha", 0), "complete")  # 10 epochs, one worker
+    outcome = run_one(RunRequest.parse("digits-cnn", "asha", "10ep", tmp_path, seed=0, workers=1))
     assert outcome.state == SKIPPED
     assert not lock_path(tmp_path, "digits-cnn", "asha", 0).exists()  # released
 
@@ -448,12 +448,18 @@ def test_plain_progress_lines_table_and_summary():
 
 
 def test_orphan_trials_of_a_dead_attempt_are_ended_before_it_moves(tmp_path):
+    """The attempt recorded the orphan (pid and start time) when it started it; the bystander, whose
+    command line names the attempt's folder as the orphan's does, was never recorded."""
+    from ohgw_bench.execution.lifeline import processes_file, record_process
+
     run = RunKey("digits-cnn", "asha", 0)
     directory = run_dir(tmp_path, "digits-cnn", "asha", 0)
     _fake_run(directory, "running")
     config = directory / ".work" / "trials" / "1" / "config.json"
     orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", str(config)])
-    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", str(tmp_path / "other")])
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", str(config)])
+    processes_file(directory).parent.mkdir(parents=True)
+    record_process(processes_file(directory), orphan.pid, "trial")
     try:
         moved = move_aside(tmp_path, run, "interrupted")
         assert orphan.wait(timeout=15) != 0  # terminated, not finished

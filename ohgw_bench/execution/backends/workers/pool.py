@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -62,13 +63,23 @@ class _Worker:
 class WorkerPool:
     """``size`` warm workers for one run. Not thread-safe: the tuner loop owns it."""
 
-    def __init__(self, size: int, spec: WorkerSpec, log_dir: Path, gpus: list[int] | None = None) -> None:
+    def __init__(
+        self,
+        size: int,
+        spec: WorkerSpec,
+        log_dir: Path,
+        gpus: list[int] | None = None,
+        on_spawn: Callable[[int], None] | None = None,
+    ) -> None:
+        """``on_spawn`` is told each worker's pid as it starts (the run records them: see
+        :func:`~ohgw_bench.execution.lifeline.record_process`)."""
         if size < 1:
             raise ValueError(f"a pool needs at least one worker, got {size}")
         self.size = size
         self.spec = spec
         self.log_dir = Path(log_dir)
         self.gpus = gpus
+        self.on_spawn = on_spawn
         self.workers: list[_Worker] = []
         self.queue: deque[StartTrial] = deque()
         self.startup_seconds: list[float] = []
@@ -115,6 +126,8 @@ class WorkerPool:
                 close_fds=True,
             )
         theirs.close()
+        if self.on_spawn is not None:
+            self.on_spawn(process.pid)
         conn = Connection(ours.detach())
         conn.send(self.spec)
         return _Worker(index, process, conn, log)
