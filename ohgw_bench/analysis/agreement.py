@@ -115,8 +115,9 @@ def render_agreement(table: pd.DataFrame, fmt: str = "md") -> str:
         "log-rank p compares the two T@τ distributions, censored runs right-censored at their budget used "
         "(small p: the replay's clock or sampling differs from reality; Holm-adjusted over the schedulers "
         "compared). Speed-up: the paired Hodges–Lehmann "
-        "estimate with its 95% interval in each study (docs/statistics.md); the replay's interval treats its "
-        "seeds as independent draws, so it is too narrow for a claim about the task.",
+        "estimate with its 95% interval in each study (docs/statistics.md); the replay's interval counts the "
+        "table's finite set of curves only when the replay's resampled tables were given (--resamples), and is "
+        "too narrow for a claim about the task without them.",
         "",
         "| task | scheduler | arm | n real / replay | T@τ real | T@τ replay | censored real / replay "
         "| log-rank p (Holm) | speed-up real | speed-up replay | intervals overlap |",

@@ -41,6 +41,8 @@ def _rows(table: Path, out: Path) -> tuple[pd.Series, pd.Series]:
     own = summarize_runs(_replay(table, out))
     resamples = pd.concat([summarize_runs(_replay(table, out, b)) for b in RESAMPLES])
     plain, counted = (build_leaderboard(s).set_index("arm").loc[ARM] for s in (own, pd.concat([own, resamples])))
+    # one folder may hold a key on the table and on each resample: they are different runs
+    assert len(summarize_runs(out)) == len(own) + len(resamples) == (1 + len(RESAMPLES)) * len(SEEDS) * len(OPTS)
     return plain, counted
 
 
