@@ -41,7 +41,7 @@ FAMILIES = {get_scheduler(s).engine: s for s in reversed(list_schedulers())}
 REPLAY_BUDGET = "12ep"
 #: real runs spend a device-time budget (3 s of wall clock on 2 workers once they are warm, several
 #: digits epochs each): each one also checks that the tuner stops on the wall clock
-REAL_BUDGET, REAL_DEVICE_SECONDS = "6dev-s", 6.0  # 2 s of wall clock sometimes ended before a worker's first report
+REAL_BUDGET, REAL_DEVICE_SECONDS = "10dev-s", 10.0  # 3 s of wall clock sometimes ended before a first report
 #: a replay's device-time budget, in simulated seconds: a few dozen epochs of the table
 REPLAY_DEVICE_BUDGET, REPLAY_DEVICE_SECONDS = "4dev-s", 4.0
 

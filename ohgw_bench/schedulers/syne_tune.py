@@ -20,7 +20,7 @@ from ohgw_bench.core.specs import MAX_RESOURCE_ATTR, RESOURCE_ATTR, TaskSpec
 SearchOptions = dict[str, Any] | None  # e.g. a table's restrict_configurations (not a user setting)
 
 
-def _common(task: TaskSpec, seed: int, search_options: SearchOptions, **defaults: Any) -> dict[str, Any]:
+def common_settings(task: TaskSpec, seed: int, search_options: SearchOptions, **defaults: Any) -> dict[str, Any]:
     options = {**defaults, **(search_options or {})}
     return dict(
         metric=task.metric,
@@ -32,7 +32,7 @@ def _common(task: TaskSpec, seed: int, search_options: SearchOptions, **defaults
 
 
 def _multi_fidelity(task: TaskSpec, seed: int, search_options: SearchOptions, **defaults: Any) -> dict[str, Any]:
-    common = _common(task, seed, search_options, **defaults)
+    common = common_settings(task, seed, search_options, **defaults)
     return dict(common, resource_attr=RESOURCE_ATTR, max_resource_attr=MAX_RESOURCE_ATTR)
 
 
@@ -217,4 +217,4 @@ def make_random_search(task: TaskSpec, config_space: dict, seed: int, search_opt
     """Every trial trains to the task's maximum epochs (config["epochs"] is that maximum)."""
     from syne_tune.optimizer.baselines import RandomSearch
 
-    return RandomSearch(config_space, **_common(task, seed, search_options))
+    return RandomSearch(config_space, **common_settings(task, seed, search_options))

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from ohgw_bench.core.registry import register_scheduler
 from ohgw_bench.core.specs import MAX_RESOURCE_ATTR, RESOURCE_ATTR, TaskSpec
-from ohgw_bench.schedulers.syne_tune import SearchOptions, _common
+from ohgw_bench.schedulers.syne_tune import SearchOptions, common_settings
 
 Decision = Literal["continue", "pause", "stop"]
 #: the report that ranks a trial: the one after its first epoch
@@ -222,5 +222,5 @@ def make_topk_one_epoch(
         n_first=n_first,
         k=k,
         max_resource_attr=MAX_RESOURCE_ATTR,
-        **_common(task, seed, search_options),
+        **common_settings(task, seed, search_options),
     )
