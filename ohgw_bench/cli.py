@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--configs-from",
-        type=Path,
+        type=_path,
         default=None,
         metavar="TABLE",
         help="real training, restricted to TABLE's configurations and trial seeds (a replay's real counterpart)",
@@ -91,27 +91,30 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--threads", type=int, default=None, help="torch threads per trial (default: CPU cores // --workers)"
     )
-    run.add_argument("--out", type=Path, default=Path("results"), help="results root (default: results/)")
+    run.add_argument("--out", type=_path, default=Path("results"), help="results root (default: results/)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing run of the same key")
     run.add_argument("--quiet", action="store_true", help="no live progress")
 
     show = sub.add_parser("show", help="summarise a run folder")
-    show.add_argument("path", type=Path, help="a run folder: <out>/<task>/<optimizer>/seed-<k>")
+    show.add_argument("path", type=_path, help="a run folder: <out>/<task>/<optimizer>/seed-<k>")
 
     data = sub.add_parser("data", help="import, download or inspect datasets (CIFAR-10)")
     data_sub = data.add_subparsers(dest="data_command", required=True)
     imp = data_sub.add_parser("import", help="import the official cifar-10-python.tar.gz or its extracted folder")
-    imp.add_argument("path", type=Path)
+    imp.add_argument("path", type=_path)
     dl = data_sub.add_parser("download", help="download with torchvision (needs a network)")
     dl.add_argument("dataset", choices=["cifar10"])
     data_sub.add_parser("status", help="what is in the data folder")
     for sp in (imp, dl, data_sub.choices["status"]):
         sp.add_argument(
-            "--data-dir", type=Path, default=None, help="data folder (default: $OHGW_BENCH_DATA or ~/.cache/ohgw-bench)"
+            "--data-dir",
+            type=_path,
+            default=None,
+            help="data folder (default: $OHGW_BENCH_DATA or ~/.cache/ohgw-bench)",
         )
 
     lb = sub.add_parser("leaderboard", help="paired statistics across seeds, per task x scheduler")
-    lb.add_argument("path", type=Path, help="results root or any folder holding run folders")
+    lb.add_argument("path", type=_path, help="results root or any folder holding run folders")
     lb.add_argument("--target", type=_target, default=None, help="override each task's tau, in (0, 1]")
     lb.add_argument(
         "--format",
@@ -120,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
         help="markdown tables, one CSV row per arm (for pandas), LaTeX, or runs: the per-run summary as "
         "Parquet (needs --out), which `leaderboard FILE.parquet` reads back",
     )
-    lb.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
+    lb.add_argument("--out", type=_path, default=None, help="write to FILE instead of stdout")
     lb.add_argument("--include-incomplete", action="store_true", help="also rank running/truncated runs")
     lb.add_argument(
         "--allow-mixed",
@@ -137,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     lb.add_argument(
         "--resamples",
-        type=Path,
+        type=_path,
         default=None,
         metavar="PATH",
         help="replays of PATH's design on resamples of its table (run --table-resample; folders or a saved "
@@ -145,13 +148,13 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     ag = sub.add_parser("agreement", help="does a replay agree with the real study? none-arm log-rank, speed-ups")
-    ag.add_argument("real", type=Path, help="the real study: run folders or a saved per-run summary")
-    ag.add_argument("replay", type=Path, help="the replayed study: run folders or a saved per-run summary")
+    ag.add_argument("real", type=_path, help="the real study: run folders or a saved per-run summary")
+    ag.add_argument("replay", type=_path, help="the replayed study: run folders or a saved per-run summary")
     ag.add_argument("--format", choices=["md", "csv"], default="md", help="a Markdown table or one CSV row per arm")
-    ag.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
+    ag.add_argument("--out", type=_path, default=None, help="write to FILE instead of stdout")
     ag.add_argument(
         "--resamples",
-        type=Path,
+        type=_path,
         default=None,
         metavar="PATH",
         help="as in `leaderboard`: the replay's resampled tables",
@@ -160,15 +163,15 @@ def _parser() -> argparse.ArgumentParser:
     bi = sub.add_parser(
         "bias", help="do warm starts shift the final incumbents' hyperparameters? per arm and dimension"
     )
-    bi.add_argument("path", type=Path, help="results root or any folder holding run folders")
+    bi.add_argument("path", type=_path, help="results root or any folder holding run folders")
     bi.add_argument(
         "--format", choices=["md", "csv"], default="md", help="a Markdown table or one CSV row per dimension"
     )
-    bi.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
+    bi.add_argument("--out", type=_path, default=None, help="write to FILE instead of stdout")
 
     pl = sub.add_parser("plot", help="figures: anytime curves, paired T@tau, hyperparameter shifts, eta_h")
-    pl.add_argument("path", type=Path, help="results root or any folder holding run folders")
-    pl.add_argument("--out", type=Path, default=None, help="figure folder (default: PATH/figures)")
+    pl.add_argument("path", type=_path, help="results root or any folder holding run folders")
+    pl.add_argument("--out", type=_path, default=None, help="figure folder (default: PATH/figures)")
     pl.add_argument("--target", type=_target, default=None, help="override each task's tau, in (0, 1]")
     pl.add_argument("--overwrite", action="store_true", help="replace figures already in the folder")
 
@@ -183,6 +186,7 @@ def _parser() -> argparse.ArgumentParser:
         "spec",
         nargs="?",
         default=None,
+        type=_text,
         help="TOML spec with keys tasks, opts, seeds, seeds_by_scheduler, budget, workers, out, backend, threads, "
         "graphs, configs_from, table_resample",
     )
@@ -191,7 +195,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--seeds", help="seeds: ranges and comma lists, e.g. 0-31 or 0,2,5-7")
     sw.add_argument("--budget", help="per-run budget: 120s, 10m, 3h, 8dev-h or 500ep (default 120s)")
     sw.add_argument("--workers", type=int, help="concurrent trials (processes) per run (default 1)")
-    sw.add_argument("--out", help="results root (default: results/)")
+    sw.add_argument("--out", type=_text, help="results root (default: results/)")
     sw.add_argument(
         "--backend",
         metavar="{workers,subprocess,table:PATH}",
@@ -203,7 +207,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument(
         "--no-graphs", action="store_const", const=False, dest="graphs", help="as in `run`: train eagerly on CUDA"
     )
-    sw.add_argument("--configs-from", help="as in `run`: real runs train a twin table's configurations")
+    sw.add_argument("--configs-from", type=_text, help="as in `run`: real runs train a twin table's configurations")
     sw.add_argument(
         "--table-resample", type=int, metavar="B", help="as in `run`: replays on the B-th resample of the table"
     )
@@ -227,20 +231,32 @@ def _parser() -> argparse.ArgumentParser:
     tb.add_argument("--configs", type=int, required=True, help="number of configurations (scrambled Sobol)")
     tb.add_argument("--seed", type=int, default=0, help="Sobol seed and run seed of the trial seeds (default 0)")
     tb.add_argument("--epochs", type=int, default=None, help="epochs per cell (default: the task's max epochs)")
-    tb.add_argument("--out", type=Path, required=True, help="the table's folder")
+    tb.add_argument("--out", type=_path, required=True, help="the table's folder")
     tb.add_argument("--n-dask-workers", type=int, default=None, help="cells at a time (default: CPU cores // threads)")
     tb.add_argument("--threads", type=int, default=1, help="torch threads per cell (default 1)")
     tb.add_argument("--quiet", action="store_true", help="no line per cell, only the final summary")
     tr = table_sub.add_parser("report", help="per-configuration comparison of each arm with none and random")
-    tr.add_argument("path", type=Path, help="a table's folder or its table.parquet")
-    tr.add_argument("--out", type=Path, default=None, help="report folder (default: PATH/report)")
+    tr.add_argument("path", type=_path, help="a table's folder or its table.parquet")
+    tr.add_argument("--out", type=_path, default=None, help="report folder (default: PATH/report)")
     tr.add_argument("--target", type=_target, default=None, help="override the task's tau, in (0, 1]")
     tv = table_sub.add_parser("verify", help="re-train a few cells here: are the curves and seconds the table's?")
-    tv.add_argument("path", type=Path, help="a table's folder or its table.parquet")
+    tv.add_argument("path", type=_path, help="a table's folder or its table.parquet")
     tv.add_argument("--cells", type=int, default=4, help="cells to re-train, drawn at random (default 4)")
     tv.add_argument("--seed", type=int, default=0, help="which cells (default 0)")
     tv.add_argument("--threads", type=int, default=1, help="torch threads, as the build used (default 1)")
     return p
+
+
+def _text(text: str) -> str:
+    """A path argument kept as text (the sweep's): an empty one would silently mean the working folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty string")
+    return text
+
+
+def _path(text: str) -> Path:
+    """A path argument, refused when empty (:func:`_text`)."""
+    return Path(_text(text))
 
 
 def _target(text: str) -> float:
@@ -254,6 +270,30 @@ def _target(text: str) -> float:
     if not (math.isfinite(value) and 0.0 < value <= 1.0):
         raise argparse.ArgumentTypeError(f"{text!r} must be an accuracy in (0, 1]")
     return value
+
+
+def _out_file_refused(out: Path) -> str | None:
+    """Why the file ``--out`` cannot be written, or None; asked before the work."""
+    from ohgw_bench.execution.plan import RunRefused, check_writable_folder
+
+    if out.is_dir():
+        return f"--out {out} is a folder; give a file name"
+    try:
+        check_writable_folder(out.parent, "--out's folder")
+    except RunRefused as err:
+        return str(err)
+    return None
+
+
+def _out_folder_refused(out: Path) -> str | None:
+    """Why the folder ``--out`` cannot be written, or None; asked before the work."""
+    from ohgw_bench.execution.plan import RunRefused, check_writable_folder
+
+    try:
+        check_writable_folder(out, "--out")
+    except RunRefused as err:
+        return str(err)
+    return None
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
@@ -280,17 +320,7 @@ def cmd_list(kind: str | None) -> int:
     return 0
 
 
-class Terminated(BaseException):
-    """SIGTERM, handled like Ctrl-C: the run is marked failed with this reason and its workers end."""
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated("received SIGTERM")
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    import signal
-
     from ohgw_bench.core.errors import DataError
     from ohgw_bench.core.names import OptimizerNameError
     from ohgw_bench.core.registry import UnknownNameError
@@ -317,24 +347,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(str(err))
 
     from ohgw_bench.analysis.summary import format_summary, summarize_run
+    from ohgw_bench.execution.interrupt import INTERRUPTS, reason, sigterm_like_ctrl_c
     from ohgw_bench.execution.progress import run_with_progress
     from ohgw_bench.execution.runner import RunNotRecorded
 
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    try:
-        directory = run_with_progress(plan, quiet=args.quiet, owns_folder=lock.owned)
-    except RunRefused as err:  # the folder became a link after the checks above: nothing was touched
-        return _fail(str(err))
-    except RunNotRecorded as err:  # no record of how the run ended could be written: the message says why
-        return _fail(f"run failed: {err}", EXIT_FAILED)
-    except (KeyboardInterrupt, Terminated) as err:
-        reason = "interrupted" if isinstance(err, KeyboardInterrupt) else str(err)
-        return _fail(f"{reason}; the run is marked failed ({plan.directory}/meta.json)", EXIT_FAILED)
-    except Exception as err:  # reported, recorded in meta.json by the runner, and re-signalled by the exit code
-        return _fail(f"run failed: {type(err).__name__}: {err} (see {plan.directory}/meta.json)", EXIT_FAILED)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        lock.release()
+    with sigterm_like_ctrl_c():
+        try:
+            directory = run_with_progress(plan, quiet=args.quiet, owns_folder=lock.owned)
+        except RunRefused as err:  # the folder became a link after the checks above: nothing was touched
+            return _fail(str(err))
+        except RunNotRecorded as err:  # no record of how the run ended could be written: the message says why
+            return _fail(f"run failed: {err}", EXIT_FAILED)
+        except INTERRUPTS as err:  # the runner marked the run failed with this reason; its workers ended
+            return _fail(f"{reason(err)}; the run is marked failed ({plan.directory}/meta.json)", EXIT_FAILED)
+        except Exception as err:  # reported, recorded in meta.json by the runner, and re-signalled by the exit code
+            return _fail(f"run failed: {type(err).__name__}: {err} (see {plan.directory}/meta.json)", EXIT_FAILED)
+        finally:
+            lock.release()
     print(format_summary(summarize_run(directory)))
     return 0
 
@@ -363,6 +392,8 @@ def cmd_data(args: argparse.Namespace) -> int:
     from ohgw_bench.tasks.data.cifar10 import cifar10_status
     from ohgw_bench.tasks.data.cifar10_import import download_cifar10, import_cifar10
 
+    if args.data_dir is not None and args.data_dir.exists() and not args.data_dir.is_dir():
+        return _fail(f"--data-dir {args.data_dir} is a file, not a folder")
     try:
         if args.data_command == "import":
             print(f"imported CIFAR-10 into {import_cifar10(args.path, args.data_dir)}")
@@ -394,6 +425,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         return _fail(f"--out {args.out} is a folder; give a file name, e.g. {args.out / 'LEADERBOARD.md'}")
     if args.resamples is not None and (args.format == "runs" or args.plan is not None):
         return _fail("--resamples widens a leaderboard's intervals; it does not go with --format runs or --plan")
+    if args.out and (refused := _out_file_refused(args.out)):
+        return _fail(refused)
     if args.format == "runs":
         from ohgw_bench.analysis.leaderboard import save_run_summary
 
@@ -401,7 +434,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             return _fail("--format runs writes Parquet: give --out FILE.parquet")
         try:
             n = save_run_summary(args.path, args.out, args.target)
-        except (ValueError, FileNotFoundError) as err:
+        except (ValueError, OSError) as err:
             return _fail(str(err))
         print(f"wrote {args.out} ({n} runs)")
         return 0
@@ -437,8 +470,11 @@ def _emit(text: str, out: Path | None) -> int:
         return 0
     from ohgw_bench.core.atomic import atomic_write
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, lambda fh: fh.write(text.encode("utf-8")))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(out, lambda fh: fh.write(text.encode("utf-8")))
+    except OSError as err:  # checked before the work, but the file system has the last word
+        return _fail(f"--out {out}: cannot write it ({err.strerror or err})")
     print(f"wrote {out}")
     return 0
 
@@ -448,8 +484,8 @@ def _report(inputs: Sequence[Path], make: Callable[[], str], out: Path | None) -
     for path in inputs:
         if not path.exists():
             return _fail(f"{path} does not exist")
-    if out is not None and out.is_dir():
-        return _fail(f"--out {out} is a folder; give a file name")
+    if out is not None and (refused := _out_file_refused(out)):
+        return _fail(refused)
     try:
         text = make()
     except (ValueError, FileNotFoundError) as err:
@@ -481,12 +517,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if not args.path.exists():
         return _fail(f"{args.path} does not exist")
     out = args.out or args.path / "figures"
+    if refused := _out_folder_refused(out):
+        return _fail(refused)
     if out.is_dir() and any(out.iterdir()) and not args.overwrite:
         return _fail(f"{out} already holds files; pass --overwrite to replace them, or --out another folder")
     logging.basicConfig(level=logging.WARNING, format="ohgw-bench: %(message)s")
     try:
         written = plot_all(args.path, out, target=args.target)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, OSError) as err:  # OSError: a folder the file system refuses after all
         return _fail(str(err))
     for path in written:
         print(f"wrote {path}")
@@ -494,42 +532,46 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    """An interrupted sweep (Ctrl-C, SIGTERM) prints its summary and exits 1 (sweep_main); an interrupt
+    before the runs start (validation, cluster start-up) leaves nothing to summarise."""
+    from ohgw_bench.execution.interrupt import INTERRUPTS, reason, sigterm_like_ctrl_c
     from ohgw_bench.execution.sweep.run import SweepError, sweep_main
 
-    try:
-        return sweep_main(
-            args.spec,
-            tasks=args.tasks,
-            opts=args.opts,
-            seeds=args.seeds,
-            budget=args.budget,
-            workers=args.workers,
-            out=args.out,
-            backend=args.backend,
-            threads=args.threads,
-            graphs=args.graphs,
-            configs_from=args.configs_from,
-            table_resample=args.table_resample,
-            scheduler_address=args.scheduler_address,
-            n_dask_workers=args.n_dask_workers,
-            dry_run=args.dry_run,
-            quiet=args.quiet,
-        )
-    except SweepError as err:
-        return _fail(str(err))
-    except KeyboardInterrupt:
-        return _fail("interrupted; run the same command again to finish the missing runs", EXIT_FAILED)
+    with sigterm_like_ctrl_c():
+        try:
+            return sweep_main(
+                args.spec,
+                tasks=args.tasks,
+                opts=args.opts,
+                seeds=args.seeds,
+                budget=args.budget,
+                workers=args.workers,
+                out=args.out,
+                backend=args.backend,
+                threads=args.threads,
+                graphs=args.graphs,
+                configs_from=args.configs_from,
+                table_resample=args.table_resample,
+                scheduler_address=args.scheduler_address,
+                n_dask_workers=args.n_dask_workers,
+                dry_run=args.dry_run,
+                quiet=args.quiet,
+            )
+        except SweepError as err:
+            return _fail(str(err))
+        except INTERRUPTS as err:
+            return _fail(f"{reason(err)}; run the same command again to finish the missing runs", EXIT_FAILED)
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from ohgw_bench.core.errors import DataError
-
     if args.table_command == "report":
         from ohgw_bench.analysis.table_report import table_report
 
+        if args.out is not None and (refused := _out_folder_refused(args.out)):
+            return _fail(refused)
         try:
             written = table_report(args.path, args.out, args.target)
-        except (ValueError, FileNotFoundError) as err:
+        except (ValueError, OSError) as err:  # OSError: a folder the file system refuses after all
             return _fail(str(err))
         for path in written:
             print(f"wrote {path}")
@@ -543,17 +585,26 @@ def cmd_table(args: argparse.Namespace) -> int:
             return _fail(str(err))
         return 0
 
+    return _table_build(args)
+
+
+def _table_build(args: argparse.Namespace) -> int:
+    """An interrupted build (Ctrl-C, SIGTERM) prints its summary and exits 1 (build_table keeps the finished
+    cells); an interrupt outside the training leaves nothing to summarise."""
+    from ohgw_bench.core.errors import DataError
+    from ohgw_bench.execution.interrupt import INTERRUPTS, reason, sigterm_like_ctrl_c
     from ohgw_bench.table.build import TableError, build_table, format_result, prepare_build
 
-    try:
-        plan = prepare_build(
-            args.task, args.arms, args.configs, args.seed, args.epochs, args.out, args.n_dask_workers, args.threads
-        )
-        result = build_table(plan, quiet=args.quiet)
-    except (TableError, DataError) as err:
-        return _fail(str(err))
-    except KeyboardInterrupt:
-        return _fail("interrupted; run the same command again to train the missing cells", EXIT_FAILED)
+    with sigterm_like_ctrl_c():
+        try:
+            plan = prepare_build(
+                args.task, args.arms, args.configs, args.seed, args.epochs, args.out, args.n_dask_workers, args.threads
+            )
+            result = build_table(plan, quiet=args.quiet)
+        except (TableError, DataError) as err:
+            return _fail(str(err))
+        except INTERRUPTS as err:
+            return _fail(f"{reason(err)}; run the same command again to train the missing cells", EXIT_FAILED)
     print(format_result(plan, result))
     return 0 if result.complete else EXIT_FAILED
 

@@ -21,8 +21,10 @@ def plan_study(summary: pd.DataFrame, speedup: float, power: float = POWER) -> p
     """One row per (task, scheduler, arm) of the pilot ``summary``: the paired seeds needed to detect
     a true ``speedup`` with ``power`` (None: more than 2,000, or no pairs). ``share_tied``: the
     pilot's share of pairs censored in both runs, which the simulation resamples as they are."""
-    if not speedup > 1:
-        raise ValueError(f"--plan takes the speed-up to detect, a number above 1 (1.15 = a 13 % cut), got {speedup}")
+    if not (math.isfinite(speedup) and speedup > 1):
+        raise ValueError(
+            f"--plan takes the speed-up to detect, a number above 1 (1.15 = a 13 % cut), finite, got {speedup}"
+        )
     rows = []
     for (task, scheduler), group in summary.groupby(["task", "scheduler_key"], sort=True):
         none_runs = group[group["warm_start"] == NONE]

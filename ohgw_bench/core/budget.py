@@ -7,9 +7,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ohgw_bench.core.limits import MAX_BUDGET_DEVICE_SECONDS, MAX_BUDGET_EPOCHS, MAX_BUDGET_SECONDS
+
 _BUDGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|dev-s|dev-m|dev-h|ep)\s*$")
 _SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 _UNIT = {"tuner_seconds": "s", "device_seconds": "dev-s", "epochs": "ep"}
+_LIMITS = {
+    "tuner_seconds": (MAX_BUDGET_SECONDS, f"{MAX_BUDGET_SECONDS / 3600:.0f}h of tuner wall clock"),
+    "device_seconds": (MAX_BUDGET_DEVICE_SECONDS, f"{MAX_BUDGET_DEVICE_SECONDS / 3600:.0f}dev-h of device time"),
+    "epochs": (MAX_BUDGET_EPOCHS, f"{MAX_BUDGET_EPOCHS:.0f}ep summed over trials"),
+}
+
+
+def _quoted(text: str, keep: int = 40) -> str:
+    """``text`` for a message, cut short when a pasted number runs on."""
+    return repr(text) if len(text) <= keep else repr(text[:keep]) + f"... ({len(text)} characters)"
 
 
 @dataclass(frozen=True)
@@ -22,17 +34,29 @@ class Budget:
         match = _BUDGET.match(text)
         if not match:
             raise ValueError(
-                f"bad budget {text!r}: use a positive number with a unit, e.g. 120s, 10m, 3h (tuner wall "
+                f"bad budget {_quoted(text)}: use a positive number with a unit, e.g. 120s, 10m, 3h (tuner wall "
                 "clock), 8dev-h (device time = wall x workers) or 500ep (epochs summed over trials)"
             )
         value, unit = float(match.group(1)), match.group(2)
         if value <= 0:
-            raise ValueError(f"bad budget {text!r}: must be positive")
+            raise ValueError(f"bad budget {_quoted(text)}: must be positive")
         if unit == "ep":
-            return cls(value, "epochs")
-        if unit.startswith("dev-"):
-            return cls(value * _SECONDS[unit[4:]], "device_seconds")
-        return cls(value * _SECONDS[unit], "tuner_seconds")
+            budget = cls(value, "epochs")
+        elif unit.startswith("dev-"):
+            budget = cls(value * _SECONDS[unit[4:]], "device_seconds")
+        else:
+            budget = cls(value * _SECONDS[unit], "tuner_seconds")
+        budget.check_limit(text)
+        return budget
+
+    def check_limit(self, text: str) -> None:
+        """ValueError when this budget passes its clock's limit (:mod:`ohgw_bench.core.limits`)."""
+        limit, shown = _LIMITS[self.clock]
+        if not self.amount <= limit:  # also inf, from a number too long for a float
+            raise ValueError(
+                f"bad budget {_quoted(text)}: more than the limit of {shown} "
+                "(past it a missing unit or an extra digit is likelier than a plan)"
+            )
 
     def used(self, tuner_seconds: float, epochs_total: float, workers: int) -> float:
         """How much of this budget's clock is spent."""

@@ -21,12 +21,42 @@ A cluster of your own (``--scheduler-address``) is yours to secure: docs/sweeps.
 from __future__ import annotations
 
 import shutil
+import signal
 import tempfile
 import weakref
 from typing import Any
 
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from ohgw_bench.core import limits
+
 SLOW_ALLOCATOR_SETTING = "MALLOC_TRIM_THRESHOLD_"
 SCRATCH_PREFIX = "ohgw-bench-dask-"
+
+
+class IgnoreSigterm(WorkerPlugin):
+    """A local worker ignores SIGTERM; its sweep or build decides. A batch scheduler's SIGTERM reaches
+    every process of the job: the workers would die with their runs half-written while the sweep's own
+    process, which handles SIGTERM like Ctrl-C, asks them to stop cleanly. Dask's nanny still ends a
+    worker (a stop message, then SIGKILL), and its memory monitor follows an ignored SIGTERM with SIGKILL."""
+
+    name = "ohgw-ignore-sigterm"
+
+    def setup(self, worker: Any) -> None:  # in the worker's main thread, where its event loop runs
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def check_dask_workers(n_workers: int, error: type[ValueError] = ValueError) -> None:
+    """``--n-dask-workers`` against what this machine holds (:func:`ohgw_bench.core.limits.max_dask_workers`):
+    past it Dask's nanny splits the memory so thin that it ends every worker."""
+    limits.check_count(
+        "--n-dask-workers",
+        n_workers,
+        limits.max_dask_workers(),
+        f"{limits.DASK_WORKERS_PER_CORE} per CPU core and {limits.DASK_WORKER_MEMORY_BYTES / 2**30:.0f} GiB of "
+        "memory each, here: Dask gives each worker an equal share of the memory and ends one that passes it",
+        error,
+    )
 
 
 def local_cluster(n_workers: int) -> Any:

@@ -8,12 +8,14 @@ the suite's tasks and warm starts, and its numbers compare with the suite's runs
 
 from __future__ import annotations
 
+import numbers
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ohgw_bench.core.limits import check_seed
 from ohgw_bench.core.records import TrialReport, WarmStartRecord, from_report, warm_start_from_report
 
 if TYPE_CHECKING:
@@ -48,6 +50,25 @@ class ObjectiveResult:
         return self.curve[-1].diverged
 
 
+def _check_config(task: TaskSpec, config: Mapping[str, Any]) -> None:
+    """ValueError naming the key unless ``config`` holds exactly the task's coordinates, each a number in
+    its bounds: a misspelt key would otherwise train the default of nothing and go unnoticed."""
+    names = task.space.names
+    valid = f"the space of {task.name}: {', '.join(names)}"
+    unknown = [k for k in config if k not in names]
+    if unknown:
+        raise ValueError(f"config has unknown key(s) {', '.join(map(repr, unknown))} ({valid})")
+    missing = [k for k in names if k not in config]
+    if missing:
+        raise ValueError(f"config lacks {', '.join(missing)} ({valid})")
+    for h in task.space.hyperparameters:
+        value = config[h.name]
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):  # numpy's floats too
+            raise ValueError(f"{h.name}={value!r} must be a number in [{h.low}, {h.high}] for {task.name}")
+        if not h.low <= float(value) <= h.high:
+            raise ValueError(f"{h.name}={value} is outside [{h.low}, {h.high}] for {task.name}")
+
+
 def objective_function(
     task: TaskSpec,
     config: Mapping[str, float],
@@ -58,7 +79,9 @@ def objective_function(
     device: Any = None,
 ) -> ObjectiveResult:
     """Train ``config`` (the task's search-space coordinates) for ``epochs`` epochs with trial seed
-    ``seed``, after ``warm_start``; return the curve. Raises ValueError on a bad config or epochs."""
+    ``seed``, after ``warm_start``; return the curve. Raises ValueError, naming what is wrong, on a config
+    with a missing, unknown or out-of-bounds key, on epochs out of range and on a seed outside
+    [0, 2**32 - 1]."""
     import torch
 
     from ohgw_bench.core.registry import get_warm_start
@@ -67,12 +90,8 @@ def objective_function(
 
     if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= task.max_epochs:
         raise ValueError(f"epochs={epochs!r} must be an integer in [1, {task.max_epochs}] for {task.name}")
-    missing = [k for k in task.space.names if k not in config]
-    if missing:
-        raise ValueError(f"config lacks {', '.join(missing)} (the space of {task.name}: {', '.join(task.space.names)})")
-    for h in task.space.hyperparameters:
-        if not h.low <= float(config[h.name]) <= h.high:
-            raise ValueError(f"{h.name}={config[h.name]} is outside [{h.low}, {h.high}] for {task.name}")
+    check_seed("seed", seed)
+    _check_config(task, config)
     params = dict(warm_start_params or {})
     unknown = set(params) - set(get_warm_start(warm_start).defaults)
     if unknown:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ohgw_bench.core import limits
 from ohgw_bench.core.budget import Budget
 from ohgw_bench.core.confined import EscapesOut, confined
 from ohgw_bench.core.names import OptimizerName, parse_optimizer_name
@@ -177,15 +178,7 @@ def prepare_run(request: RunRequest, overwrite: bool = False) -> RunPlan:
         )
     except ValueError as err:
         raise RunRefused(str(err)) from None
-    if request.threads is not None and request.threads < 1:
-        raise RunRefused(f"--threads must be a positive integer, got {request.threads}")
-    if workers > max_workers() and not replaying:
-        raise RunRefused(
-            f"--workers {workers} is more than {max_workers()} (4 per CPU core here): each worker is a "
-            "process holding the task's data; use fewer"
-        )
-    if request.seed < 0:
-        raise RunRefused(f"--seed must be non-negative, got {request.seed}")
+    _check_counts(request, workers, replaying)
     _check_resample(request)
     check_writable_folder(request.out, "--out")
     directory = run_dir(request.out, task_spec.name, name.canonical, request.seed)
@@ -227,7 +220,33 @@ def _check_resample(request: RunRequest) -> None:
 
 
 def max_workers() -> int:
-    return 4 * (os.cpu_count() or 1)
+    """Concurrent trials of one real run on this machine (:func:`ohgw_bench.core.limits.max_workers`)."""
+    return limits.max_workers()
+
+
+def _check_counts(request: RunRequest, workers: int, replaying: bool) -> None:
+    """Each count of a run against its limit (:mod:`ohgw_bench.core.limits`), before anything starts."""
+    if replaying:
+        limits.check_count(
+            "--workers", workers, limits.MAX_SIMULATED_WORKERS, "simulated workers of a replay", RunRefused
+        )
+    else:
+        limits.check_count(
+            "--workers",
+            workers,
+            max_workers(),
+            f"{limits.WORKERS_PER_CORE} per CPU core here: each worker is a process holding the task's data",
+            RunRefused,
+        )
+    if request.trials_per_gpu is not None:
+        limits.check_count(
+            "--trials-per-gpu", request.trials_per_gpu, max_workers(), "the most concurrent trials here", RunRefused
+        )
+    if request.threads is not None:
+        limits.check_count(
+            "--threads", request.threads, limits.max_threads(), "the CPU cores here: more only contend", RunRefused
+        )
+    limits.check_seed("--seed", request.seed, RunRefused)
 
 
 def check_writable_folder(path: Path, what: str) -> None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ohgw_bench.core import limits
 from ohgw_bench.core.names import OptimizerNameError, WarmStartName, parse_warm_start_name, split_top_level
 from ohgw_bench.core.provenance import utc_now
 from ohgw_bench.core.records import EpochRecord
@@ -53,6 +54,8 @@ from ohgw_bench.core.table_format import (
     write_meta,
     write_table,
 )
+from ohgw_bench.execution.interrupt import INTERRUPTS, reason
+from ohgw_bench.execution.plan import RunRefused, check_writable_folder
 from ohgw_bench.table.configs import TableConfig, sobol_configs
 from ohgw_bench.table.progress import BuildProgress
 
@@ -81,6 +84,7 @@ class BuildResult:
     seconds: float = 0.0
     complete: bool = False
     repairs: list[str] = field(default_factory=list)  # what opening cells.jsonl mended (a crash's tail)
+    interrupted: str | None = None  # why the build stopped early (Ctrl-C, SIGTERM)
 
 
 def parse_arms(text: str) -> tuple[WarmStartName, ...]:
@@ -124,24 +128,23 @@ def prepare_build(
     epochs = task_spec.max_epochs if epochs is None else epochs
     if not 1 <= epochs <= task_spec.max_epochs:
         raise TableError(f"--epochs {epochs} must be in [1, {task_spec.max_epochs}] for {task_spec.name}")
-    if threads < 1:
-        raise TableError(f"--threads must be a positive integer, got {threads}")
-    if n_workers is not None and n_workers < 1:
-        raise TableError(f"--n-dask-workers must be a positive integer, got {n_workers}")
+    _check_counts(configs, len(parsed), seed, n_workers, threads)
     try:
         drawn = sobol_configs(task_spec.space, configs, seed)
     except ValueError as err:
         raise TableError(str(err)) from None
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise TableError(f"--out {out} is a file, not a folder")
+    try:
+        check_writable_folder(out, "--out")
+    except RunRefused as err:
+        raise TableError(str(err)) from None
     spec = TableSpec(task_spec.name, tuple(a.label for a in parsed), configs, seed, epochs, task_spec.max_epochs)
     if (out / META).exists():
         _check_previous(out, spec, drawn)
     elif out.is_dir() and any(out.iterdir()):
         raise TableError(f"--out {out} is a non-empty folder that holds no table; use a new or empty folder")
     cells = len(drawn) * len(parsed)
-    workers = n_workers or max(1, min(cells, (os.cpu_count() or 1) // threads))
+    workers = n_workers or max(1, min(cells, (os.cpu_count() or 1) // threads, limits.max_dask_workers()))
     return BuildPlan(spec, parsed, tuple(drawn), out, workers, threads)
 
 
@@ -179,6 +182,20 @@ def plan_slots(
 ) -> dict[tuple[int, str], CellSlot]:
     """Every cell the build will hold, with what each must carry (the plan's, not what a meta.json says)."""
     return cell_slots(spec, _configs_json(configs))
+
+
+def _check_counts(configs: int, arms: int, seed: int, n_workers: int | None, threads: int) -> None:
+    """Each count of a build against its limit (:mod:`ohgw_bench.core.limits`), before the sample is drawn."""
+    from ohgw_bench.execution.dask_cluster import check_dask_workers
+
+    limits.check_count("--configs", configs, limits.MAX_CONFIGS, "configurations of one table", TableError)
+    limits.check_count(
+        "--configs x --arms", configs * arms, limits.MAX_CELLS, "cells of one table, read whole on a resume", TableError
+    )
+    limits.check_seed("--seed", seed, TableError)
+    limits.check_count("--threads", threads, limits.max_threads(), "the CPU cores here: more only contend", TableError)
+    if n_workers is not None:
+        check_dask_workers(n_workers, TableError)
 
 
 def train_cell(task: str, config: TableConfig, arm: WarmStartName, epochs: int, threads: int) -> CellRecord:
@@ -271,13 +288,20 @@ def _start_meta(plan: BuildPlan, session: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_table(plan: BuildPlan, quiet: bool = False) -> BuildResult:
-    """Train the missing cells and compile the table when all are in."""
+    """Train the missing cells and compile the table when all are in. Ctrl-C (or SIGTERM, under
+    :func:`~ohgw_bench.execution.interrupt.sigterm_like_ctrl_c`) ends the training, not the build: the
+    finished cells are kept, meta.json records the session's end, the lock is released, and the result
+    says it was ``interrupted``."""
     from ohgw_bench.execution.runlock import RunLock
 
     t0 = time.perf_counter()
-    plan.out.mkdir(parents=True, exist_ok=True)
     lock = RunLock(plan.out / LOCK)
-    if not lock.acquire():
+    try:
+        plan.out.mkdir(parents=True, exist_ok=True)
+        acquired = lock.acquire()
+    except OSError as err:  # e.g. a folder no one may create (checked before, but the system has the last word)
+        raise TableError(f"--out {plan.out}: cannot create the table's folder or its lock: {err}") from None
+    if not acquired:
         holder = lock.holder.describe() if lock.holder else "another process"
         raise TableError(f"{plan.out} is being built by {holder} (lock {lock.path})")
     result = BuildResult()
@@ -296,7 +320,10 @@ def build_table(plan: BuildPlan, quiet: bool = False) -> BuildResult:
         result.skipped = meta["cells_total"] - len(todo)
         progress = BuildProgress(meta["cells_total"], result.skipped, quiet=quiet)
         if todo:
-            _train_cells(plan, todo, store, progress, result, lock.token[:8])
+            try:
+                _train_cells(plan, todo, store, progress, result, lock.token[:8])
+            except INTERRUPTS as err:  # the finished cells are stored; the summary says how to resume
+                result.interrupted = reason(err)
             meta["cells_done"] = len(store.cells)
         if len(store.cells) == meta["cells_total"]:
             frame = cells_frame(list(store.cells.values()), get_task(plan.spec.task).space.names)
@@ -350,13 +377,14 @@ def _train_cells(
     stored once even when Dask re-runs it after a worker died. A cell that raises is recorded in ``result``."""
     from distributed import Client, as_completed
 
-    from ohgw_bench.execution.dask_cluster import local_cluster
+    from ohgw_bench.execution.dask_cluster import IgnoreSigterm, local_cluster
 
     logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO chatter would bury the progress
     with (
         local_cluster(min(plan.n_workers, len(todo))) as cluster,
         Client(cluster) as client,
     ):
+        client.register_plugin(IgnoreSigterm())  # a job's SIGTERM is for this process to handle
         futures = {
             client.submit(
                 train_cell,
@@ -396,6 +424,8 @@ def format_result(plan: BuildPlan, result: BuildResult) -> str:
         f"{len(result.failures)} failed, in {format_seconds(result.seconds)}",
         *result.repairs,
     ]
+    if result.interrupted:
+        lines.append(f"interrupted ({result.interrupted}): the cells in training were dropped")
     if result.complete:
         lines.append(f"complete: {plan.out / TABLE} and {plan.out / META}")
     else:

@@ -11,6 +11,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from ohgw_bench.core import limits
 from ohgw_bench.core.names import parse_warm_start_name
 from ohgw_bench.core.table_format import CELLS, TableDamage, read_cells, read_table
 from ohgw_bench.table.build import train_cell
@@ -27,8 +28,8 @@ class CellCheck:
 
 def verify_table(path: Path | str, n_cells: int = 4, seed: int = 0, threads: int = 1) -> list[CellCheck]:
     """Re-train ``n_cells`` cells drawn at random (``seed``) in this process, one after another."""
-    if n_cells < 1:
-        raise ValueError(f"--cells must be a positive integer, got {n_cells}")
+    limits.check_count("--cells", n_cells, limits.MAX_CELLS, "cells of one table")
+    limits.check_count("--threads", threads, limits.max_threads(), "the CPU cores here: more only contend")
     _, meta = read_table(path)  # refuses an incomplete table, or one that is not what its build wrote
     folder = Path(path).parent if Path(path).suffix == ".parquet" else Path(path)
     cells = list(read_cells(folder, meta).cells.values())  # refuses damage, naming the line

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from ohgw_bench.cli import EXIT_BAD_INPUT, main
 from ohgw_bench.core.budget import Budget
+from ohgw_bench.core.limits import MAX_BUDGET_DEVICE_SECONDS, MAX_BUDGET_EPOCHS, MAX_BUDGET_SECONDS
 from ohgw_bench.core.names import OptimizerName, OptimizerNameError, parse_optimizer_name
 from ohgw_bench.core.registry import UnknownNameError, get_scheduler, get_warm_start, list_schedulers, list_warm_starts
 
@@ -198,6 +199,11 @@ def test_grammar_names_parse_and_round_trip(case):
 # ---------------------------------------------------------------- budgets
 
 _SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+_BUDGET_LIMITS = {
+    "tuner_seconds": MAX_BUDGET_SECONDS,
+    "device_seconds": MAX_BUDGET_DEVICE_SECONDS,
+    "epochs": MAX_BUDGET_EPOCHS,
+}
 
 
 @FAST
@@ -259,6 +265,17 @@ def test_budget_generated_valid(whole, frac, unit, pad):
     value = float(number)
     if value == 0:
         with pytest.raises(ValueError, match="positive"):
+            Budget.parse(text)
+        return
+    clock, amount = (
+        ("epochs", value)
+        if unit == "ep"
+        else ("device_seconds", value * _SECONDS[unit[4:]])
+        if unit.startswith("dev-")
+        else ("tuner_seconds", value * _SECONDS[unit])
+    )
+    if amount > _BUDGET_LIMITS[clock]:  # refused, naming the limit
+        with pytest.raises(ValueError, match="more than the limit of"):
             Budget.parse(text)
         return
     budget = Budget.parse(text)

@@ -34,7 +34,9 @@ from ohgw_bench.execution.sweep.spec import (
 
 class SweepProgress:
     """Run states, ETA and the final summary. ``mode``: ``live`` (rich table on a terminal),
-    ``plain`` (a line per state change, for logs), ``quiet`` (nothing until the summary)."""
+    ``plain`` (a line per state change, for logs), ``quiet`` (only the opening line of
+    :meth:`announce` before the summary). Counts are kept as states change, so a line costs the
+    same in a sweep of 100,000 runs as in one of ten."""
 
     MAX_ROWS = 24
 
@@ -43,6 +45,9 @@ class SweepProgress:
     ) -> None:
         self.runs = list(runs)
         self.state = {run: QUEUED for run in self.runs}
+        self._counts = {s: 0 for s in (QUEUED, RUNNING, DONE, FAILED, SKIPPED, BUSY)}
+        self._counts[QUEUED] = len(self.state)
+        self._running: set[RunKey] = set()
         self.started: dict[RunKey, float] = {}
         self.outcomes: dict[RunKey, RunOutcome] = {}
         self.durations: list[float] = []
@@ -64,16 +69,41 @@ class SweepProgress:
             self._live.start()
 
     # -- state changes
+    def announce(self, n_todo: int, n_complete: int) -> None:
+        """The line before any run starts: how many runs, how many at a time, roughly how long."""
+        at_a_time = min(self.slots, n_todo)
+        if self.budget_seconds is None:
+            how_long = "how long: shown once the first run ends (the budget does not fix a run's wall time)"
+        else:
+            waves = -(-n_todo // max(1, self.slots))
+            how_long = (
+                f"about {format_seconds(waves * self.budget_seconds)} "
+                f"({format_seconds(self.budget_seconds)} budget per run) plus each run's start-up"
+            )
+        print(
+            f"sweep: {n_todo:,} runs to run ({n_complete:,} already complete), {at_a_time} at a time; {how_long}",
+            file=self.stream,
+            flush=True,
+        )
+
+    def _set_state(self, run: RunKey, state: str) -> None:
+        previous = self.state.get(run)
+        if previous is not None:
+            self._counts[previous] -= 1
+        self._counts[state] += 1
+        self.state[run] = state
+        (self._running.add if state == RUNNING else self._running.discard)(run)
+
     def start(self, run: RunKey, t: float) -> None:
         if self.state.get(run) != QUEUED:
             return
-        self.state[run] = RUNNING
+        self._set_state(run, RUNNING)
         self.started[run] = t
         self._line(run, RUNNING, "")
 
     def finish(self, outcome: RunOutcome) -> None:
         run = outcome.run
-        self.state[run] = outcome.state
+        self._set_state(run, outcome.state)
         self.outcomes[run] = outcome
         took = ""
         if outcome.t_run_start is not None and outcome.t_run_end is not None:
@@ -83,10 +113,7 @@ class SweepProgress:
         self._line(run, outcome.state, (took + (f" — {outcome.detail}" if outcome.detail else "")).strip())
 
     def counts(self) -> dict[str, int]:
-        counts = {s: 0 for s in (QUEUED, RUNNING, DONE, FAILED, SKIPPED, BUSY)}
-        for state in self.state.values():
-            counts[state] += 1
-        return counts
+        return dict(self._counts)
 
     def eta(self) -> float | None:
         """Seconds until the last run ends: (queued work + rest of running work) / slots."""
@@ -100,11 +127,7 @@ class SweepProgress:
         else:
             return None
         now = time.time()
-        running_left = sum(
-            max(per_run - (now - self.started[r]), 0.0)
-            for r, s in self.state.items()
-            if s == RUNNING and r in self.started
-        )
+        running_left = sum(max(per_run - (now - self.started[r]), 0.0) for r in self._running if r in self.started)
         return (counts[QUEUED] * per_run + running_left) / max(1, self.slots)
 
     def _status_text(self) -> str:
@@ -118,7 +141,7 @@ class SweepProgress:
 
     def _line(self, run: RunKey, state: str, detail: str) -> None:
         if self.mode == "plain":
-            done = sum(s not in (QUEUED, RUNNING) for s in self.state.values())
+            done = len(self.state) - self._counts[QUEUED] - self._counts[RUNNING]
             print(
                 f"[{done}/{len(self.runs)}] {state:<8} {run.label}{(' ' + detail) if detail else ''} | "
                 f"{self._status_text()}",
@@ -173,12 +196,15 @@ class SweepProgress:
 
 
 def format_summary(result: SweepResult) -> str:
-    """The final lines: counts, failures (with where to look), busy runs."""
+    """The final lines: counts, failures (with where to look), busy runs; and, for an interrupted sweep,
+    what it left and how to finish it."""
     lines = [
         f"sweep: {len(result.outcomes)} runs in {format_seconds(result.seconds)}: {result.count(DONE)} done, "
         f"{result.count(FAILED)} failed, {result.count(SKIPPED)} skipped (already complete)"
         + (f", {result.count(BUSY)} busy (held by another process)" if result.count(BUSY) else "")
     ]
+    if result.interrupted:
+        lines += _interrupted_lines(result)
     resumed = [o for o in result.outcomes if o.moved_to]
     if resumed:
         lines.append(f"restarted {len(resumed)} interrupted/failed run(s); old attempts kept under {ATTEMPTS_DIR}/:")
@@ -187,9 +213,32 @@ def format_summary(result: SweepResult) -> str:
         lines.append("failed runs:")
         for o in result.failed:
             lines.append(f"  {o.run.label}: {o.detail}")
-            lines.append(f"    see {Path(o.directory) / SWEEP_ERROR} and {Path(o.directory) / META}")
+            lines.append(f"    {_where_to_look(Path(o.directory))}")
     busy = [o for o in result.outcomes if o.state == BUSY]
     if busy:
         lines.append("busy runs (another sweep is running them; run this sweep again later to check):")
         lines += [f"  {o.run.label}: {o.detail}" for o in busy]
     return "\n".join(lines)
+
+
+def _interrupted_lines(result: SweepResult) -> list[str]:
+    lines = [
+        f"interrupted ({result.interrupted}): {len(result.not_started)} runs not started"
+        + (f", {len(result.unfinished)} still running when the sweep ended" if result.unfinished else "")
+        + "; run the same command again to finish the missing runs"
+    ]
+    if result.unfinished:
+        lines.append("  these did not stop in time; the next sweep finds them interrupted and runs them again:")
+        lines += [f"  {run.label}" for run in result.unfinished]
+    return lines
+
+
+def _where_to_look(directory: Path) -> str:
+    """The failed run's records that exist: a worker that died wrote none."""
+    found = [directory / name for name in (SWEEP_ERROR, META) if (directory / name).is_file()]
+    if not found:
+        return (
+            f"no record in {directory}: the run's process ended before it wrote one "
+            "(a Dask worker killed, e.g. for memory; the messages above say why)"
+        )
+    return "see " + " and ".join(str(p) for p in found)

@@ -16,6 +16,9 @@ SWEEP_ERROR = "sweep-error.txt"
 
 #: Final states of a run in a sweep, and the live ones before them.
 QUEUED, RUNNING, DONE, FAILED, SKIPPED, BUSY = "queued", "running", "done", "failed", "skipped", "busy"
+#: What a run of a stopping sweep answers instead of starting; kept apart from the outcomes
+#: (:attr:`SweepResult.not_started`), since nothing happened to it.
+NOT_STARTED = "not started"
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class RunOutcome:
 class SweepResult:
     outcomes: list[RunOutcome] = field(default_factory=list)
     seconds: float = 0.0
+    interrupted: str | None = None  # why the sweep stopped early (Ctrl-C, SIGTERM); None when it ran to the end
+    not_started: list[RunKey] = field(default_factory=list)  # runs an interrupted sweep never started
+    unfinished: list[RunKey] = field(default_factory=list)  # runs that had not stopped when the sweep ended
 
     def count(self, state: str) -> int:
         return sum(o.state == state for o in self.outcomes)
@@ -48,7 +54,7 @@ class SweepResult:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        return 1 if self.failed or self.interrupted else 0
 
 
 def scheduling_gaps(outcomes: Iterable[RunOutcome]) -> dict[str, list[float]]:

@@ -49,11 +49,12 @@ import logging
 import os
 import re
 import socket
+import sys
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 
 from ohgw_bench.core.budget import Budget
 from ohgw_bench.core.confined import EscapesOut, confined
+from ohgw_bench.core.limits import max_dask_workers
 from ohgw_bench.core.records import RunStatus
 from ohgw_bench.core.trajectory import (
     EVENTS,
@@ -74,7 +76,9 @@ from ohgw_bench.core.trajectory import (
     run_dir,
     write_json_atomic,
 )
+from ohgw_bench.execution.dask_cluster import check_dask_workers
 from ohgw_bench.execution.gpus import VISIBLE, gpus_for_worker, visible_gpus
+from ohgw_bench.execution.interrupt import INTERRUPTS, Interrupted, reason
 from ohgw_bench.execution.lifeline import end_orphan_trials
 from ohgw_bench.execution.runlock import (
     HEARTBEAT_EVERY_S,
@@ -89,6 +93,8 @@ from ohgw_bench.execution.sweep.records import (
     BUSY,
     DONE,
     FAILED,
+    NOT_STARTED,
+    QUEUED,
     RUNNING,
     SKIPPED,
     SWEEP_ERROR,
@@ -218,6 +224,36 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
+#: Sweeps asked to stop in this process (sweep id -> why), by :class:`StopSweep` on each Dask worker.
+_STOPPING: dict[str, str] = {}
+
+
+class StopSweep(WorkerPlugin):
+    """Registered when a sweep is interrupted: on every Dask worker, now and any started later (a nanny
+    restarts a worker that died), the sweep's runs stop at their tuner's next loop (marked failed, lock
+    released) and its queued runs answer ``not started`` instead of starting."""
+
+    def __init__(self, sweep_id: str, why: str) -> None:
+        self.sweep_id, self.why = sweep_id, why
+        self.name = f"ohgw-stop-{sweep_id}"
+
+    def setup(self, worker: Any) -> None:
+        _STOPPING[self.sweep_id] = self.why
+
+
+def _stop_check(sweep_id: str | None) -> Callable[[Any], None] | None:
+    """A run's ``on_update`` hook that raises :class:`Interrupted` once its sweep is asked to stop."""
+    if sweep_id is None:
+        return None
+
+    def check(writer: Any) -> None:
+        why = _STOPPING.get(sweep_id)
+        if why is not None:
+            raise Interrupted(f"the sweep stopped: {why}")
+
+    return check
+
+
 def run_one(
     request: RunRequest,
     sweep_id: str | None = None,
@@ -240,6 +276,8 @@ def run_one(
         refuse_links(out, run)
     except EscapesOut as err:  # sweep_main refused it up front; this one appeared since: touch nothing
         return outcome(FAILED, detail=f"refused: {err}")
+    if sweep_id is not None and sweep_id in _STOPPING:
+        return outcome(NOT_STARTED, detail=f"the sweep stopped: {_STOPPING[sweep_id]}")
     lock = RunLock(lock_path(out, task, optimizer, seed), stale_after, heartbeat_every, sweep_id)
     if not lock.acquire():
         holder = lock.holder.describe() if lock.holder else "another process"
@@ -265,10 +303,13 @@ def run_one(
             get_worker().log_event(topic, {"run": dataclasses.asdict(run), "state": RUNNING, "t": time.time()})
         stamps["t_run_start"] = time.time()
         try:
-            execute_run(plan, owns_folder=lock.owned)
+            execute_run(plan, on_update=_stop_check(sweep_id), owns_folder=lock.owned)
         except RunNotRecorded as err:  # lock lost, folder vanished, disk full: the message says what is left
             stamps["t_run_end"] = time.time()
             return outcome(FAILED, detail=str(err), traceback=traceback.format_exc(), moved_to=moved)
+        except Interrupted as err:  # the runner marked the run failed, with this reason, in its meta.json
+            stamps["t_run_end"] = time.time()
+            return outcome(FAILED, detail=f"stopped: {err}", moved_to=moved)
         except Exception as err:  # recorded (meta.json + sweep-error.txt) and reported by the sweep
             stamps["t_run_end"] = time.time()
             tb = traceback.format_exc()
@@ -324,7 +365,7 @@ def default_n_dask_workers(spec: SweepSpec, n_runs: int) -> int:
     """One Dask worker per ``workers`` cores (each run spawns ``workers`` trial processes); a replay
     trains nothing, so one per core."""
     per_run = 1 if spec.replay else spec.workers
-    return max(1, min(n_runs, (os.cpu_count() or 1) // per_run))
+    return max(1, min(n_runs, (os.cpu_count() or 1) // per_run, max_dask_workers()))
 
 
 def precheck(spec: SweepSpec, runs: Iterable[RunKey]) -> tuple[list[RunKey], list[RunKey]]:
@@ -334,6 +375,133 @@ def precheck(spec: SweepSpec, runs: Iterable[RunKey]) -> tuple[list[RunKey], lis
     for run in runs:
         (complete if inspect_run(run_dir(spec.out, run.task, run.optimizer, run.seed)) is None else todo).append(run)
     return todo, complete
+
+
+#: How long an interrupted sweep waits for its running runs to stop (each marks itself failed and
+#: releases its lock): inside the 30 s that Slurm leaves between SIGTERM and SIGKILL by default.
+STOP_GRACE_S = 20.0
+
+
+class _Starts:
+    """Run starts reported by the workers (Dask events, received on another thread), taken in batches."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._news: list[tuple[float, RunKey]] = []
+
+    def on_event(self, event: tuple[float, dict[str, Any]]) -> None:
+        message = event[1]
+        with self._lock:
+            self._news.append((float(message["t"]), RunKey(**message["run"])))
+
+    def take(self) -> list[tuple[float, RunKey]]:
+        with self._lock:
+            news, self._news = self._news, []
+        return news
+
+
+def _connect(scheduler_address: str | None, n_workers: int) -> tuple[Any, Any]:
+    """(cluster or None, client): a client of the scheduler at ``scheduler_address``, or of a new local
+    cluster of ``n_workers`` (each pinned to its share of the GPUs)."""
+    from distributed import Client
+
+    from ohgw_bench.execution.dask_cluster import IgnoreSigterm, local_cluster
+
+    if scheduler_address:
+        try:
+            return None, Client(scheduler_address, timeout="20s")
+        except (OSError, TimeoutError, ValueError) as err:  # unreachable, or not an address
+            raise SweepError(
+                f"--scheduler-address {scheduler_address}: cannot connect ({type(err).__name__}: {err})"
+            ) from None
+    cluster = local_cluster(n_workers)
+    try:
+        client = Client(cluster)
+        client.register_plugin(IgnoreSigterm())
+        gpus = visible_gpus()
+        if gpus is not None:  # several GPUs: each local worker (and so each of its runs) gets its share
+            client.register_plugin(PinWorkersToGpus(gpus, n_workers))
+    except BaseException:
+        cluster.close()
+        raise
+    return cluster, client
+
+
+def _check_one_thread_each(client: Any) -> int:
+    """The number of Dask workers; SweepError when one has several threads."""
+    nthreads = client.nthreads()
+    crowded = {w: n for w, n in nthreads.items() if n != 1}
+    if crowded:
+        raise SweepError(
+            f"Dask workers with more than one thread: {crowded}; start them with --nthreads 1 "
+            "(a run sets process-wide state, so two runs must never share a process)"
+        )
+    return len(nthreads)
+
+
+def _create_out(out: Path) -> None:
+    """The sweep's first write, once the cluster is there (a refused address writes nothing): here rather
+    than in a worker's first lock, so that a folder no one may create is a clear SweepError."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SweepError(f"out: cannot create the results folder {out}: {err.strerror or err}") from None
+
+
+def _outcome_of(future: Any, run: RunKey, spec: SweepSpec) -> RunOutcome:
+    """A finished future's outcome; a failed outcome when the task itself failed."""
+    try:
+        outcome: RunOutcome = future.result()
+    except Exception as err:  # the worker died (KilledWorker) or the task could not run
+        outcome = RunOutcome(
+            run,
+            FAILED,
+            str(run_dir(spec.out, *dataclasses.astuple(run))),
+            f"{type(err).__name__}: {err}",
+            traceback.format_exc(),
+        )
+    return outcome
+
+
+def _collect(
+    pending: dict[Any, RunKey],
+    spec: SweepSpec,
+    result: SweepResult,
+    progress: SweepProgress,
+    starts: _Starts,
+    poll_s: float,
+    deadline: float | None = None,
+) -> None:
+    """Record each run as it finishes, until none is pending or ``deadline`` (``time.time()``) passes."""
+    while pending and (deadline is None or time.time() < deadline):
+        news = starts.take()
+        # Finished first: a worker starts its next run right after finishing one, and that
+        # start can reach us in the same poll as the finish.
+        for future in [f for f in pending if f.done()]:
+            outcome = _outcome_of(future, pending.pop(future), spec)
+            if outcome.state == NOT_STARTED:  # a stopping sweep's queued run: nothing happened to it
+                continue
+            result.outcomes.append(outcome)
+            progress.finish(outcome)
+        for t, run in news:
+            progress.start(run, t)
+        progress.refresh()
+        if pending:
+            time.sleep(poll_s)
+
+
+def _stop_runs(client: Any, sweep_id: str, why: str) -> None:
+    """Ask every worker to stop this sweep's runs (:class:`StopSweep`): the running ones stop at their
+    tuner's next loop, the queued ones answer ``not started`` as they come up. Nothing is cancelled, since
+    a run's start reaches us late (an event): a cancelled run could be one already under way."""
+    try:
+        client.register_plugin(StopSweep(sweep_id, why))
+    except (OSError, TimeoutError) as err:  # a scheduler gone or unreachable: the cluster's end stops them
+        print(
+            f"ohgw-bench: could not ask the Dask workers to stop the runs ({type(err).__name__}: {err}); "
+            "they end with the cluster and resume on the next sweep",
+            file=sys.stderr,
+        )
 
 
 def run_sweep(
@@ -346,12 +514,14 @@ def run_sweep(
     stale_after: float = STALE_AFTER_S,
     heartbeat_every: float = HEARTBEAT_EVERY_S,
     poll_s: float = 0.25,
+    stop_grace_s: float = STOP_GRACE_S,
 ) -> SweepResult:
-    """Execute the runs (default: the whole grid) as Dask tasks; return every run's outcome."""
-    from distributed import Client
+    """Execute the runs (default: the whole grid) as Dask tasks; return every run's outcome.
 
-    from ohgw_bench.execution.dask_cluster import local_cluster
-
+    Ctrl-C (or SIGTERM, under :func:`~ohgw_bench.execution.interrupt.sigterm_like_ctrl_c`) stops the
+    sweep instead of raising: the running runs are asked to stop (each marks itself failed and releases
+    its lock; up to ``stop_grace_s`` seconds), the queued ones never start, and the result says so
+    (``interrupted``, ``not_started``, ``unfinished``). A second Ctrl-C skips the wait."""
     # syne-tune's import sets the root logger to INFO; Dask's INFO chatter would bury the progress.
     logging.getLogger("distributed").setLevel(logging.WARNING)
     runs = list(spec.runs() if runs is None else runs)
@@ -369,92 +539,49 @@ def run_sweep(
         result.seconds = time.time() - started
         return result
 
-    cluster = None
-    if scheduler_address:
-        try:
-            client = Client(scheduler_address, timeout="20s")
-        except (OSError, TimeoutError, ValueError) as err:  # unreachable, or not an address
-            raise SweepError(
-                f"--scheduler-address {scheduler_address}: cannot connect ({type(err).__name__}: {err})"
-            ) from None
-    else:
-        n = n_dask_workers or default_n_dask_workers(spec, len(todo))
-        cluster = local_cluster(n)
-        client = Client(cluster)
-        gpus = visible_gpus()
-        if gpus is not None:  # several GPUs: each local worker (and so each of its runs) gets its share
-            client.register_plugin(PinWorkersToGpus(gpus, n))
+    cluster = client = None
     pending: dict[Any, RunKey] = {}
+    starts = _Starts()
     try:
-        nthreads = client.nthreads()
-        crowded = {w: n for w, n in nthreads.items() if n != 1}
-        if crowded:
-            raise SweepError(
-                f"Dask workers with more than one thread: {crowded}; start them with --nthreads 1 "
-                "(a run sets process-wide state, so two runs must never share a process)"
-            )
+        cluster, client = _connect(scheduler_address, n_dask_workers or default_n_dask_workers(spec, len(todo)))
+        progress.slots = max(1, _check_one_thread_each(client))
+        _create_out(spec.out)
+        progress.announce(len(todo), len(complete))
         topic = f"ohgw-sweep-{sweep_id}"
-        started_runs: list[tuple[float, RunKey]] = []
-        lock = threading.Lock()
-
-        def on_event(event: tuple[float, dict[str, Any]]) -> None:
-            message = event[1]
-            with lock:
-                started_runs.append((float(message["t"]), RunKey(**message["run"])))
-
-        client.subscribe_topic(topic, on_event)
-        progress.slots = max(1, len(nthreads))
-        futures = {}
+        client.subscribe_topic(topic, starts.on_event)
         for position, run in enumerate(todo):
             key = f"ohgw-run {run.task} {run.optimizer} seed-{run.seed} {sweep_id}"
-            futures[
-                client.submit(
-                    run_one,
-                    spec.request(run),
-                    sweep_id,
-                    topic,
-                    stale_after,
-                    heartbeat_every,
-                    pure=False,
-                    key=key,
-                    retries=0,
-                    # start in grid order (a seed's arms back to back); Dask runs higher priority first
-                    priority=len(todo) - position,
-                )
-            ] = run
-        pending.update(futures)
-        while pending:
-            with lock:
-                news, started_runs[:] = list(started_runs), []
-            # Finished first: a worker starts its next run right after finishing one, and that
-            # start can reach us in the same poll as the finish.
-            finished = [f for f in pending if f.done()]
-            for future in finished:
-                run = pending.pop(future)
-                try:
-                    outcome = future.result()
-                except Exception as err:  # the worker died (KilledWorker) or the task could not run
-                    outcome = RunOutcome(
-                        run,
-                        FAILED,
-                        str(run_dir(spec.out, *dataclasses.astuple(run))),
-                        f"{type(err).__name__}: {err}",
-                        traceback.format_exc(),
-                    )
-                result.outcomes.append(outcome)
-                progress.finish(outcome)
-            for t, run in news:
-                progress.start(run, t)
-            progress.refresh()
-            if pending:
-                time.sleep(poll_s)
+            future = client.submit(
+                run_one,
+                spec.request(run),
+                sweep_id,
+                topic,
+                stale_after,
+                heartbeat_every,
+                pure=False,
+                key=key,
+                retries=0,
+                # start in grid order (a seed's arms back to back); Dask runs higher priority first
+                priority=len(todo) - position,
+            )
+            pending[future] = run
+        _collect(pending, spec, result, progress, starts, poll_s)
         client.unsubscribe_topic(topic)
+    except INTERRUPTS as err:
+        result.interrupted = reason(err)
+        if client is not None:
+            _stop_runs(client, sweep_id, result.interrupted)
+            _collect(pending, spec, result, progress, starts, poll_s, deadline=time.time() + stop_grace_s)
+        result.unfinished = [run for run in pending.values() if progress.state.get(run) != QUEUED]
+        accounted = {o.run for o in result.outcomes} | set(result.unfinished)
+        result.not_started = [run for run in todo if run not in accounted]
     finally:
         progress.close(result)
-        client.close()
+        if client is not None:
+            client.close()
         if cluster is not None:
             cluster.close()
-            # Interrupted (Ctrl-C): the workers are gone, but trials they started may not be.
+            # Interrupted: the workers are gone, but trials they started may not be.
             for run in pending.values():
                 end_orphan_trials(run_dir(spec.out, run.task, run.optimizer, run.seed))
     result.seconds = time.time() - started
@@ -482,10 +609,10 @@ def sweep_main(
 ) -> int:
     """What ``ohgw-bench sweep`` does after parsing; raises SweepError for bad input."""
 
-    if n_dask_workers is not None and n_dask_workers < 1:
-        raise SweepError(f"--n-dask-workers must be a positive integer, got {n_dask_workers}")
     if n_dask_workers is not None and scheduler_address:
         raise SweepError("--n-dask-workers sizes a local cluster; it cannot be used with --scheduler-address")
+    if n_dask_workers is not None:
+        check_dask_workers(n_dask_workers, SweepError)
     spec, where = spec_and_where(
         spec_path,
         tasks=tasks,

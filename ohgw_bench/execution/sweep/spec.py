@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ohgw_bench.core.budget import Budget
+from ohgw_bench.core.limits import MAX_RUNS, MAX_SEED, MAX_SEEDS
 
 if TYPE_CHECKING:
     from ohgw_bench.execution.plan import RunRequest
@@ -122,13 +123,13 @@ class SweepSpec:
         """
         from ohgw_bench.core.names import scheduler_key
 
-        per_opt = {o: self.seeds_of(o) for o in self.opts}
+        per_opt = {o: set(self.seeds_of(o)) for o in self.opts}  # sets: the grid is built in linear time
         blocks: dict[str, list[str]] = {}
         for o in self.opts:
             blocks.setdefault(scheduler_key(o), []).append(o)
         keys = list(blocks)
         turns = dict.fromkeys(keys, 0)  # seeds each block has run so far
-        all_seeds = list(dict.fromkeys(s for o in self.opts for s in per_opt[o]))
+        all_seeds = list(dict.fromkeys(s for o in self.opts for s in self.seeds_of(o)))
         runs = []
         for k, seed in enumerate(all_seeds):
             shift = k % len(keys)
@@ -173,40 +174,76 @@ class Where:
 
 
 def parse_seeds(text: str | int | Sequence[Any], where: str = "--seeds") -> list[int]:
-    """``"0-31"``, ``"0,2,5-7"``, ``7`` or ``[0, 1, "4-6"]`` → a list of distinct seeds, in order."""
-    items: list[Any]
+    """``"0-31"``, ``"0,2,5-7"``, ``7`` or ``[0, 1, "4-6"]`` → a list of distinct seeds, in order.
+
+    Linear in the text: a range is sized before it is built, so ``0-999999999999`` is refused at once
+    (at most :data:`~ohgw_bench.core.limits.MAX_SEEDS` seeds, each at most ``MAX_SEED``)."""
+    seeds: list[int] = []
+    seen: set[int] = set()
+    for item in _seed_items(text, where):
+        lo, hi = _seed_range(item, where)
+        if len(seeds) + (hi - lo + 1) > MAX_SEEDS:
+            raise SweepError(
+                f"{where}: more than {MAX_SEEDS:,} seeds (at {_short(item)}); paired statistics settle long "
+                "before that: use fewer"
+            )
+        for value in range(lo, hi + 1):
+            if value in seen:
+                raise SweepError(f"{where}: seed {value} is listed twice")
+            seen.add(value)
+            seeds.append(value)
+    return seeds
+
+
+def _seed_items(text: str | int | Sequence[Any], where: str) -> list[Any]:
+    """The comma-separated (or listed) items of a seeds value."""
     if isinstance(text, bool):
         raise SweepError(f"{where}: seeds must be integers or ranges like 0-31, got {text!r}")
     if isinstance(text, int):
-        items = [text]
-    elif isinstance(text, str):
-        items = [part.strip() for part in text.split(",")] if text.strip() else []
-    elif isinstance(text, (list, tuple)):
-        items = list(text)
-    else:
-        raise SweepError(f"{where}: seeds must be a list, a range like 0-31 or an integer, got {text!r}")
-    seeds: list[int] = []
-    for item in items:
-        if isinstance(item, bool) or not isinstance(item, (int, str)):
-            raise SweepError(f"{where}: bad seed {item!r}: use integers or ranges like 0-31")
-        if isinstance(item, int):
-            values = [item]
-        else:
-            match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", item)
-            if not match:
-                raise SweepError(f"{where}: bad seed {item!r}: use non-negative integers or ranges like 0-31")
-            lo = int(match.group(1))
-            hi = int(match.group(2)) if match.group(2) is not None else lo
-            if hi < lo:
-                raise SweepError(f"{where}: empty seed range {item!r} (end before start)")
-            values = list(range(lo, hi + 1))
-        for value in values:
-            if value < 0:
-                raise SweepError(f"{where}: seeds must be non-negative, got {value}")
-            if value in seeds:
-                raise SweepError(f"{where}: seed {value} is listed twice")
-            seeds.append(value)
-    return seeds
+        return [text]
+    if isinstance(text, str):
+        return [part.strip() for part in text.split(",")] if text.strip() else []
+    if isinstance(text, (list, tuple)):
+        return list(text)
+    raise SweepError(f"{where}: seeds must be a list, a range like 0-31 or an integer, got {_short(text)}")
+
+
+_SEED_ITEM = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
+
+
+def _seed_range(item: Any, where: str) -> tuple[int, int]:
+    """One item → (first, last) seed, each checked against ``MAX_SEED`` before a range is built."""
+    if isinstance(item, bool) or not isinstance(item, (int, str)):
+        raise SweepError(f"{where}: bad seed {_short(item)}: use integers or ranges like 0-31")
+    if isinstance(item, int):
+        lo = hi = _seed_value(item, where)
+        return lo, hi
+    match = _SEED_ITEM.fullmatch(item)
+    if not match:
+        raise SweepError(f"{where}: bad seed {_short(item)}: use non-negative integers or ranges like 0-31")
+    lo = _seed_value(match.group(1), where)
+    hi = _seed_value(match.group(2), where) if match.group(2) is not None else lo
+    if hi < lo:
+        raise SweepError(f"{where}: empty seed range {_short(item)} (end before start)")
+    return lo, hi
+
+
+def _seed_value(value: int | str, where: str) -> int:
+    """A seed in [0, MAX_SEED]; digits are counted before they are converted (a long one is refused cheaply)."""
+    if isinstance(value, str) and len(value.lstrip("0")) > len(str(MAX_SEED)):
+        raise SweepError(f"{where}: seed {_short(value)} is more than {MAX_SEED} (seeds of numpy's RandomState)")
+    number = int(value)
+    if number < 0:
+        raise SweepError(f"{where}: seeds must be non-negative, got {number}")
+    if number > MAX_SEED:
+        raise SweepError(f"{where}: seed {number} is more than {MAX_SEED} (seeds of numpy's RandomState)")
+    return number
+
+
+def _short(value: Any, keep: int = 40) -> str:
+    """``repr(value)`` for a message, cut short when pasted text runs on."""
+    text = repr(value)
+    return text if len(text) <= keep else f"{text[:keep]}... ({len(text)} characters)"
 
 
 def _names(value: Any, key: str, where: Where, split: Callable[[str], list[str]]) -> list[str]:
@@ -320,6 +357,7 @@ def spec_and_where(
 
     seed_list = parse_seeds(data["seeds"], where("seeds"))
     by_scheduler = _seeds_by_scheduler(data.get("seeds_by_scheduler", {}), opt_names, where)
+    _check_grid_size(task_names, opt_names, seed_list, dict(by_scheduler), where)
 
     budget_text = data.get("budget", DEFAULT_BUDGET)
     if not isinstance(budget_text, str):
@@ -417,15 +455,38 @@ def _seeds_by_scheduler(value: Any, opt_names: list[str], where: Where) -> tuple
     return tuple(pairs)
 
 
+def _check_grid_size(
+    tasks: list[str], opts: list[str], seeds: list[int], by_scheduler: dict[str, tuple[int, ...]], where: Where
+) -> None:
+    """Refuse a grid of more than :data:`~ohgw_bench.core.limits.MAX_RUNS` runs before it is built."""
+    from ohgw_bench.core.names import parse_optimizer_name
+
+    per_task = sum(len(by_scheduler.get(parse_optimizer_name(o).scheduler, seeds)) for o in opts)
+    n_runs = len(tasks) * per_task
+    if n_runs > MAX_RUNS:
+        raise SweepError(
+            f"{where('seeds')}: the grid has {n_runs:,} runs ({len(tasks)} tasks x {len(opts)} optimizers x their "
+            f"seeds), more than {MAX_RUNS:,} (each is a Dask task, a folder and a lock); split it into several sweeps"
+        )
+
+
 def validate_runs(spec: SweepSpec, where: Callable[[str, Any], str] | None = None) -> list[RunKey]:
-    """prepare_run every run of the grid (names, budget, workers, scheduler settings); write nothing."""
+    """prepare_run the grid (names, budget, workers, scheduler settings); write nothing; return its runs.
+
+    What prepare_run checks does not depend on a run's seed once the seed is in range (the parse checked
+    every seed), so it prepares the first run of each task x optimizer: a sweep of thousands of seeds
+    starts in a second (prepare_run takes a few milliseconds)."""
     from ohgw_bench.core.errors import DataError
     from ohgw_bench.core.names import OptimizerNameError
     from ohgw_bench.core.registry import UnknownNameError
     from ohgw_bench.execution.plan import prepare_run
 
     runs = spec.runs()
+    prepared: set[tuple[str, str]] = set()
     for run in runs:
+        if (run.task, run.optimizer) in prepared:
+            continue
+        prepared.add((run.task, run.optimizer))
         try:
             # overwrite=True: an existing folder is the sweep's business (skip or resume), not an error.
             prepare_run(spec.request(run), overwrite=True)

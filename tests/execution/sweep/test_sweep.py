@@ -3,6 +3,7 @@ per-run locks, and what a re-run does with what it finds in a run folder."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -408,7 +409,7 @@ def test_run_one_skips_a_complete_run(tmp_path):
 # --------------------------------------------------------------------------- progress
 
 
-def test_plain_progress_lines_table_and_summary():
+def test_plain_progress_lines_table_and_summary(tmp_path):
     import io
 
     from rich.console import Console
@@ -443,8 +444,31 @@ def test_plain_progress_lines_table_and_summary():
     text = console.export_text()
     assert "1 queued, 0 running, 1 done, 1 failed" in text and "RuntimeError: boom" in text
     summary = format_summary(SweepResult([ok, bad], seconds=13.0))
-    assert "1 done, 1 failed" in summary and "/r/1/sweep-error.txt" in summary
+    assert "1 done, 1 failed" in summary and "no record in /r/1" in summary  # a summary names only files that exist
+    (tmp_path / "sweep-error.txt").write_text("Traceback ...")
+    recorded = dataclasses.replace(bad, directory=str(tmp_path))
+    assert f"see {tmp_path / 'sweep-error.txt'}\n" in format_summary(SweepResult([ok, recorded])) + "\n"
     assert SweepResult([ok, bad]).exit_code == 1 and SweepResult([ok]).exit_code == 0
+    assert SweepResult([ok], interrupted="received SIGTERM").exit_code == 1
+
+
+def test_a_sweep_says_how_many_runs_and_how_long_before_they_start():
+    import io
+
+    from ohgw_bench.execution.sweep.progress import SweepProgress
+
+    runs = [RunKey("digits-cnn", "asha", s) for s in range(1000)]
+    buf = io.StringIO()
+    progress = SweepProgress(runs, mode="quiet", budget_seconds=120.0, stream=buf)
+    progress.slots = 4
+    progress.announce(990, 10)  # 248 waves of 4 runs at 120 s each
+    assert buf.getvalue() == (
+        "sweep: 990 runs to run (10 already complete), 4 at a time; about 8h16m (2m00s budget per run) "
+        "plus each run's start-up\n"
+    )
+    buf.truncate(0)
+    SweepProgress(runs, mode="quiet", stream=buf).announce(3, 0)  # an epoch budget: no wall time known
+    assert "3 runs to run (0 already complete), 1 at a time; how long: shown once the first run ends" in buf.getvalue()
 
 
 def test_orphan_trials_of_a_dead_attempt_are_ended_before_it_moves(tmp_path):
