@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test bench leaderboard table replay clean
+.PHONY: venv demo test bench leaderboard table dev-table replay clean
 
 venv: $(STAMP)
 
@@ -43,6 +43,19 @@ TABLE_DIR := results/mnist1d-cnn-table
 table: $(STAMP)
 	$(VENV)/bin/ohgw-bench table build --task mnist1d-cnn --arms 'none,ohgw(eta=1),random(eta=1),ohgw(eta=3),random(eta=3)' --configs 128 --seed 0 --out $(TABLE_DIR)
 	$(VENV)/bin/ohgw-bench table report $(TABLE_DIR) --out $(TABLE_DIR)/report
+
+# The development table of the ablations (docs/ablations.md): a fresh Sobol sample (seed 1) of 64
+# configurations x none, the plain step's eta grid, its random control, and each step option
+# (trust region, normalised, horizon 3, lr masked out) with its own control, then its report.
+# About three hours on 2 cores; resumable: re-run after an interruption.
+DEV_TABLE_DIR := results/mnist1d-cnn-dev-table
+DEV_MASK := dims=wd+momentum+magnitude+smoothing
+DEV_ARMS := none,ohgw(eta=0.3),ohgw(eta=1),ohgw(eta=3),ohgw(eta=10),random(eta=3),$\
+  ohgw(eta=3,max_step=0.1),random(eta=3,max_step=0.1),ohgw(eta=0.1,normalize=true),random(eta=0.1,normalize=true),$\
+  ohgw(eta=3,horizon=3),random(eta=3,horizon=3),ohgw($(DEV_MASK),eta=3),random($(DEV_MASK),eta=3)
+dev-table: $(STAMP)
+	$(VENV)/bin/ohgw-bench table build --task mnist1d-cnn --arms '$(DEV_ARMS)' --configs 64 --seed 1 --out $(DEV_TABLE_DIR)
+	$(VENV)/bin/ohgw-bench table report $(DEV_TABLE_DIR) --out $(DEV_TABLE_DIR)/report
 
 # The replayed leaderboard under results/mnist1d-cnn-replay/, from the committed table (no training),
 # its intervals counting the table through replays on REPLAY_RESAMPLES resamples of its configurations.
