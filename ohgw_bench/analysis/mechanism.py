@@ -6,6 +6,7 @@ dimension, the median step, the share diverged and the change in final accuracy 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from ohgw_bench.core.space import LOG10_LR
 
 NONE = "none"
 MECHANISM_CSV = "mechanism.csv"
+MECHANISM_FIGURE = "mechanism_by_log10_lr"
 #: a config whose final validation accuracy falls by more than this (pp) against none is counted as ruined
 LOSS_PP = 10.0
 MECHANISM_COLUMNS = (
@@ -29,6 +31,12 @@ MECHANISM_COLUMNS = (
     "final_pp_median",
     "n_lost_10pp",
 )
+
+
+def random_control(arm: str) -> str | None:
+    """The equal-size control of an ``ohgw(...)`` arm: ``random`` with the same parameters (same defaults,
+    so the same canonical spelling); None for any other arm."""
+    return "random" + arm[len("ohgw") :] if arm == "ohgw" or arm.startswith("ohgw(") else None
 
 
 def lr_bin_edges(low: float, high: float) -> list[float]:
@@ -105,3 +113,46 @@ def mechanism_markdown(facts: pd.DataFrame) -> list[str]:
             f"{r['final_pp_median']:+.2f} | {int(r['n_lost_10pp'])} |"
         )
     return lines
+
+
+def mechanism_figure(facts: pd.DataFrame, edges: list[float], out_dir: Path) -> list[Path]:
+    """One panel per dimension, the median step (used − sampled: its sign is the direction, its size how
+    far) per bin of the sampled log10 lr, and a last panel with the mean change in final validation
+    accuracy against none; one line per arm, each random control dashed in its OHGW arm's colour, so a
+    variant and its control read side by side."""
+    from ohgw_bench.analysis.plots import arm_styles, grid_panels, legend_outside, save_figure
+
+    if facts.empty:
+        return []
+    labels = [_bin_label(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    position = {label: k for k, label in enumerate(labels)}
+    arms = list(dict.fromkeys(facts["arm"]))
+    controls = {random_control(a): a for a in arms if random_control(a) in arms}
+    styles = arm_styles(a for a in arms if a not in controls)
+    dimensions = list(dict.fromkeys(facts["dimension"]))
+    accuracy = facts[facts["dimension"] == dimensions[0]]  # the accuracy columns repeat on every dimension
+    panels = [(d, facts[facts["dimension"] == d], "median_step", f"median step in {d}") for d in dimensions]
+    panels.append(("final validation accuracy", accuracy, "final_pp_mean", "mean Δ vs none (pp)"))
+    fig, axes = grid_panels(len(panels), width=4.2, height=3.0, legend_width=3.6)
+    entries = {}
+    for ax, (title, rows, column, ylabel) in zip(axes, panels, strict=True):
+        ax.axhline(0.0, color="0.6", linewidth=0.8)
+        for arm in arms:
+            group = rows[rows["arm"] == arm]
+            style = styles[controls.get(arm, arm)]
+            (line,) = ax.plot(
+                [position[b] for b in group["lr_bin"]],
+                group[column],
+                color=style.color,
+                marker=style.marker,
+                linestyle="--" if arm in controls else "-",
+                markersize=4,
+            )
+            entries[arm] = line
+        ax.set_title(title, fontsize="medium")
+        ax.set_ylabel(ylabel)
+        ax.set_xticks(range(len(labels)), labels, rotation=30, fontsize="small")
+        ax.set_xlabel("sampled log10 lr")
+    legend_outside(fig, entries, title="arm (controls dashed)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return save_figure(fig, out_dir, MECHANISM_FIGURE)

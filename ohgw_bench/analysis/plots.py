@@ -149,7 +149,7 @@ def new_figure(width: float, height: float) -> Figure:
     return fig
 
 
-def _grid_panels(
+def grid_panels(
     n: int, width: float = 4.6, height: float = 3.4, legend_width: float = 0.0
 ) -> tuple[Figure, list[Axes]]:
     """``n`` panels, up to three per row; the unused cells are removed, so ``fig.axes`` are the panels."""
@@ -162,7 +162,7 @@ def _grid_panels(
     return fig, axes[:n]
 
 
-def _legend_outside(fig: Figure, entries: dict[str, Artist], title: str | None = None) -> None:
+def legend_outside(fig: Figure, entries: dict[str, Artist], title: str | None = None) -> None:
     """One legend for the whole figure, right of the panels: it never hides data, and because
     styles are per study it reads the same for every panel."""
     if entries:
@@ -252,7 +252,7 @@ def anytime_figure(df: pd.DataFrame, styles: dict[str, ArmStyle], target: float 
         log.warning("skipping figure 'anytime': no events")
         return None
     groups = list(df.groupby(["task", "scheduler_key"], sort=True))
-    fig, axes = _grid_panels(len(groups), legend_width=2.2)
+    fig, axes = grid_panels(len(groups), legend_width=2.2)
     unit, unit_name = _time_unit(float(df["tuner_seconds"].max()))
     entries: dict[str, Artist] = {}
     for ax, ((task, scheduler), group) in zip(axes, groups, strict=True):
@@ -304,7 +304,7 @@ def anytime_figure(df: pd.DataFrame, styles: dict[str, ArmStyle], target: float 
         ax.set_xlabel(f"tuner time ({unit_name})")
         ax.set_ylabel("best validation accuracy so far")
         ax.grid(alpha=0.3)
-    _legend_outside(fig, {k: entries[k] for k in _arm_order(entries)}, title="median, IQR band")
+    legend_outside(fig, {k: entries[k] for k in _arm_order(entries)}, title="median, IQR band")
     return fig
 
 
@@ -397,7 +397,7 @@ def t_at_tau_figure(summary: pd.DataFrame, styles: dict[str, ArmStyle]) -> Figur
         ax.set_xlabel(f"T@τ none ({unit_name})")
         ax.set_ylabel(f"T@τ {arm} ({unit_name})")
         ax.grid(alpha=0.3)
-    _legend_outside(fig, entries, title="per paired seed\n(median ×: T_none / T_arm)")
+    legend_outside(fig, entries, title="per paired seed\n(median ×: T_none / T_arm)")
     return fig
 
 
@@ -432,7 +432,7 @@ def dpsi_figure(summary: pd.DataFrame, styles: dict[str, ArmStyle]) -> Figure | 
         return None
     multi_task = frame["task"].nunique() > 1
     dims = sorted(frame["dim"].unique())
-    fig, axes = _grid_panels(len(dims), width=4.0, height=3.2)
+    fig, axes = grid_panels(len(dims), width=4.0, height=3.2)
     for ax, dim in zip(axes, dims, strict=True):
         sub = frame[frame["dim"] == dim]
         arms = [(task, label) for task in sorted(sub["task"].unique()) for label in _arm_order(sub["label"])]
@@ -498,7 +498,7 @@ def eta_figure(summary: pd.DataFrame, styles: dict[str, ArmStyle]) -> Figure | N
             "at least two distinct warm_start_params['eta'] values paired over seeds"
         )
         return None
-    fig, axes = _grid_panels(len(panels), legend_width=2.2)
+    fig, axes = grid_panels(len(panels), legend_width=2.2)
     entries: dict[str, Artist] = {}
     for ax, ((task, scheduler), points) in zip(axes, panels.items(), strict=True):
         for arm in _arm_order(points["arm"]):
@@ -527,7 +527,7 @@ def eta_figure(summary: pd.DataFrame, styles: dict[str, ArmStyle]) -> Figure | N
         ax.set_title(f"{task} × {scheduler}")
         ax.grid(alpha=0.3)
     arms = {k: entries.pop(k) for k in _arm_order(k for k in entries if k in styles)}
-    _legend_outside(fig, arms | entries, title="per paired seed")
+    legend_outside(fig, arms | entries, title="per paired seed")
     return fig
 
 
@@ -557,7 +557,7 @@ def survival_figure(df: pd.DataFrame, styles: dict[str, ArmStyle]) -> Figure | N
     if table.empty:
         return None
     groups = list(table.groupby(["task", "scheduler"], sort=True))
-    fig, axes = _grid_panels(len(groups), legend_width=1.8)
+    fig, axes = grid_panels(len(groups), legend_width=1.8)
     entries: dict[str, Artist] = {}
     for ax, ((task, scheduler), rows) in zip(axes, groups, strict=True):
         for arm in _arm_order(rows["arm"]):
@@ -571,7 +571,7 @@ def survival_figure(df: pd.DataFrame, styles: dict[str, ArmStyle]) -> Figure | N
         ax.set_title(f"{task} × {scheduler}", fontsize="medium")
         ax.set_xlabel("epochs trained (at least)")
         ax.set_ylabel("share of trials")
-    _legend_outside(fig, entries)
+    legend_outside(fig, entries)
     return fig
 
 

@@ -12,15 +12,23 @@ whether the hyper-gradient's *direction* beats chance.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ohgw_bench.analysis.mechanism import MECHANISM_CSV, lr_bin_edges, mechanism_facts, mechanism_markdown
-from ohgw_bench.analysis.stats import censored_pair_values, wilcoxon_p
+from ohgw_bench.analysis.mechanism import (
+    MECHANISM_CSV,
+    MECHANISM_FIGURE,
+    lr_bin_edges,
+    mechanism_facts,
+    mechanism_figure,
+    mechanism_markdown,
+    random_control,
+)
+from ohgw_bench.analysis.stats import censored_pair_values, holm, shift_estimate, wilcoxon_p
 from ohgw_bench.core.space import LOG10_LR
 from ohgw_bench.core.table_format import read_table
 
@@ -65,10 +73,14 @@ class PairedComparison:
     best_pp_median: float
     final_pp_mean: float
     final_pp_median: float
+    final_pp_shift: float  # Hodges–Lehmann estimate of the paired shift in final val acc
+    final_pp_low: float  # its 95% interval (exact signed-rank inversion)
+    final_pp_high: float
     share_final_improved: float  # arm's final val acc strictly higher
     share_best_improved: float
     wilcoxon_p_final: float
     wilcoxon_p_best: float
+    holm_p_final: float  # wilcoxon_p_final adjusted over every comparison of the report (Holm)
     epochs_to_target_median_saved: float  # reference − arm after censoring: > 0 means the arm reaches τ sooner
     reached_arm: int
     reached_reference: int
@@ -85,6 +97,7 @@ def compare(summary: pd.DataFrame, arm: str, reference: str) -> PairedComparison
     d_best = (a["best_val_acc"] - r["best_val_acc"]).to_numpy() * 100
     d_final = (a["final_val_acc"] - r["final_val_acc"]).to_numpy() * 100
     t_ref, t_arm = censored_pair_values(r["epochs_to_target"], a["epochs_to_target"], r["reached"], a["reached"])
+    shift, low, high = shift_estimate(d_final)
     return PairedComparison(
         arm=arm,
         reference=reference,
@@ -93,10 +106,14 @@ def compare(summary: pd.DataFrame, arm: str, reference: str) -> PairedComparison
         best_pp_median=float(np.median(d_best)),
         final_pp_mean=float(d_final.mean()),
         final_pp_median=float(np.median(d_final)),
+        final_pp_shift=shift,
+        final_pp_low=low,
+        final_pp_high=high,
         share_final_improved=float((d_final > 0).mean()),
         share_best_improved=float((d_best > 0).mean()),
         wilcoxon_p_final=_p(d_final),
         wilcoxon_p_best=_p(d_best),
+        holm_p_final=math.nan,  # set by comparisons(), which knows the whole family
         epochs_to_target_median_saved=float(np.median(t_ref - t_arm)),
         reached_arm=int(a["reached"].sum()),
         reached_reference=int(r["reached"].sum()),
@@ -108,14 +125,10 @@ def _p(d: np.ndarray) -> float:
     return 1.0 if not np.any(d) else wilcoxon_p(d)
 
 
-def random_control(arm: str) -> str | None:
-    """The equal-size control of an ``ohgw(...)`` arm: ``random`` with the same parameters (same defaults,
-    so the same canonical spelling); None for any other arm."""
-    return "random" + arm[len("ohgw") :] if arm == "ohgw" or arm.startswith("ohgw(") else None
-
-
 def comparisons(summary: pd.DataFrame) -> list[PairedComparison]:
-    """Every arm against ``none``, then every OHGW arm against its random control (when both are in)."""
+    """Every arm against ``none``, then every OHGW arm against its random control (when both are in);
+    the final-accuracy p-values Holm-adjusted over this whole family, since a table of many arms is
+    a screen of many hypotheses."""
     arms = sorted(set(summary["arm"]))
     if NONE not in arms:
         raise ValueError(f"the table has no {NONE!r} arm to pair with (arms: {', '.join(arms)})")
@@ -124,19 +137,21 @@ def comparisons(summary: pd.DataFrame) -> list[PairedComparison]:
         control = random_control(arm)
         if control is not None and control in arms:
             found.append(compare(summary, arm, control))
-    return found
+    adjusted = holm([c.wilcoxon_p_final for c in found])
+    return [replace(c, holm_p_final=float(q)) for c, q in zip(found, adjusted, strict=True)]
 
 
 def benefit_figure(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Change in final validation accuracy against the starting log10 lr, one panel per arm."""
-    from ohgw_bench.analysis.plots import arm_styles, new_figure, save_figure
+    from ohgw_bench.analysis.plots import arm_styles, grid_panels, save_figure
 
     arms = [a for a in sorted(set(summary["arm"])) if a != NONE]
     if not arms:
         return []
     styles = arm_styles(summary["arm"])
-    fig = new_figure(4.2 * len(arms), 3.4)
-    axes = fig.subplots(1, len(arms), squeeze=False, sharey=True)[0]
+    fig, axes = grid_panels(len(arms), width=4.2)
+    for ax in axes[1:]:
+        ax.sharey(axes[0])
     base = summary[summary["arm"] == NONE].set_index("config_id")
     for ax, arm in zip(axes, arms, strict=True):
         rows = summary[summary["arm"] == arm].set_index("config_id")
@@ -147,7 +162,8 @@ def benefit_figure(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
         ax.scatter(base.loc[ids, "log10_lr"], delta, color=style.color, marker=style.marker, s=18)
         ax.set_title(f"{arm} − none", fontsize="medium")
         ax.set_xlabel("log10 lr (sampled)")
-    axes[0].set_ylabel("Δ final val acc (pp)")
+    for ax in axes[:: min(3, len(axes))]:
+        ax.set_ylabel("Δ final val acc (pp)")
     out_dir.mkdir(parents=True, exist_ok=True)
     return save_figure(fig, out_dir, FIGURE)
 
@@ -175,13 +191,14 @@ def hypergradient_benefit(rows: pd.DataFrame, summary: pd.DataFrame) -> pd.DataF
 def hypergradient_figure(points: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Change in final validation accuracy against the hyper-gradient's norm (log axis), coloured by
     the sampled log10 lr, one panel per hyper-gradient arm: does a large gradient predict harm?"""
-    from ohgw_bench.analysis.plots import new_figure, save_figure
+    from ohgw_bench.analysis.plots import grid_panels, save_figure
 
     arms = sorted(set(points["arm"]))
     if not arms:
         return []
-    fig = new_figure(4.2 * len(arms) + 1.0, 3.4)
-    axes = fig.subplots(1, len(arms), squeeze=False, sharey=True)[0]
+    fig, axes = grid_panels(len(arms), width=4.2, legend_width=1.0)
+    for ax in axes[1:]:
+        ax.sharey(axes[0])
     scatter = None
     for ax, arm in zip(axes, arms, strict=True):
         rows = points[(points["arm"] == arm) & (points["hypergrad_norm"] > 0)]
@@ -190,7 +207,8 @@ def hypergradient_figure(points: pd.DataFrame, out_dir: Path) -> list[Path]:
         ax.set_xscale("log")
         ax.set_title(f"{arm} − none", fontsize="medium")
         ax.set_xlabel("‖hyper-gradient‖ (search-space units)")
-    axes[0].set_ylabel("Δ final val acc (pp)")
+    for ax in axes[:: min(3, len(axes))]:
+        ax.set_ylabel("Δ final val acc (pp)")
     if scatter is not None:
         fig.colorbar(scatter, ax=list(axes), label="log10 lr (sampled)")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -215,25 +233,32 @@ def format_markdown(
         f"git {str(meta.get('git_sha'))[:10]}{' (modified)' if code.get('modified') else ''}.",
         "",
         "Differences are arm − reference in percentage points, paired over configurations (same trial seed); "
-        "p: two-sided paired Wilcoxon; epochs to τ saved: median of reference − arm, a curve that never "
+        "HL: the Hodges–Lehmann shift with its 95% interval; p: two-sided paired Wilcoxon, Holm: p final "
+        "adjusted over every row of this table; epochs to τ saved: median of reference − arm, a curve that never "
         f"reaches τ counted as {spec['epochs'] + 1} epochs.",
         "",
-        "| arm | vs | n | Δ best pp (mean / median) | Δ final pp (mean / median) | improved (final / best) "
-        "| p final | p best | epochs to τ saved | reached τ (arm / ref) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| arm | vs | n | Δ best pp (mean / median) | Δ final pp (mean / median) | Δ final pp HL [95%] "
+        "| improved (final / best) | p final (Holm) | p best | epochs to τ saved | reached τ (arm / ref) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c in found:
         lines.append(
             f"| {c.arm} | {c.reference} | {c.n} | {_fmt(c.best_pp_mean)} / {_fmt(c.best_pp_median)} "
             f"| {_fmt(c.final_pp_mean)} / {_fmt(c.final_pp_median)} "
+            f"| {_fmt(c.final_pp_shift)} [{_fmt(c.final_pp_low)}, {_fmt(c.final_pp_high)}] "
             f"| {c.share_final_improved:.0%} / {c.share_best_improved:.0%} "
-            f"| {_fmt(c.wilcoxon_p_final, 3)} | {_fmt(c.wilcoxon_p_best, 3)} "
+            f"| {_fmt(c.wilcoxon_p_final, 3)} ({_fmt(c.holm_p_final, 3)}) | {_fmt(c.wilcoxon_p_best, 3)} "
             f"| {_fmt(c.epochs_to_target_median_saved, 1)} | {c.reached_arm} / {c.reached_reference} |"
         )
     if figure:
         lines += ["", f"![benefit against the starting learning rate]({figure})"]
     if not facts.empty:
-        lines += ["", *mechanism_markdown(facts)]
+        lines += [
+            "",
+            *mechanism_markdown(facts),
+            "",
+            f"![the step and its effect by starting learning rate]({MECHANISM_FIGURE}.png)",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -255,7 +280,9 @@ def table_report(path: Path | str, out: Path | str | None = None, target: float 
     figures += hypergradient_figure(hypergradient_benefit(rows, summary), out_dir)
     png = next((p.name for p in figures if p.suffix == ".png"), None)
     lr = task.space[LOG10_LR]
-    facts = mechanism_facts(summary, task.space.names, lr_bin_edges(lr.low, lr.high))
+    edges = lr_bin_edges(lr.low, lr.high)
+    facts = mechanism_facts(summary, task.space.names, edges)
+    figures += mechanism_figure(facts, edges, out_dir)
     (out_dir / REPORT_MD).write_text(format_markdown(meta, tau, found, png, facts), encoding="utf-8")
     pd.DataFrame([asdict(c) for c in found]).to_csv(out_dir / REPORT_CSV, index=False)
     summary.to_csv(out_dir / CELLS_CSV, index=False)

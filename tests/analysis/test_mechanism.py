@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ohgw_bench.analysis.mechanism import lr_bin_edges, mechanism_facts, mechanism_markdown
+from ohgw_bench.analysis.mechanism import lr_bin_edges, mechanism_facts, mechanism_figure, mechanism_markdown
 
 
 def _cell(config_id, arm, lr, used_lr, final, diverged=False, wd=-4.0, used_wd=-4.0):
@@ -53,3 +53,44 @@ def test_shares_steps_and_losses_by_hand():
     assert (wd["share_raised"], wd["share_lowered"]) == (0.0, 0.5)
     text = "\n".join(mechanism_markdown(facts))
     assert "| ohgw | [-0.5, 0) | 2 | 0% | 100% | -0.750 | 50% | -25.00 / -25.00 | 1 |" in text
+
+
+def test_mechanism_figure_draws_each_arm_and_dashes_each_control_in_its_arms_colour(tmp_path):
+    cells = []
+    for config_id, lr in enumerate((-3.5, -2.5, -0.2)):
+        cells.append(_cell(config_id, "none", lr, lr, 0.9))
+        cells.append(_cell(config_id, "ohgw(eta=3)", lr, lr - 0.1, 0.91))
+        cells.append(_cell(config_id, "random(eta=3)", lr, lr + 0.1, 0.89))
+        cells.append(_cell(config_id, "gauss(sigma=0.1)", lr, lr, 0.9))
+    edges = [-4.0, -3.0, -2.0, -0.5, 0.0]
+    facts = mechanism_facts(pd.DataFrame(cells), ("log10_lr", "log10_wd"), edges)
+    written = mechanism_figure(facts, edges, tmp_path)
+    assert {p.name for p in written} == {"mechanism_by_log10_lr.png", "mechanism_by_log10_lr.pdf"}
+    assert all(p.stat().st_size > 0 for p in written)
+    assert mechanism_figure(facts.iloc[0:0], edges, tmp_path) == []
+
+
+def test_mechanism_figure_lines(monkeypatch, tmp_path):
+    """What the figure draws: per panel one line per arm at the bins it has, the control dashed in
+    the colour of its OHGW arm, and the last panel the accuracy change."""
+    from ohgw_bench.analysis import plots
+
+    drawn = {}
+    monkeypatch.setattr(plots, "save_figure", lambda fig, out_dir, name: drawn.setdefault("fig", fig) and [])
+    cells = []
+    for config_id, lr in enumerate((-3.5, -0.2)):
+        cells.append(_cell(config_id, "none", lr, lr, 0.9))
+        cells.append(_cell(config_id, "ohgw(eta=3)", lr, lr - 0.1, 0.92))
+        cells.append(_cell(config_id, "random(eta=3)", lr, lr + 0.2, 0.89))
+    edges = [-4.0, -3.0, -0.5, 0.0]
+    mechanism_figure(mechanism_facts(pd.DataFrame(cells), ("log10_lr", "log10_wd"), edges), edges, tmp_path)
+    axes = drawn["fig"].axes
+    assert [ax.get_title() for ax in axes] == ["log10_lr", "log10_wd", "final validation accuracy"]
+    lines = {ln.get_label(): ln for ln in axes[0].get_lines() if not ln.get_label().startswith("_")}
+    ohgw, control = axes[0].get_lines()[1:3]  # after the zero line
+    assert list(ohgw.get_xdata()) == [0, 2] and list(ohgw.get_ydata()) == pytest.approx([-0.1, -0.1])
+    assert list(control.get_ydata()) == pytest.approx([0.2, 0.2])
+    assert control.get_linestyle() == "--" and ohgw.get_linestyle() == "-"
+    assert control.get_color() == ohgw.get_color()
+    assert list(axes[2].get_lines()[1].get_ydata()) == pytest.approx([2.0, 2.0])
+    assert not lines  # unlabelled lines: the legend is the figure's, outside the panels

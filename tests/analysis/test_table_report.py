@@ -43,6 +43,9 @@ def test_paired_comparison_signs_and_censoring():
     assert c.epochs_to_target_median_saved == 1.0  # 3 configs one epoch sooner, one censored tie
     assert (c.reached_arm, c.reached_reference) == (3, 3)
     assert c.wilcoxon_p_final == pytest.approx(0.125)  # 4 positive differences: the smallest two-sided p
+    assert c.final_pp_shift == pytest.approx(1.0)  # every difference is +1 pp
+    # four pairs cannot reach p < 0.05 (smallest p 0.125), so the 95% interval is unbounded
+    assert (c.final_pp_low, c.final_pp_high) == (-float("inf"), float("inf"))
     flipped = compare(summary, "none", "a")
     assert flipped.best_pp_mean == pytest.approx(-1.0) and flipped.share_best_improved == 0.0
 
@@ -61,6 +64,7 @@ def test_report_writes_markdown_csv_and_figure(table_dir, tmp_path):
     names = {p.name for p in written}
     assert {"report.md", "report.csv", "cells.csv", "benefit_vs_log10_lr.png", "benefit_vs_log10_lr.pdf"} <= names
     assert {"mechanism.csv", "benefit_vs_hypergradient.png", "benefit_vs_hypergradient.pdf"} <= names
+    assert {"mechanism_by_log10_lr.png", "mechanism_by_log10_lr.pdf"} <= names
     report = pd.read_csv(tmp_path / "report" / "report.csv")
     # every arm against none, then OHGW against its random control; arms in label order
     others = sorted(a for a in ARMS if a != "none")
@@ -71,8 +75,17 @@ def test_report_writes_markdown_csv_and_figure(table_dir, tmp_path):
     noop = report.set_index(["arm", "reference"]).loc[(NOOP, "none")]
     assert noop["best_pp_mean"] == 0 and noop["final_pp_mean"] == 0 and noop["wilcoxon_p_final"] == 1.0
     assert (report["n"] == N_CONFIGS).all()
+    # Holm over the whole family: never below the raw p, and the smallest p scaled by the family's size
+    assert (report["holm_p_final"] >= report["wilcoxon_p_final"] - 1e-12).all()
+    smallest = report["wilcoxon_p_final"].idxmin()
+    assert report.loc[smallest, "holm_p_final"] == pytest.approx(
+        min(1.0, len(report) * report["wilcoxon_p_final"].min())
+    )
+    assert (report["final_pp_low"] <= report["final_pp_shift"]).all()
+    assert (report["final_pp_shift"] <= report["final_pp_high"]).all()
     text = (tmp_path / "report" / "report.md").read_text()
     assert f"| {OHGW} | {RANDOM} | {N_CONFIGS} |" in text and "benefit_vs_log10_lr.png" in text
+    assert "mechanism_by_log10_lr.png" in text and "p final (Holm)" in text
     facts = pd.read_csv(tmp_path / "report" / "mechanism.csv")
     assert set(facts["arm"]) == set(others) and "What the step did, by starting learning rate" in text
     per_arm = facts[facts["dimension"] == "log10_lr"].groupby("arm")["n"].sum()
