@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from ohgw_bench.cli import main
@@ -54,6 +55,7 @@ CASES = {
     "leaderboard missing": (["leaderboard", "nope"], "nope does not exist"),
     "leaderboard empty": (["leaderboard", ""], "expected a path, got an empty string"),
     "leaderboard no runs": (["leaderboard", "adir"], "holds no run folder"),
+    "leaderboard foreign parquet": (["leaderboard", "foreign.parquet"], "foreign.parquet is not a run summary"),
     "leaderboard target word": (["leaderboard", "adir", "--target", "abc"], "'abc' is not a number"),
     "leaderboard plan word": (["leaderboard", "adir", "--plan", "abc"], "invalid float value: 'abc'"),
     "leaderboard out a folder": (["leaderboard", "adir", "--out", "adir"], "is a folder; give a file name"),
@@ -124,6 +126,7 @@ def test_bad_input_exits_2_with_a_message_and_writes_nothing(tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     (tmp_path / "afile.txt").write_text("not a folder")
     (tmp_path / "adir").mkdir()
+    pd.DataFrame({"a": [1, 2], "b": [3, 4]}).to_parquet(tmp_path / "foreign.parquet")
     before = _files(tmp_path)
     try:
         code = main(argv)

@@ -325,8 +325,22 @@ def _read_one_summary(path: Path | str, target: float | None, include_incomplete
     if Path(path).suffix == ".parquet":
         if target is not None or include_incomplete:
             raise ValueError(f"{path} is a saved summary: its T@tau and runs are fixed; use the run folders instead")
-        return pd.read_parquet(path)
+        return _checked_summary(path, pd.read_parquet(path))
     return summarize_runs(path, target=target, include_incomplete=include_incomplete)
+
+
+def _checked_summary(path: Path | str, summary: pd.DataFrame) -> pd.DataFrame:
+    """A saved summary as :func:`save_run_summary` wrote it; any other Parquet is refused by name."""
+    from ohgw_bench.analysis.results import PROVENANCE_COLUMNS, RUN_KEYS
+
+    missing = [column for column in (*RUN_KEYS, *PROVENANCE_COLUMNS) if column not in summary.columns]
+    if missing:
+        raise ValueError(
+            f"{path} is not a run summary of ohgw-bench (no column {', '.join(missing[:5])}"
+            f"{', ...' if len(missing) > 5 else ''}); write one with "
+            "`ohgw-bench leaderboard RUNS --format runs --out FILE.parquet`"
+        )
+    return summary
 
 
 def save_run_summary(path: Path | str, out: Path | str, target: float | None = None) -> int:
