@@ -239,6 +239,8 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("path", type=_path, help="a table's folder or its table.parquet")
     tr.add_argument("--out", type=_path, default=None, help="report folder (default: PATH/report)")
     tr.add_argument("--target", type=_target, default=None, help="override the task's tau, in (0, 1]")
+    ts = table_sub.add_parser("select", help="apply docs/ablations.md's selection rule to a development table's report")
+    ts.add_argument("path", type=_path, help="a report folder or its report.csv")
     tv = table_sub.add_parser("verify", help="re-train a few cells here: are the curves and seconds the table's?")
     tv.add_argument("path", type=_path, help="a table's folder or its table.parquet")
     tv.add_argument("--cells", type=int, default=4, help="cells to re-train, drawn at random (default 4)")
@@ -575,6 +577,14 @@ def cmd_table(args: argparse.Namespace) -> int:
             return _fail(str(err))
         for path in written:
             print(f"wrote {path}")
+        return 0
+    if args.table_command == "select":
+        from ohgw_bench.analysis.selection import format_selection, read_selection
+
+        try:
+            print(format_selection(read_selection(args.path)))
+        except ValueError as err:
+            return _fail(str(err))
         return 0
     if args.table_command == "verify":
         from ohgw_bench.table.verify import format_checks, verify_table

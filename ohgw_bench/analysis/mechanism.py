@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ohgw_bench.core.space import LOG10_LR
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
 
 NONE = "none"
 MECHANISM_CSV = "mechanism.csv"
@@ -134,7 +138,7 @@ def mechanism_figure(facts: pd.DataFrame, edges: list[float], out_dir: Path) -> 
     panels = [(d, facts[facts["dimension"] == d], "median_step", f"median step in {d}") for d in dimensions]
     panels.append(("final validation accuracy", accuracy, "final_pp_mean", "mean Δ vs none (pp)"))
     fig, axes = grid_panels(len(panels), width=4.2, height=3.0, legend_width=3.6)
-    entries = {}
+    entries: dict[str, Artist] = {}
     for ax, (title, rows, column, ylabel) in zip(axes, panels, strict=True):
         ax.axhline(0.0, color="0.6", linewidth=0.8)
         for arm in arms:
