@@ -110,6 +110,7 @@ CASES = {
     "report missing": (["table", "report", "nope"], "not an ohgw-bench table"),
     "report empty": (["table", "report", ""], "expected a path, got an empty string"),
     "report out a file": (["table", "report", "adir", "--out", "afile.txt"], "afile.txt is a file, not a folder"),
+    "select missing": (["table", "select", "nope"], "cannot read nope as a table report"),
     "verify missing": (["table", "verify", "nope"], "not an ohgw-bench table"),
     "verify cells zero": (["table", "verify", "adir", "--cells", "0"], "--cells must be a positive integer"),
     "verify threads zero": (["table", "verify", "adir", "--threads", "0"], "--threads must be a positive integer"),
