@@ -175,3 +175,21 @@ def test_the_task_leaves_targets_untouched(data_dir, monkeypatch):
     assert torch.equal(task.eval_inputs(data.val_x), data.val_x.float())
     logits = task.create_model(data.num_classes)(inputs[:4])
     assert logits.shape == (4, VOCAB_SIZE, SEQ_LEN)
+
+
+def test_ohgw_takes_the_magnitude_by_a_finite_difference(data_dir, monkeypatch):
+    """Substitution is not differentiable in m: OHGW's existing finite difference covers it, flagged."""
+    from ohgw_bench.core.registry import get_task
+    from ohgw_bench.warmstarts import WarmStartContext, apply_warm_start
+
+    monkeypatch.setenv("OHGW_BENCH_DATA", str(data_dir.path))
+    task = get_task("shakespeare-charlm")
+    data = task.load_data()
+    torch.manual_seed(0)
+    model = task.create_model(data.num_classes)
+    ctx = WarmStartContext(model, data, task.space, task.train_inputs, task.eval_inputs, 16, 0, torch.device("cpu"))
+    config = {h.name: (h.low + h.high) / 2 for h in task.space.hyperparameters}
+    outcome = apply_warm_start("ohgw", {"eta": 0.1}, config, ctx)
+    assert outcome.hypergrad_kind["aug_magnitude"] == "finite_difference"
+    assert outcome.hypergrad_kind["label_smoothing"] == "exact"
+    assert outcome.hypergrad["aug_magnitude"] is not None and outcome.hypergrad["label_smoothing"] != 0.0
