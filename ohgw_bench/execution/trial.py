@@ -52,13 +52,16 @@ def _save_atomic(state: dict, path: Path) -> None:
 _FLOPS_CACHE: dict[tuple, tuple[float, float]] = {}
 
 
-def _model_flops(task: TaskSpec, num_classes: int, in_shape: tuple[int, ...]) -> tuple[float, float]:
-    """(training step, eval forward per image) FLOPs, counted once on meta tensors."""
-    key = (task.name, num_classes, in_shape, task.batch_size)
+def _model_flops(
+    task: TaskSpec, num_classes: int, in_shape: tuple[int, ...], target_shape: tuple[int, ...] = ()
+) -> tuple[float, float]:
+    """(training step, eval forward per example) FLOPs, counted once on meta tensors. ``target_shape``:
+    one example's targets, ``()`` for a class label, ``(T,)`` for a sequence's next-symbol targets."""
+    key = (task.name, num_classes, in_shape, target_shape, task.batch_size)
     if key not in _FLOPS_CACHE:
         model = task.create_model(num_classes).to("meta")
         x = torch.empty((task.batch_size, *in_shape), device="meta")
-        y = torch.zeros(task.batch_size, dtype=torch.long, device="meta")
+        y = torch.zeros((task.batch_size, *target_shape), dtype=torch.long, device="meta")
         step = count_flops(lambda: torch.nn.functional.cross_entropy(model(x), y).backward())
         with torch.no_grad():
             fwd = count_flops(lambda: model(x[:1]))
@@ -70,7 +73,13 @@ _WARM_START_FLOPS_CACHE: dict[tuple, float] = {}
 
 
 def warm_start_flops(
-    task: TaskSpec, num_classes: int, in_shape: tuple[int, ...], space, name: str, params: Mapping[str, Any]
+    task: TaskSpec,
+    num_classes: int,
+    in_shape: tuple[int, ...],
+    space,
+    name: str,
+    params: Mapping[str, Any],
+    target_shape: tuple[int, ...] = (),
 ) -> float:
     """FLOPs of one warm start, counted on meta tensors (the same code path, no compute), once
     per process and (task, warm start, parameters, shape): a warm worker counts them before its
@@ -82,11 +91,11 @@ def warm_start_flops(
 
     if not get_warm_start(name).computes:
         return 0.0
-    key = (task.name, num_classes, in_shape, name, json.dumps(dict(params), sort_keys=True))
+    key = (task.name, num_classes, in_shape, target_shape, name, json.dumps(dict(params), sort_keys=True))
     if key not in _WARM_START_FLOPS_CACHE:
         n = task.batch_size
         meta_x = torch.empty((n, *in_shape), device="meta")
-        meta_y = torch.zeros(n, dtype=torch.long, device="meta")
+        meta_y = torch.zeros((n, *target_shape), dtype=torch.long, device="meta")
         data = DataSplits(meta_x, meta_y, meta_x, meta_y, meta_x, meta_y, num_classes)
         ctx = WarmStartContext(
             task.create_model(num_classes).to("meta"),
@@ -132,14 +141,15 @@ def prepare_process(task: TaskSpec, device: torch.device):
     data = task.load_data().to(device)
     model = task.create_model(data.num_classes).to(device)
     _first_device_use(model, data, task.eval_inputs, task.batch_size)
-    _model_flops(task, data.num_classes, tuple(data.train_x.shape[1:]))
+    _model_flops(task, data.num_classes, tuple(data.train_x.shape[1:]), tuple(data.train_y.shape[1:]))
     return data
 
 
 def count_warm_start_flops(task: TaskSpec, data, warm_start: str, params: Mapping[str, Any]) -> None:
     """Count a warm start's FLOPs before any trial's clock starts (a warm worker: before it says
     Ready), so that :func:`run_trial` finds them counted: counting is bookkeeping, not work."""
-    warm_start_flops(task, data.num_classes, tuple(data.train_x.shape[1:]), task.space, warm_start, params)
+    shapes = tuple(data.train_x.shape[1:]), tuple(data.train_y.shape[1:])
+    warm_start_flops(task, data.num_classes, shapes[0], task.space, warm_start, params, shapes[1])
 
 
 def _graphs_for(task: TaskSpec, setup: TrialSetup, num_classes: int, device: torch.device):
@@ -174,7 +184,8 @@ def run_trial(
     if data is None:
         data = task.load_data().to(device)
     in_shape = tuple(data.train_x.shape[1:])
-    step_flops, fwd_flops = _model_flops(task, data.num_classes, in_shape)
+    target_shape = tuple(data.train_y.shape[1:])
+    step_flops, fwd_flops = _model_flops(task, data.num_classes, in_shape, target_shape)
     torch.manual_seed(setup.seed)
     model = task.create_model(data.num_classes)
 
@@ -201,7 +212,7 @@ def run_trial(
             clipped=outcome.clipped,
             seconds=measured.seconds,
             flops=warm_start_flops(
-                task, data.num_classes, in_shape, task.space, setup.warm_start, setup.warm_start_params
+                task, data.num_classes, in_shape, task.space, setup.warm_start, setup.warm_start_params, target_shape
             ),
             peak_mem_bytes=measured.peak_mem_bytes,
             note=outcome.note,
