@@ -98,9 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="summarise a run folder")
     show.add_argument("path", type=_path, help="a run folder: <out>/<task>/<optimizer>/seed-<k>")
 
-    data = sub.add_parser("data", help="import, download or inspect datasets (CIFAR-10)")
+    data = sub.add_parser("data", help="import, download or inspect datasets (CIFAR-10, Fashion-MNIST)")
     data_sub = data.add_subparsers(dest="data_command", required=True)
-    imp = data_sub.add_parser("import", help="import the official cifar-10-python.tar.gz or its extracted folder")
+    imp = data_sub.add_parser(
+        "import",
+        help="import the official cifar-10-python.tar.gz or its extracted folder, or the folder of"
+        " Fashion-MNIST's four IDX .gz files",
+    )
     imp.add_argument("path", type=_path)
     dl = data_sub.add_parser("download", help="download with torchvision (needs a network)")
     dl.add_argument("dataset", choices=["cifar10"])
@@ -393,17 +397,22 @@ def cmd_data(args: argparse.Namespace) -> int:
     from ohgw_bench.core.errors import DataError
     from ohgw_bench.tasks.data.cifar10 import cifar10_status
     from ohgw_bench.tasks.data.cifar10_import import download_cifar10, import_cifar10
+    from ohgw_bench.tasks.data.fashion_mnist import fashion_mnist_status
+    from ohgw_bench.tasks.data.fashion_mnist_import import import_fashion_mnist, is_fashion_mnist_folder
 
     if args.data_dir is not None and args.data_dir.exists() and not args.data_dir.is_dir():
         return _fail(f"--data-dir {args.data_dir} is a file, not a folder")
     try:
-        if args.data_command == "import":
+        if args.data_command == "import" and is_fashion_mnist_folder(args.path):
+            print(f"imported Fashion-MNIST into {import_fashion_mnist(args.path, args.data_dir)}")
+        elif args.data_command == "import":
             print(f"imported CIFAR-10 into {import_cifar10(args.path, args.data_dir)}")
         elif args.data_command == "download":
             print(f"downloaded and imported CIFAR-10 into {download_cifar10(args.data_dir)}")
         else:
-            for key, value in cifar10_status(args.data_dir).items():
-                print(f"{key:<14} {value}")
+            for status in (cifar10_status(args.data_dir), fashion_mnist_status(args.data_dir)):
+                for key, value in status.items():
+                    print(f"{key:<14} {value}")
     except (DataError, FileNotFoundError) as err:
         return _fail(str(err))
     return 0

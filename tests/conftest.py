@@ -12,6 +12,7 @@ import pytest
 
 from tests.helpers import twin
 from tests.helpers.cifar import make_cifar_tarball
+from tests.helpers.fashion import fixture_sha256, make_fashion_folder
 
 #: session fixtures that train or generate for seconds: a test that uses one (directly or through another
 #: fixture) is marked ``slow``
@@ -96,6 +97,13 @@ def cifar_fixture(tmp_path_factory) -> CifarFixture:
     return CifarFixture(tarball, root / "src" / "cifar-10-batches-py")
 
 
+@pytest.fixture(scope="session")
+def fashion_fixture(tmp_path_factory) -> Path:
+    """A small folder of the four Fashion-MNIST IDX .gz files in the official format (``tests/helpers/fashion.py``);
+    read-only."""
+    return make_fashion_folder(tmp_path_factory.mktemp("fashion-fixture"))
+
+
 @dataclass(frozen=True)
 class Mnist1dGeneration:
     splits: Any  # the DataSplits generated
@@ -110,12 +118,14 @@ class DataDir:
 
 
 @pytest.fixture(scope="session")
-def data_dir(cifar_fixture, tmp_path_factory) -> DataDir:
+def data_dir(cifar_fixture, fashion_fixture, tmp_path_factory) -> DataDir:
     """An ``$OHGW_BENCH_DATA`` folder with every task's data: mnist1d generated into it while it was empty
-    (about 7 s, once), and the CIFAR-10 fixture imported (md5 sums bypassed: it is not the official file)."""
+    (about 7 s, once), the CIFAR-10 fixture imported (md5 sums bypassed: it is not the official file), and
+    the Fashion-MNIST fixture imported against its own SHA-256 table (it is not the official files)."""
     import numpy as np
 
     from ohgw_bench.tasks.data.cifar10_import import import_cifar10
+    from ohgw_bench.tasks.data.fashion_mnist_import import import_fashion_mnist
     from ohgw_bench.tasks.data.mnist1d import load_mnist1d_splits
 
     path = tmp_path_factory.mktemp("data")
@@ -123,4 +133,5 @@ def data_dir(cifar_fixture, tmp_path_factory) -> DataDir:
     splits = load_mnist1d_splits(path)
     after = np.random.get_state()[1].tolist()
     import_cifar10(cifar_fixture.tarball, path, verify_md5=False)
+    import_fashion_mnist(fashion_fixture, path, expected_sha256=fixture_sha256(fashion_fixture))
     return DataDir(path, Mnist1dGeneration(splits, before, after))
