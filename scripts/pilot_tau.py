@@ -20,6 +20,7 @@ def main() -> None:
     parser.add_argument("--configs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--taus", default="")
+    parser.add_argument("--out", default="", help="write the configurations and their curves here (JSON)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     from scipy.stats import qmc
@@ -32,7 +33,7 @@ def main() -> None:
     data = task.load_data()
     hps = task.space.hyperparameters
     unit = qmc.Sobol(d=len(hps), scramble=True, seed=args.seed).random(args.configs)
-    curves = []
+    curves, configs = [], []
     for k, u in enumerate(unit):
         config = {h.name: h.low + float(v) * (h.high - h.low) for h, v in zip(hps, u, strict=True)}
         torch.manual_seed(k)
@@ -51,8 +52,13 @@ def main() -> None:
         accs = [trainer.run_epoch().val_acc for _ in range(task.max_epochs)]
         seconds = time.perf_counter() - t0
         curves.append(accs)
+        configs.append(config)
         shown = {n: round(v, 3) for n, v in config.items()}
         print(json.dumps({"config": shown, "best": max(accs), "epoch1": accs[0], "s_per_epoch": seconds / len(accs)}))
+    if args.out:
+        rows = [{"config": c, "val_acc": a} for c, a in zip(configs, curves, strict=True)]
+        with open(args.out, "w") as f:
+            json.dump({"task": args.task, "seed": args.seed, "runs": rows}, f)
     taus = [float(t) for t in args.taus.split(",")] if args.taus else sorted({round(max(c), 2) for c in curves})
     for tau in taus:
         firsts = [next((e + 1 for e, a in enumerate(c) if a >= tau), None) for c in curves]

@@ -61,7 +61,7 @@ def fashion_mnist_cnn() -> TaskSpec:
         description="Fashion-MNIST (official IDX files, 5k/5k/5k), small BN CNN (20.8k params), 27 epochs, CPU",
         space=_SPACE,
         max_epochs=MAX_EPOCHS,
-        target=0.90,
+        target=0.83,
     )
 
 
@@ -72,6 +72,6 @@ def fashion_mnist_cnn_noisy10() -> TaskSpec:
         description="Fashion-MNIST with 10% symmetric label noise (train/val), small BN CNN, 27 epochs, CPU",
         space=_SPACE,
         max_epochs=MAX_EPOCHS,
-        target=0.80,
+        target=0.75,
         label_noise=0.1,
     )
