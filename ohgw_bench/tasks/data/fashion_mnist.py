@@ -3,7 +3,7 @@
 downloads at run time. :func:`load_fashion_mnist` turns the cache into :class:`DataSplits`:
 
 * from the 60,000 training images, stratified with :data:`SPLIT_SEED`: :data:`N_TRAIN` to train on and
-  :data:`N_VAL` for validation (disjoint; the rest is unused, so that a full-fidelity trial costs about
+  :data:`N_VAL` for validation (disjoint; the other 47,000 are unused, so that a full-fidelity trial costs about
   what an ``mnist1d-cnn`` trial costs: docs/tasks.md has the timings);
 * from the 10,000 ``t10k`` images, stratified with :data:`TEST_SEED`: :data:`N_TEST` for the test
   split, always with clean labels;
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 NUM_CLASSES = 10
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 REAL_TRAIN_SIZE, REAL_TEST_SIZE = 60_000, 10_000
-N_TRAIN, N_VAL, N_TEST = 5_000, 5_000, 5_000
+N_TRAIN, N_VAL, N_TEST = 8_000, 5_000, 5_000
 SPLIT_SEED = 20_261_202  # fixed for every run: the splits are part of the task definition
 TEST_SEED = 20_261_203
 NOISE_SEED = 20_261_204  # fixed: the noisy task has one set of noisy labels
