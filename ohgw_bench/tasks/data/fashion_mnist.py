@@ -108,7 +108,7 @@ def load_fashion_mnist(label_noise: float = 0.0, data_dir: str | Path | None = N
     import torch
 
     from ohgw_bench.core.splits import DataSplits
-    from ohgw_bench.tasks.data.noise import symmetric_label_noise
+    from ohgw_bench.tasks.data.noise import noisy_split_labels
 
     path, meta, a = _read_cache(data_dir, arrays=True)
     pool_y, test_y = a["train_y"].astype(np.int64), a["test_y"].astype(np.int64)
@@ -129,15 +129,8 @@ def load_fashion_mnist(label_noise: float = 0.0, data_dir: str | Path | None = N
         "label_noise": float(label_noise),
         "label_noise_realised": 0.0,
     }
-    labels = pool_y
-    if label_noise > 0:
-        labels, realised = symmetric_label_noise(pool_y, label_noise, NUM_CLASSES, NOISE_SEED)
-        info.update(
-            noise_seed=NOISE_SEED,
-            label_noise_realised=realised,
-            label_noise_realised_train=float(np.mean(labels[train_idx] != pool_y[train_idx])),
-            label_noise_realised_val=float(np.mean(labels[val_idx] != pool_y[val_idx])),
-        )
+    labels, noise_info = noisy_split_labels(pool_y, label_noise, NUM_CLASSES, NOISE_SEED, train_idx, val_idx)
+    info.update(noise_info)
     t = lambda x: torch.from_numpy(np.ascontiguousarray(x))  # noqa: E731
     return DataSplits(
         train_x=t(a["train_x"][train_idx]),

@@ -33,3 +33,20 @@ def symmetric_label_noise(labels, rate: float, num_classes: int, seed: int):
 
         return torch.from_numpy(noisy).to(labels.device), realised
     return noisy, realised
+
+
+def noisy_split_labels(
+    pool_y: np.ndarray, rate: float, num_classes: int, seed: int, train_idx: np.ndarray, val_idx: np.ndarray
+) -> tuple[np.ndarray, dict[str, float | int]]:
+    """The pool's labels with symmetric noise drawn over the whole pool before the split, and what a
+    task records of it in ``data_info`` (the seed, the realised rate overall and on each split); at rate 0
+    the clean labels and nothing to record."""
+    if rate <= 0:
+        return pool_y, {}
+    labels, realised = symmetric_label_noise(pool_y, rate, num_classes, seed)
+    return labels, {
+        "noise_seed": seed,
+        "label_noise_realised": realised,
+        "label_noise_realised_train": float(np.mean(labels[train_idx] != pool_y[train_idx])),
+        "label_noise_realised_val": float(np.mean(labels[val_idx] != pool_y[val_idx])),
+    }
