@@ -57,6 +57,18 @@ dev-table: $(STAMP)
 	$(VENV)/bin/ohgw-bench table build --task mnist1d-cnn --arms '$(DEV_ARMS)' --configs 64 --seed 1 --out $(DEV_TABLE_DIR)
 	$(VENV)/bin/ohgw-bench table report $(DEV_TABLE_DIR) --out $(DEV_TABLE_DIR)/report
 
+# The held-out tasks' twin tables (docs/ablations.md, examples/preregistration.toml): 128 Sobol
+# configurations (seed 0) x none, ohgw and random at mnist1d-cnn's eta = 1 unchanged, and the two
+# pre-registered variants with their random controls, at full fidelity, then the report. One target
+# per task: make heldout-table-fashion-mnist-cnn, -fashion-mnist-cnn-noisy10, -shakespeare-charlm.
+# About 2-2.5 hours each on 2 cores; resumable: re-run after an interruption.
+HELDOUT_TASKS := fashion-mnist-cnn fashion-mnist-cnn-noisy10 shakespeare-charlm
+HELDOUT_ARMS := none,ohgw(eta=1),random(eta=1),$\
+  ohgw(eta=0.1,normalize=true),random(eta=0.1,normalize=true),ohgw(eta=3,max_step=0.1),random(eta=3,max_step=0.1)
+heldout-table-%: $(STAMP)
+	$(VENV)/bin/ohgw-bench table build --task $* --arms '$(HELDOUT_ARMS)' --configs 128 --seed 0 --out results/$*-table
+	$(VENV)/bin/ohgw-bench table report results/$*-table --out results/$*-table/report
+
 # The replayed leaderboard under results/mnist1d-cnn-replay/, from the committed table (no training),
 # its intervals counting the table through replays on REPLAY_RESAMPLES resamples of its configurations.
 REPLAY_DIR := results/mnist1d-cnn-replay
