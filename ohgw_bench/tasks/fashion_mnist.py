@@ -1,7 +1,7 @@
 """Fashion-MNIST tasks: ``fashion-mnist-cnn`` and its 10% label-noise variant ``fashion-mnist-cnn-noisy10``.
 
 Data comes from the four official IDX files imported once with ``ohgw-bench data import FOLDER``
-(Debian's ``dataset-fashion-mnist`` installs them; nothing downloads at run time): 4,000 train /
+(Debian's ``dataset-fashion-mnist`` installs them; nothing downloads at run time): 3,000 train /
 4,000 validation from the 60,000 training images and 4,000 test from t10k, stratified with fixed
 seeds. A small BN CNN (20,794 parameters) and a batched flip + random affine at magnitude m in [0, 1]
 (m = 0: none). A full-fidelity trial costs about 0.8 of an ``mnist1d-cnn`` trial on one CPU thread,
@@ -58,7 +58,7 @@ class FashionMnistTask(TaskSpec):
 def fashion_mnist_cnn() -> TaskSpec:
     return FashionMnistTask(
         name="fashion-mnist-cnn",
-        description="Fashion-MNIST (official IDX files, 4k/4k/4k), small BN CNN (20.8k params), 27 epochs, CPU",
+        description="Fashion-MNIST (official IDX files, 3k/4k/4k), small BN CNN (20.8k params), 27 epochs, CPU",
         space=_SPACE,
         max_epochs=MAX_EPOCHS,
         target=0.82,
@@ -72,6 +72,6 @@ def fashion_mnist_cnn_noisy10() -> TaskSpec:
         description="Fashion-MNIST with 10% symmetric label noise (train/val), small BN CNN, 27 epochs, CPU",
         space=_SPACE,
         max_epochs=MAX_EPOCHS,
-        target=0.735,
+        target=0.73,
         label_noise=0.1,
     )

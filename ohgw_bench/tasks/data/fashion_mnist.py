@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 NUM_CLASSES = 10
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 REAL_TRAIN_SIZE, REAL_TEST_SIZE = 60_000, 10_000
-N_TRAIN, N_VAL, N_TEST = 4_000, 4_000, 4_000
+N_TRAIN, N_VAL, N_TEST = 3_000, 4_000, 4_000
 SPLIT_SEED = 20_261_202  # fixed for every run: the splits are part of the task definition
 TEST_SEED = 20_261_203
 NOISE_SEED = 20_261_204  # fixed: the noisy task has one set of noisy labels
