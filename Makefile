@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test bench leaderboard table dev-table replay clean
+.PHONY: venv demo test bench leaderboard table dev-table replay summary clean
 
 venv: $(STAMP)
 
@@ -88,6 +88,12 @@ replay: $(STAMP)
 	$(VENV)/bin/ohgw-bench plot runs/replay-mnist1d --out $(REPLAY_DIR)/figures --overwrite
 	$(VENV)/bin/ohgw-bench agreement results/mnist1d-cnn $(REPLAY_DIR)/runs.parquet --resamples $(REPLAY_DIR)/resamples.parquet --out $(REPLAY_DIR)/AGREEMENT.md
 	$(VENV)/bin/ohgw-bench agreement results/mnist1d-cnn $(REPLAY_DIR)/runs.parquet --resamples $(REPLAY_DIR)/resamples.parquet --format csv --out $(REPLAY_DIR)/agreement.csv
+
+# The verdict across tasks (results/SUMMARY.md, its forest plot in results/summary/): computed from every
+# committed leaderboard.csv and held-out twin-table report under results/; seconds, no training.
+summary: $(STAMP)
+	$(VENV)/bin/ohgw-bench summary results --preregistration examples/preregistration.toml \
+	  --figures results/summary --out results/SUMMARY.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -164,6 +164,21 @@ def _parser() -> argparse.ArgumentParser:
         help="as in `leaderboard`: the replay's resampled tables",
     )
 
+    su = sub.add_parser(
+        "summary", help="the verdict across tasks: every committed leaderboard and the pre-registered variants"
+    )
+    su.add_argument("root", type=_path, help="a results root: folders holding leaderboard.csv or report/report.csv")
+    su.add_argument("--format", choices=["md", "csv"], default="md", help="Markdown or one CSV row per tuple")
+    su.add_argument("--out", type=_path, default=None, help="write to FILE instead of stdout")
+    su.add_argument("--figures", type=_path, default=None, metavar="DIR", help="write the forest plot here")
+    su.add_argument(
+        "--preregistration",
+        type=_path,
+        default=None,
+        metavar="TOML",
+        help="check its variants' hypotheses on every held-out table report (examples/preregistration.toml)",
+    )
+
     bi = sub.add_parser(
         "bias", help="do warm starts shift the final incumbents' hyperparameters? per arm and dimension"
     )
@@ -523,6 +538,19 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     return _report(inputs, lambda: agreement_report(args.real, args.replay, args.format, args.resamples), args.out)
 
 
+def cmd_summary(args: argparse.Namespace) -> int:
+    from ohgw_bench.analysis.cross_task import summary_report
+
+    inputs = [args.root, *([args.preregistration] if args.preregistration else [])]
+    if args.figures is not None and (refused := _out_folder_refused(args.figures)):
+        return _fail(refused)
+    return _report(
+        inputs,
+        lambda: summary_report(args.root, args.format, args.preregistration, args.figures, args.out),
+        args.out,
+    )
+
+
 def cmd_bias(args: argparse.Namespace) -> int:
     from ohgw_bench.analysis.bias import final_config_bias, render_bias
     from ohgw_bench.analysis.leaderboard import read_run_summary
@@ -656,6 +684,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_bias(args)
     if args.command == "agreement":
         return cmd_agreement(args)
+    if args.command == "summary":
+        return cmd_summary(args)
     if args.command == "plot":
         return cmd_plot(args)
     if args.command == "sweep":

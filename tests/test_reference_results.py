@@ -75,3 +75,14 @@ def test_the_committed_bias_report_regenerates() -> None:
     for name, fmt in {"BIAS.md": "md", "bias.csv": "csv"}.items():
         committed = RESULTS / "mnist1d-cnn" / name
         assert render_bias(table, fmt) == committed.read_text(encoding="utf-8"), f"{committed} is stale"
+
+
+def test_the_committed_cross_task_summary_regenerates() -> None:
+    """``make summary`` commits the verdict across tasks; its text is computed from the files above."""
+    from ohgw_bench.analysis.cross_task import summary_report
+
+    committed = (RESULTS / "SUMMARY.md").read_text(encoding="utf-8")
+    figure = "![speed-ups with 95 % intervals](summary/forest.png)\n\n"
+    assert figure in committed and (RESULTS / "summary" / "forest.png").is_file()
+    regenerated = summary_report(RESULTS, "md", RESULTS.parent / "examples" / "preregistration.toml")
+    assert regenerated == committed.replace(figure, ""), "results/SUMMARY.md is stale: run make summary"

@@ -4,8 +4,9 @@ Data comes from the four official IDX files imported once with ``ohgw-bench data
 (Debian's ``dataset-fashion-mnist`` installs them; nothing downloads at run time): 3,000 train /
 4,000 validation from the 60,000 training images and 4,000 test from t10k, stratified with fixed
 seeds. A small BN CNN (20,794 parameters) and a batched flip + random affine at magnitude m in [0, 1]
-(m = 0: none). A full-fidelity trial costs about 0.8 of an ``mnist1d-cnn`` trial on one CPU thread,
-so that a twin table of 128 configurations x 7 arms builds in about 2.5 hours on 2 cores; τ and the epochs come from a pilot (docs/tasks.md).
+(m = 0: none). A full-fidelity trial costs about 0.8 of an ``mnist1d-cnn`` trial on one CPU thread, so
+that a twin table of 128 configurations x 7 arms builds in about 2.5 hours on 2 cores; τ and the epochs
+come from a pilot (docs/tasks.md).
 """
 
 from __future__ import annotations
