@@ -69,6 +69,56 @@ heldout-table-%: $(STAMP)
 	$(VENV)/bin/ohgw-bench table build --task $* --arms '$(HELDOUT_ARMS)' --configs 128 --seed 0 --out results/$*-table
 	$(VENV)/bin/ohgw-bench table report results/$*-table --out results/$*-table/report
 
+# A held-out task's study budget: plain ASHA replayed on its table for 100 seeds with a long budget;
+# the budget of its replay and validation study is about twice the median T@tau printed here.
+heldout-budget-%: $(STAMP)
+	$(VENV)/bin/ohgw-bench sweep --tasks $* --opts asha --seeds 0-99 --budget 600s --workers 2 \
+	  --backend table:results/$*-table --out runs/budget-$* --quiet
+	$(VENV)/bin/ohgw-bench leaderboard runs/budget-$*
+
+# Each held-out task's budget (tuner seconds), set from make heldout-budget-TASK (docs/tasks.md).
+HELDOUT_BUDGET_fashion-mnist-cnn :=
+HELDOUT_BUDGET_fashion-mnist-cnn-noisy10 :=
+HELDOUT_BUDGET_shakespeare-charlm :=
+CHECK_BUDGET = @test -n "$(HELDOUT_BUDGET_$*)" || { echo "no HELDOUT_BUDGET_$* in the Makefile: run make heldout-budget-$* first"; exit 2; }
+
+# A held-out task's replayed leaderboard (results/TASK-replay/) on its committed table, with the same
+# REPLAY_RESAMPLES table resamples as mnist1d-cnn's; no training. Resumable.
+heldout-replay-%: $(STAMP)
+	$(CHECK_BUDGET)
+	$(VENV)/bin/ohgw-bench sweep examples/replay-heldout.toml --tasks $* --backend table:results/$*-table \
+	  --budget $(HELDOUT_BUDGET_$*) --out runs/replay-$* --quiet
+	for b in $$(seq 0 $$(($(REPLAY_RESAMPLES) - 1))); do \
+	  $(VENV)/bin/ohgw-bench sweep examples/replay-heldout.toml --tasks $* --backend table:results/$*-table \
+	    --budget $(HELDOUT_BUDGET_$*) --seeds 0-99 --table-resample $$b \
+	    --out runs/replay-$*-tables/resample-$$b --quiet || exit 1; \
+	done
+	mkdir -p results/$*-replay
+	$(VENV)/bin/ohgw-bench leaderboard runs/replay-$* --format runs --out results/$*-replay/runs.parquet
+	$(VENV)/bin/ohgw-bench leaderboard runs/replay-$*-tables --format runs --out results/$*-replay/resamples.parquet
+	for f in md csv tex; do \
+	  $(VENV)/bin/ohgw-bench leaderboard results/$*-replay/runs.parquet --resamples results/$*-replay/resamples.parquet \
+	    --format $$f --out results/$*-replay/$$(test $$f = md && echo LEADERBOARD.md || echo leaderboard.$$f) || exit 1; \
+	done
+	$(VENV)/bin/ohgw-bench plot runs/replay-$* --out results/$*-replay/figures --overwrite
+
+# A held-out task's real validation study (results/TASK/: ASHA x {none, ohgw, random} x 16 seeds, trained
+# for real, one run at a time with 2 concurrent trials), its leaderboard and the replay-versus-real
+# agreement report. Needs heldout-replay-TASK first. Resumable.
+heldout-study-%: $(STAMP)
+	$(CHECK_BUDGET)
+	$(VENV)/bin/ohgw-bench sweep examples/study-heldout.toml --tasks $* --budget $(HELDOUT_BUDGET_$*) --n-dask-workers 1
+	for f in md csv tex; do \
+	  $(VENV)/bin/ohgw-bench leaderboard results/$* --format $$f \
+	    --out results/$*/$$(test $$f = md && echo LEADERBOARD.md || echo leaderboard.$$f) || exit 1; \
+	done
+	$(VENV)/bin/ohgw-bench plot results/$* --out results/$*/figures --overwrite
+	for f in md csv; do \
+	  $(VENV)/bin/ohgw-bench agreement results/$* results/$*-replay/runs.parquet \
+	    --resamples results/$*-replay/resamples.parquet --format $$f \
+	    --out results/$*-replay/$$(test $$f = md && echo AGREEMENT.md || echo agreement.csv) || exit 1; \
+	done
+
 # The replayed leaderboard under results/mnist1d-cnn-replay/, from the committed table (no training),
 # its intervals counting the table through replays on REPLAY_RESAMPLES resamples of its configurations.
 REPLAY_DIR := results/mnist1d-cnn-replay
