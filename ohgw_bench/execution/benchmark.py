@@ -64,14 +64,15 @@ class Benchmark:
     ) -> EpochEvaluation:
         """``config`` (coordinates; on a table also its config_id) with trial seed ``seed`` after the warm
         start ``warm_start`` with ``warm_start_params``. ``seed`` None: 0 live, the recorded one on a table.
-        ``checkpoint_dir`` and ``device`` are live training's (a table has nothing to train or resume)."""
+        ``checkpoint_dir``: where the evaluation resumes from (one folder per configuration, seed and warm
+        start); ``device``: live training's."""
         if self.table is None:
             if not isinstance(config, Mapping):
                 raise ValueError(f"{self.name} trains live: pass a configuration, not {config!r}")
             return evaluate(
                 self.task, config, 0 if seed is None else seed, warm_start, warm_start_params, device, checkpoint_dir
             )
-        return evaluate_in_table(self.table, config, arm_label(warm_start, warm_start_params), seed)
+        return evaluate_in_table(self.table, config, arm_label(warm_start, warm_start_params), seed, checkpoint_dir)
 
 
 def arm_label(warm_start: str, params: Mapping[str, Any] | None = None) -> str:

@@ -77,11 +77,13 @@ class EpochEvaluation(ABC):
     """One configuration's learning curve, measured (or looked up) one epoch at a time.
 
     Epochs are numbered from 1; :attr:`curve` holds every epoch so far, including those a resumed
-    evaluation found in its checkpoint. A curve whose loss stopped being finite ends at that epoch
+    evaluation found in its checkpoint, and :attr:`epochs_trained` counts those this object measured
+    (trained live, looked up on a table). A curve whose loss stopped being finite ends at that epoch
     (``diverged``), as a trial does: asking for more measures nothing."""
 
     def __init__(self, max_epochs: int, where: str, curve: tuple[TrialReport, ...] = ()) -> None:
         self.max_epochs = max_epochs
+        self.epochs_trained = 0
         self._where = where  # names the task or table in messages
         self._curve = list(curve)
         self._ended = bool(curve) and curve[-1].diverged
@@ -122,12 +124,19 @@ class EpochEvaluation(ABC):
                 self._ended = True
                 return
             self._curve.append(report)
+            self.epochs_trained += 1
             self._ended = report.diverged
             yield report
 
     def train_to(self, epoch: int) -> tuple[TrialReport, ...]:
         """Measure up to ``epoch`` and return the new reports (none when the curve is already there)."""
         return tuple(self.epochs(check_epochs(epoch, self.max_epochs, self._where, "epoch")))
+
+    def at(self, epoch: int) -> TrialReport:
+        """Epoch ``epoch``'s report, measuring up to it if needed (a multi-fidelity optimizer's budget): the
+        last one where the curve ended before it (diverged)."""
+        self.train_to(epoch)
+        return self._curve[min(epoch, len(self._curve)) - 1]
 
     def close(self) -> None:
         """Release what the evaluation holds; its checkpoint (where it has one) stays resumable."""
@@ -175,7 +184,6 @@ class Evaluation(EpochEvaluation):
         self.config = config
         self.seed = seed
         self.checkpoint_dir = checkpoint_dir
-        self.epochs_trained = 0  # by this object: a resumed evaluation does not count its checkpoint's
         self._warm_start_name = warm_start
         self._params = warm_start_params
         self._device = device
@@ -195,7 +203,6 @@ class Evaluation(EpochEvaluation):
         if flat is None:
             return None
         self._record = warm_start_from_report(flat)
-        self.epochs_trained += 1
         return from_report(flat)
 
     def _start(self) -> Generator[dict[str, Any], None, None]:
@@ -252,7 +259,7 @@ def evaluate(
         folder = Path(scratch.name)
     else:
         folder = Path(checkpoint_dir)
-    _claim(folder, identity)
+    claim_checkpoint_dir(folder, identity)
     return Evaluation(task, values, seed, warm_start, params, device, folder, scratch)
 
 
@@ -264,9 +271,9 @@ def _identity(
     return json.loads(json.dumps(record, sort_keys=True))
 
 
-def _claim(folder: Path, identity: dict[str, Any]) -> None:
-    """Write ``folder``'s evaluation.json, or check that the one there is ``identity``: resuming another
-    configuration's checkpoint would continue its weights under this configuration's name."""
+def claim_checkpoint_dir(folder: Path, identity: dict[str, Any]) -> None:
+    """Write ``folder``'s evaluation.json, or check that the one there is ``identity`` (JSON values):
+    resuming another configuration's checkpoint would continue its weights under this configuration's name."""
     from ohgw_bench.execution.trial import CHECKPOINT
 
     path = folder / IDENTITY

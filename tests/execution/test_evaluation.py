@@ -79,6 +79,7 @@ def test_train_to_in_steps_trains_each_epoch_once(tmp_path, trained_epochs):
         assert [r.epoch for r in steps.train_to(1)] == [1]
         assert [r.epoch for r in steps.train_to(3)] == [2, 3]
         assert steps.train_to(2) == ()  # already there: nothing to train
+        assert steps.at(2) == steps.curve[1] and steps.at(3) == steps.curve[-1]
         assert trained_epochs == [1, 2, 3] and steps.epochs_trained == 3
     with evaluate(TASK, CONFIG, seed=3) as once:
         once.train_to(3)

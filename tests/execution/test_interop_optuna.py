@@ -3,11 +3,16 @@ epochs, so that a pruned trial trains only the epochs it was judged on."""
 
 from __future__ import annotations
 
+import runpy
+import sys
+
 import optuna
+import pytest
 import torch
 
 from ohgw_bench.core.registry import get_task
 from ohgw_bench.execution.evaluation import evaluate
+from tests.helpers import ROOT
 
 TASK = get_task("digits-cnn")
 MAX_EPOCHS, TRIALS = 9, 10
@@ -47,3 +52,23 @@ def test_a_pruned_study_trains_fewer_epochs_per_pruned_trial():
     assert max(t.user_attrs["epochs_trained"] for t in pruned) < MAX_EPOCHS
     assert sum(t.user_attrs["epochs_trained"] for t in study.trials) < TRIALS * MAX_EPOCHS
     assert study.best_value == max(t.value for t in complete)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--trials", "3", "--epochs", "2"], ["--task", "table:results/mnist1d-cnn-table", "--trials", "30"]],
+    ids=["live", "table"],
+)
+def test_the_example_script_runs(argv, monkeypatch, capsys):
+    """``examples/optuna_pruning.py`` as its docstring says to run it, live on digits-cnn and on the committed
+    mnist1d table, in this process (the script is under test, not the process)."""
+    script = ROOT / "examples" / "optuna_pruning.py"
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(sys, "argv", [str(script), *argv])
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    finally:
+        torch.set_num_threads(before)
+    assert "pruned: " in capsys.readouterr().out

@@ -47,6 +47,19 @@ def test_a_configuration_is_found_by_its_coordinates(twin_table):
     assert by_values.train_to(twin.EPOCHS) == evaluate_table(twin_table, 3, warm_start=twin.OHGW).train_to(twin.EPOCHS)
 
 
+def test_a_checkpointed_table_evaluation_resumes_as_a_live_one_does(twin_table, tmp_path):
+    """An optimizer that resumes promoted configurations is charged the same epochs on the table as live."""
+    folder = tmp_path / "cell"
+    with evaluate_table(twin_table, 1, warm_start=twin.OHGW, checkpoint_dir=folder) as first:
+        first.train_to(2)
+    later = evaluate_table(twin_table, 1, warm_start=twin.OHGW, checkpoint_dir=folder)
+    assert later.curve == first.curve and later.epochs_trained == 0
+    assert later.at(4) == later.curve[-1] and [r.epoch for r in later.curve] == [1, 2, 3, 4]
+    assert later.epochs_trained == 2 and later.curve == evaluate_table(twin_table, 1, twin.OHGW).train_to(4)
+    with pytest.raises(ValueError, match="holds the evaluation of .* give each configuration, seed and warm start"):
+        evaluate_table(twin_table, 2, warm_start=twin.OHGW, checkpoint_dir=folder)
+
+
 def test_a_diverged_cell_ends_early_as_a_trial_does(twin_table):
     """A diverged cell holds its epochs up to the one whose loss stopped being finite: the curve ends there,
     flagged, and asking for more measures nothing."""
@@ -59,6 +72,7 @@ def test_a_diverged_cell_ends_early_as_a_trial_does(twin_table):
     evaluation = evaluate_in_table(diverged, 1, "none")
     assert [(r.epoch, r.diverged) for r in evaluation.train_to(twin.EPOCHS)] == [(1, False), (2, True)]
     assert evaluation.diverged and evaluation.train_to(twin.EPOCHS) == () and list(evaluation.epochs()) == []
+    assert evaluation.at(twin.EPOCHS) == evaluation.curve[-1]  # a budget past the end: the last epoch measured
 
 
 @pytest.mark.parametrize(
