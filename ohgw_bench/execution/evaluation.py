@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from ohgw_bench.core.limits import check_seed
 from ohgw_bench.core.records import TrialReport, WarmStartRecord, from_report, warm_start_from_report
@@ -118,6 +118,9 @@ class EpochEvaluation(ABC):
         last = self.max_epochs if up_to is None else check_epochs(up_to, self.max_epochs, self._where, "up_to")
         if self._closed:
             raise ValueError(f"this evaluation on {self._where} is closed; a new one on its checkpoint_dir resumes it")
+        return self._measured(last)  # checked now, not at the first ``next``
+
+    def _measured(self, last: int) -> Iterator[TrialReport]:
         while not self._ended and len(self._curve) < last:
             report = self._measure()
             if report is None:
@@ -142,7 +145,7 @@ class EpochEvaluation(ABC):
         """Release what the evaluation holds; its checkpoint (where it has one) stays resumable."""
         self._closed = True
 
-    def __enter__(self) -> EpochEvaluation:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

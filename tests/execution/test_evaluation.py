@@ -155,7 +155,7 @@ def test_bad_arguments_are_refused_as_objective_function_refuses_them(kwargs, me
         (lambda e: e.train_to(0), "epoch=0 must be an integer in [1, 27] for digits-cnn"),
         (lambda e: e.train_to(28), "epoch=28 must be an integer in [1, 27]"),
         (lambda e: e.train_to(True), "epoch=True must be an integer"),
-        (lambda e: list(e.epochs(up_to=28)), "up_to=28 must be an integer in [1, 27]"),
+        (lambda e: e.epochs(up_to=28), "up_to=28 must be an integer in [1, 27]"),
     ],
 )
 def test_an_epoch_out_of_range_is_refused(call, message, trained_epochs):
