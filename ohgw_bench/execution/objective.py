@@ -3,20 +3,18 @@
 ``objective_function(task, config, epochs, seed, warm_start=...)`` trains in this process through
 the same :func:`~ohgw_bench.execution.trial.run_trial` as every backend (same batches for the same seed,
 same warm start, same records), so any optimizer — Optuna, SMAC, a loop of your own — can use
-the suite's tasks and warm starts, and its numbers compare with the suite's runs.
+the suite's tasks and warm starts, and its numbers compare with the suite's runs. For a curve an
+epoch at a time, stopped and resumed, use :func:`~ohgw_bench.execution.evaluation.evaluate`.
 """
 
 from __future__ import annotations
 
-import numbers
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ohgw_bench.core.limits import check_seed
-from ohgw_bench.core.records import TrialReport, WarmStartRecord, from_report, warm_start_from_report
+from ohgw_bench.core.records import TrialReport, WarmStartRecord
+from ohgw_bench.execution.evaluation import check_epochs, evaluate
 
 if TYPE_CHECKING:
     from ohgw_bench.core.specs import TaskSpec
@@ -50,25 +48,6 @@ class ObjectiveResult:
         return self.curve[-1].diverged
 
 
-def _check_config(task: TaskSpec, config: Mapping[str, Any]) -> None:
-    """ValueError naming the key unless ``config`` holds exactly the task's coordinates, each a number in
-    its bounds: a misspelt key would otherwise train the default of nothing and go unnoticed."""
-    names = task.space.names
-    valid = f"the space of {task.name}: {', '.join(names)}"
-    unknown = [k for k in config if k not in names]
-    if unknown:
-        raise ValueError(f"config has unknown key(s) {', '.join(map(repr, unknown))} ({valid})")
-    missing = [k for k in names if k not in config]
-    if missing:
-        raise ValueError(f"config lacks {', '.join(missing)} ({valid})")
-    for h in task.space.hyperparameters:
-        value = config[h.name]
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):  # numpy's floats too
-            raise ValueError(f"{h.name}={value!r} must be a number in [{h.low}, {h.high}] for {task.name}")
-        if not h.low <= float(value) <= h.high:
-            raise ValueError(f"{h.name}={value} is outside [{h.low}, {h.high}] for {task.name}")
-
-
 def objective_function(
     task: TaskSpec,
     config: Mapping[str, float],
@@ -81,42 +60,10 @@ def objective_function(
     """Train ``config`` (the task's search-space coordinates) for ``epochs`` epochs with trial seed
     ``seed``, after ``warm_start``; return the curve. Raises ValueError, naming what is wrong, on a config
     with a missing, unknown or out-of-bounds key, on epochs out of range and on a seed outside
-    [0, 2**32 - 1]."""
-    import torch
-
-    from ohgw_bench.core.registry import get_warm_start
-    from ohgw_bench.execution.trial import TrialSetup, count_warm_start_flops, prepare_process, run_trial
-    from ohgw_bench.warmstarts import validate_params
-
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= task.max_epochs:
-        raise ValueError(f"epochs={epochs!r} must be an integer in [1, {task.max_epochs}] for {task.name}")
-    check_seed("seed", seed)
-    _check_config(task, config)
-    params = dict(warm_start_params or {})
-    unknown = set(params) - set(get_warm_start(warm_start).defaults)
-    if unknown:
-        raise ValueError(f"warm start {warm_start} has no parameter(s) {', '.join(sorted(unknown))}")
-    validate_params(warm_start, params)
-
-    device = (
-        torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    )
-    data = prepare_process(task, device)
-    setup = TrialSetup(warm_start, params, seed=seed, max_epoch=epochs)
-    count_warm_start_flops(task, data, warm_start, params)
-    reports: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="ohgw-objective-") as scratch:
-        run_trial(
-            task,
-            {k: float(config[k]) for k in task.space.names},
-            setup,
-            Path(scratch),
-            lambda **r: reports.append(r),
-            device,
-            data=data,
-        )
-    return ObjectiveResult(
-        task=task.name,
-        warm_start=warm_start_from_report(reports[-1]),
-        curve=tuple(from_report(r) for r in reports),
-    )
+    [0, 2**32 - 1]. The one-call form of :func:`~ohgw_bench.execution.evaluation.evaluate`."""
+    check_epochs(epochs, task.max_epochs, task.name)
+    with evaluate(task, config, seed, warm_start, warm_start_params, device) as evaluation:
+        evaluation.train_to(epochs)
+        record = evaluation.warm_start
+        assert record is not None  # an epoch was trained: the warm start ran before it
+        return ObjectiveResult(task=task.name, warm_start=record, curve=evaluation.curve)

@@ -5,14 +5,21 @@ LocalBackend runs it through :mod:`ohgw_bench.execution.backends.subprocess_tria
 that keeps workers warm could call it directly. The warm-started config x′ is stored in
 the checkpoint *before* training starts: a resumed trial (PASHA/DyHPO pause and resume,
 and then send the ORIGINAL config) reads x′ back and never warm-starts twice.
+
+:func:`trial_epochs` is the same trial as a generator, for callers that want each epoch as it is
+measured and decide between epochs themselves (the per-epoch evaluation of
+:mod:`ohgw_bench.execution.evaluation`): ``run_trial`` is that generator handing each report on.
+The checkpoint also keeps every report so far, so a resumed caller can read the whole curve back
+(:func:`read_checkpoint`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +50,32 @@ class TrialSetup:
 
 def trial_seed(run_seed: int, trial_id: int) -> int:
     return (run_seed * 1_000_003 + trial_id * 7_919 + 12_345) % (2**31 - 1)
+
+
+@dataclass(frozen=True)
+class TrialCheckpoint:
+    """What a trial's checkpoint says it has done, read without training anything."""
+
+    warm_start: WarmStartRecord
+    reports: tuple[TrialReport, ...]  # every epoch so far; none in a checkpoint of code that did not keep them
+    epoch: int  # epochs trained
+    diverged: bool  # a resume of it ends at once
+
+
+def read_checkpoint(checkpoint_dir: Path) -> TrialCheckpoint | None:
+    """The checkpoint in ``checkpoint_dir``; None before the trial's first start."""
+    path = Path(checkpoint_dir) / CHECKPOINT
+    if not path.exists():
+        return None
+    # plain tensors and containers only, as a resume reads it: a checkpoint must not run code
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    trainer = state["trainer"]
+    return TrialCheckpoint(
+        warm_start=WarmStartRecord.from_json(state["record"]),
+        reports=tuple(TrialReport(**r) for r in state.get("reports", [])),
+        epoch=0 if trainer is None else int(trainer["epoch"]),
+        diverged=bool(state.get("diverged", False)),
+    )
 
 
 def _save_atomic(state: dict, path: Path) -> None:
@@ -175,7 +208,25 @@ def run_trial(
 
     ``data``: the task's splits already on ``device`` (a warm worker loads them once).
     ``trial_seconds`` counts the trial's own work: time spent inside ``report`` (a warm
-    worker waits there for the scheduler's decision) is left out."""
+    worker waits there for the scheduler's decision) is left out. An exception raised by
+    ``report`` (a paused or stopped trial) ends the trial; its checkpoint holds that epoch."""
+    with contextlib.closing(trial_epochs(task, config, setup, checkpoint_dir, device, data)) as epochs:
+        for flat in epochs:
+            report(**flat)
+
+
+def trial_epochs(
+    task: TaskSpec,
+    config: Mapping[str, float],
+    setup: TrialSetup,
+    checkpoint_dir: Path,
+    device: torch.device | None = None,
+    data=None,
+) -> Generator[dict[str, Any], None, None]:
+    """:func:`run_trial` as a generator: yields each epoch's flat report (:func:`~ohgw_bench.core.records.to_report`)
+    once its checkpoint is saved. Nothing runs before the first ``next``, and the time the caller
+    keeps the generator suspended is not the trial's; closing it between epochs pauses the trial
+    (a later start from the same ``checkpoint_dir`` resumes)."""
     started = time.perf_counter()
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     checkpoint_dir = Path(checkpoint_dir)
@@ -217,7 +268,13 @@ def run_trial(
             peak_mem_bytes=measured.peak_mem_bytes,
             note=outcome.note,
         )
-        state = {"record": record.to_json(), "trainer": None, "trial_seconds": 0.0, "trial_flops": record.flops}
+        state = {
+            "record": record.to_json(),
+            "trainer": None,
+            "trial_seconds": 0.0,
+            "trial_flops": record.flops,
+            "reports": [],
+        }
         _save_atomic(state, ckpt_path)
 
     hparams = TrainingHparams.from_config(record.config_used)
@@ -260,16 +317,6 @@ def run_trial(
         trial_seconds = seconds_before + (time.perf_counter() - session_start - reporting)
         # compilation (the first trial of a process on CUDA) is in trial_seconds, and also said apart
         compile_seconds = state.get("compile_seconds", 0.0) + trainer.compile_seconds
-        _save_atomic(
-            {
-                **state,
-                "trainer": trainer.state_dict(),
-                "trial_seconds": trial_seconds,
-                "compile_seconds": compile_seconds,
-            },
-            ckpt_path,
-        )
-        before_report = time.perf_counter()
         trial_report = TrialReport(
             epoch=result.epoch,
             val_acc=result.val_acc,
@@ -282,7 +329,19 @@ def run_trial(
             compile_seconds=compile_seconds,
             diverged=state["diverged"],
         )
-        report(**to_report(trial_report, encoded))
+        # a checkpoint written before reports were kept (an older run's) holds none of its earlier epochs
+        state["reports"] = [*state.get("reports", []), dataclasses.asdict(trial_report)]
+        _save_atomic(
+            {
+                **state,
+                "trainer": trainer.state_dict(),
+                "trial_seconds": trial_seconds,
+                "compile_seconds": compile_seconds,
+            },
+            ckpt_path,
+        )
+        before_report = time.perf_counter()
+        yield to_report(trial_report, encoded)
         reporting += time.perf_counter() - before_report
         if state["diverged"]:
             return

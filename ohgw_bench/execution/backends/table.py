@@ -22,6 +22,7 @@ looked up. Choices, each recorded in the run's meta.json:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -63,11 +64,11 @@ class ReplayTable:
     path: Path
     frame: pd.DataFrame
     meta: dict[str, Any]
-    _seeds: dict[frozenset, int] = field(init=False, repr=False)  # {configuration's items: its seed}
+    _ids: dict[frozenset, int] = field(init=False, repr=False)  # {configuration's items: its config_id}
 
     def __post_init__(self) -> None:
-        seeds = {_items(c["values"], c["values"]): int(c["seed"]) for c in self.meta["configs"]}
-        object.__setattr__(self, "_seeds", seeds)
+        ids = {_items(c["values"], c["values"]): int(c["config_id"]) for c in self.meta["configs"]}
+        object.__setattr__(self, "_ids", ids)
 
     @property
     def sha256(self) -> str:
@@ -89,18 +90,26 @@ class ReplayTable:
         """The configurations in config_id order, as the scheduler's ``restrict_configurations``."""
         return [{k: float(c["values"][k]) for k in names} for c in self.meta["configs"]]
 
-    def seed_of(self, config: dict[str, Any], names: tuple[str, ...]) -> int:
-        """The trial seed the table trained ``config`` with; ReplayRefused for a configuration not in it."""
-        exact = self._seeds.get(_items(config, names))
+    def config_id_of(self, config: Mapping[str, Any], names: tuple[str, ...]) -> int | None:
+        """The id of the table's configuration with ``config``'s coordinates (equal up to float noise:
+        a value that went through text or float32); None for a configuration not in the table."""
+        exact = self._ids.get(_items(config, names))
         if exact is not None:  # the scheduler samples the table's own values
             return exact
         for c in self.meta["configs"]:
             if all(math.isclose(float(config[k]), float(c["values"][k]), rel_tol=1e-12, abs_tol=1e-15) for k in names):
-                return int(c["seed"])
-        raise ReplayRefused(f"configuration {config} is not one of the table's ({self.path})")
+                return int(c["config_id"])
+        return None
+
+    def seed_of(self, config: dict[str, Any], names: tuple[str, ...]) -> int:
+        """The trial seed the table trained ``config`` with; ReplayRefused for a configuration not in it."""
+        config_id = self.config_id_of(config, names)
+        if config_id is None:
+            raise ReplayRefused(f"configuration {config} is not one of the table's ({self.path})")
+        return next(int(c["seed"]) for c in self.meta["configs"] if int(c["config_id"]) == config_id)
 
 
-def _items(config: dict[str, Any], names: Any) -> frozenset:
+def _items(config: Mapping[str, Any], names: Any) -> frozenset:
     return frozenset((k, float(config[k])) for k in names)
 
 
@@ -233,26 +242,28 @@ _CURVES: dict[tuple[str, str], dict[tuple, list[dict]]] = {}
 def _warm_start_records(table: ReplayTable, task: TaskSpec, arm_label: str) -> dict[int, str]:
     """Each configuration's warm-start record in this arm, encoded as a trial reports it (once per
     process: the same for every replay of the arm). Memory was not measured for a table's cells."""
-    names = task.space.names
-    arm = parse_warm_start_name(arm_label)
     rows = table.frame[(table.frame["arm"] == arm_label) & (table.frame["epoch"] == 1)]
     return {
-        int(row["config_id"]): encode_warm_start(
-            WarmStartRecord(
-                name=arm.name,
-                params=dict(arm.params),
-                config_sampled={k: float(row[k]) for k in names},
-                config_used={k: float(row[f"used_{k}"]) for k in names},
-                hypergrad={k: none_if_nan(row[f"hypergrad_{k}"]) for k in names},
-                hypergrad_kind={k: str(row[f"hypergrad_kind_{k}"]) for k in names},
-                clipped={k: bool(row[f"clipped_{k}"]) for k in names},
-                seconds=float(row["warm_start_seconds"]),
-                flops=float(row["warm_start_flops"]),
-                note="replayed",
-            )
-        )
+        int(row["config_id"]): encode_warm_start(cell_warm_start(row, task.space.names, arm_label, "replayed"))
         for _, row in rows.iterrows()
     }
+
+
+def cell_warm_start(row: Mapping[str, Any], names: tuple[str, ...], arm_label: str, note: str) -> WarmStartRecord:
+    """The warm-start record of a cell, from one of its rows (the table keeps the record's fields flat)."""
+    arm = parse_warm_start_name(arm_label)
+    return WarmStartRecord(
+        name=arm.name,
+        params=dict(arm.params),
+        config_sampled={k: float(row[k]) for k in names},
+        config_used={k: float(row[f"used_{k}"]) for k in names},
+        hypergrad={k: none_if_nan(row[f"hypergrad_{k}"]) for k in names},
+        hypergrad_kind={k: str(row[f"hypergrad_kind_{k}"]) for k in names},
+        clipped={k: bool(row[f"clipped_{k}"]) for k in names},
+        seconds=float(row["warm_start_seconds"]),
+        flops=float(row["warm_start_flops"]),
+        note=note,
+    )
 
 
 def make_table_backend(table: ReplayTable, task: TaskSpec, arm_label: str, config_space: dict[str, Any]):
