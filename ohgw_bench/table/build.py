@@ -23,11 +23,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import socket
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -321,7 +323,9 @@ def build_table(plan: BuildPlan, quiet: bool = False) -> BuildResult:
         progress = BuildProgress(meta["cells_total"], result.skipped, quiet=quiet)
         if todo:
             try:
-                _train_cells(plan, todo, store, progress, result, lock.token[:8])
+                _train_cells(
+                    plan, todo, store, progress, result, lock.token[:8], lambda: _mark_cell(plan, meta, result)
+                )
             except INTERRUPTS as err:  # the finished cells are stored; the summary says how to resume
                 result.interrupted = reason(err)
             meta["cells_done"] = len(store.cells)
@@ -337,7 +341,7 @@ def build_table(plan: BuildPlan, quiet: bool = False) -> BuildResult:
         if started:
             session.update(ended_at=utc_now(), wall_seconds=result.seconds, cells_trained=result.trained)
             sessions = meta["sessions"]
-            meta["build_wall_seconds"] = sum(s["wall_seconds"] or 0.0 for s in sessions)
+            meta["build_wall_seconds"] = sum(_session_seconds(s) for s in sessions)
             meta["interrupted_sessions"] = sum(s["ended_at"] is None for s in sessions)
             if store is not None:
                 walls = sorted(c.wall_seconds for c in store.cells.values())
@@ -347,6 +351,23 @@ def build_table(plan: BuildPlan, quiet: bool = False) -> BuildResult:
             write_meta(plan.out, meta)
         lock.release()
     return result
+
+
+def _mark_cell(plan: BuildPlan, meta: dict[str, Any], result: BuildResult) -> None:
+    """After each stored cell, the session's count and time of its last cell in meta.json: a session that
+    is killed (SIGKILL, power) before it can record its end still shows how long it trained."""
+    meta["sessions"][-1].update(cells_trained=result.trained, last_cell_at=utc_now())
+    write_meta(plan.out, meta)
+
+
+def _session_seconds(session: dict[str, Any]) -> float:
+    """A session's wall time; for one killed before its end, from its start to its last stored cell."""
+    if session.get("wall_seconds") is not None:
+        return float(session["wall_seconds"])
+    if session.get("last_cell_at"):
+        start, last = (dt.datetime.fromisoformat(session[k]) for k in ("started_at", "last_cell_at"))
+        return max(0.0, (last - start).total_seconds())
+    return 0.0
 
 
 def _open_store(plan: BuildPlan, result: BuildResult) -> CellStore:
@@ -372,6 +393,7 @@ def _train_cells(
     progress: BuildProgress,
     result: BuildResult,
     token: str,
+    on_cell: Callable[[], None],
 ) -> None:
     """Train ``todo`` on a LocalCluster; the client (this process) appends each finished cell, so a cell is
     stored once even when Dask re-runs it after a worker died. A cell that raises is recorded in ``result``."""
@@ -411,6 +433,7 @@ def _train_cells(
             cell = future.result()
             store.add(cell)
             result.trained += 1
+            on_cell()
             progress.cell_done(cell)
 
 

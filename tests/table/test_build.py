@@ -165,7 +165,9 @@ def test_a_crashed_build_resumes_and_trains_only_the_missing_cells(table_dir, tm
     # a crash: the last cell never written, the one before cut off mid-line
     (out / CELLS).write_text("".join(lines[:-2]) + lines[-2][: len(lines[-2]) // 2])
     (out / TABLE).unlink()
-    write_meta(out, {**read_meta(out), "status": "building"})
+    killed = {"started_at": "2026-01-01T00:00:00+00:00", "ended_at": None, "wall_seconds": None}
+    killed |= {"cells_trained": N_CELLS - 2, "last_cell_at": "2026-01-01T00:01:40+00:00"}  # as _mark_cell left it
+    write_meta(out, {**read_meta(out), "status": "building", "sessions": [killed]})
     with pytest.raises(ValueError, match="not complete"):
         read_table(out)
 
@@ -180,6 +182,9 @@ def test_a_crashed_build_resumes_and_trains_only_the_missing_cells(table_dir, tm
         assert [e.val_acc for e in again[(old["config_id"], old["arm"])].curve] == [e["val_acc"] for e in old["curve"]]
     meta = read_meta(out)
     assert len(meta["sessions"]) == 2 and meta["sessions"][1]["cells_trained"] == 2
+    assert meta["sessions"][1]["last_cell_at"] and meta["interrupted_sessions"] == 1
+    # the killed session counts from its start to its last stored cell (100 s), the resume its own wall time
+    assert meta["build_wall_seconds"] == pytest.approx(100.0 + meta["sessions"][1]["wall_seconds"])
 
     result = build_table(twin.build_plan(out), quiet=True)  # complete: nothing to train
     assert (result.trained, result.skipped, result.complete) == (0, N_CELLS, True)

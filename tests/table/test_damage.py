@@ -97,6 +97,11 @@ DAMAGE = {
     "short-curve": (
         _edit_line(5, lambda r: {**r, "curve": r["curve"][:-1]}),
         5,
+        f"ends at epoch {twin.EPOCHS - 1} of {twin.EPOCHS} without having diverged",
+    ),
+    "shuffled-curve": (
+        _edit_line(5, lambda r: {**r, "curve": r["curve"][::-1]}),
+        5,
         f"does not hold epochs 1-{twin.EPOCHS}",
     ),
     "duplicated-cell": (lambda lines: [*lines, lines[0]], N_CELLS + 1, "is already at line 1: a cell is stored once"),

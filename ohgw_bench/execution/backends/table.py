@@ -172,6 +172,28 @@ def search_options(table: ReplayTable, task: TaskSpec, resample: int | None = No
     return {"restrict_configurations": resampled(table.configs(task.space.names), resample), "allow_duplicates": True}
 
 
+def padded(arm: pd.DataFrame, epochs: int) -> pd.DataFrame:
+    """One arm's rows with every cell at ``epochs`` epochs: a diverged cell, which ends at the epoch where
+    it diverged, repeats its last row (BlackboxTabular needs every fidelity of every configuration; a
+    replay never hands those rows out, :func:`trained_epochs`), flagged diverged only on its last real
+    epoch, as its trial reported it. A table without diverged cells comes back unchanged."""
+    counts = arm.groupby("config_id")["epoch"].transform("size")
+    if (counts == epochs).all():
+        return arm
+    arm = arm.copy()
+    arm["diverged"] = arm["diverged"] & (arm["epoch"] == counts)
+    fill = []
+    for _, rows in arm[counts < epochs].groupby("config_id"):
+        last = rows.iloc[[-1]]
+        fill += [last.assign(epoch=e) for e in range(int(last["epoch"].iloc[0]) + 1, epochs + 1)]
+    return pd.concat([arm, *fill]).sort_values(["config_id", "epoch"]).reset_index(drop=True)
+
+
+def trained_epochs(arm: pd.DataFrame) -> dict[int, int]:
+    """{config_id: epochs its cell trained}: the table's epochs, or fewer for a diverged cell."""
+    return {int(k): int(v) for k, v in arm.groupby("config_id")["epoch"].max().items()}
+
+
 def _objectives(arm: pd.DataFrame, names: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
     """Per-epoch values of one arm, shaped (configs, 1 seed, epochs, objectives) as BlackboxTabular wants."""
     per_trial: dict[str, pd.Series] = {
@@ -221,7 +243,7 @@ def _arm_blackbox(path: str, task_name: str, arm_label: str) -> Any:
 
     table, names = open_table(path), get_task(task_name).space.names
     arm = table.frame[table.frame["arm"] == arm_label].sort_values(["config_id", "epoch"]).reset_index(drop=True)
-    objective_names, values = _objectives(arm, names)
+    objective_names, values = _objectives(padded(arm, table.epochs), names)
     hyperparameters = arm[arm["epoch"] == 1][list(names)].reset_index(drop=True)
     return BlackboxTabular(
         hyperparameters=hyperparameters,
@@ -235,6 +257,8 @@ def _arm_blackbox(path: str, task_name: str, arm_label: str) -> Any:
 
 #: (table path, arm) → {configuration id: its encoded warm-start record}, built once per process
 _RECORDS: dict[tuple[str, str], dict[int, str]] = {}
+#: (table path, arm) → {configuration id: epochs its cell trained}, built once per process
+_TRAINED: dict[tuple[str, str], dict[int, int]] = {}
 #: (table path, arm) → {(config items, seed): the curve's results}, filled as replays look them up
 _CURVES: dict[tuple[str, str], dict[tuple, list[dict]]] = {}
 
@@ -278,6 +302,9 @@ def make_table_backend(table: ReplayTable, task: TaskSpec, arm_label: str, confi
         _RECORDS[key] = _warm_start_records(table, task, arm_label)
     records = _RECORDS[key]
     curves = _CURVES.setdefault((str(table.path), arm_label), {})
+    if key not in _TRAINED:
+        _TRAINED[key] = trained_epochs(table.frame[table.frame["arm"] == arm_label])
+    trained = _TRAINED[key]
 
     class TableBackend(UserBlackboxBackend):
         def _advance_by_outside_time(self) -> None:
@@ -298,6 +325,8 @@ def make_table_backend(table: ReplayTable, task: TaskSpec, arm_label: str, confi
             results = curves.get(key)
             if results is None:
                 results = super().config_objectives(config, seed)
+                # a diverged cell's trial reported up to the epoch where it diverged, and ended there
+                results = [r for r in results if r[RESOURCE_ATTR] <= trained[int(r["config_id"])]]
                 for r in results:
                     r[WARM_START_KEY] = records[int(r["config_id"])]
                 curves[key] = results
