@@ -34,8 +34,10 @@ import pandas as pd
 from ohgw_bench.core.names import parse_warm_start_name
 from ohgw_bench.core.records import WARM_START_KEY, WarmStartRecord, encode_warm_start, none_if_nan
 from ohgw_bench.core.registry import get_task
+from ohgw_bench.core.space import SearchSpace
 from ohgw_bench.core.specs import MAX_RESOURCE_ATTR, RESOURCE_ATTR, TaskSpec
 from ohgw_bench.core.table_format import read_table
+from ohgw_bench.core.table_space import table_space
 from ohgw_bench.execution.simulator_clock import simulator_clock
 
 ELAPSED = "elapsed"  # the simulated seconds since a trial started, the backend's clock attribute
@@ -76,6 +78,11 @@ class ReplayTable:
     def epochs(self) -> int:
         return int(self.meta["spec"]["epochs"])
 
+    @property
+    def space(self) -> SearchSpace:
+        """The space the table's configurations were drawn from (recorded, or its task's for an older table)."""
+        return table_space(self.meta, self.path)
+
     def configs(self, names: tuple[str, ...]) -> list[dict[str, float]]:
         """The configurations in config_id order, as the scheduler's ``restrict_configurations``."""
         return [{k: float(c["values"][k]) for k in names} for c in self.meta["configs"]]
@@ -104,6 +111,7 @@ def open_table(path: str) -> ReplayTable:
     folder = folder.parent if folder.suffix == ".parquet" else folder
     try:
         frame, meta = read_table(folder)
+        table_space(meta, folder)  # every configuration inside the space the table promises
     except (OSError, ValueError) as err:
         raise ReplayRefused(f"table {path}: {err}") from None
     return ReplayTable(folder.resolve(), frame, meta)
@@ -207,7 +215,7 @@ def _arm_blackbox(path: str, task_name: str, arm_label: str) -> Any:
     hyperparameters = arm[arm["epoch"] == 1][list(names)].reset_index(drop=True)
     return BlackboxTabular(
         hyperparameters=hyperparameters,
-        configuration_space=get_task(task_name).space.to_syne_tune(),
+        configuration_space=table.space.to_syne_tune(),
         fidelity_space={RESOURCE_ATTR: randint(1, table.epochs)},
         objectives_evaluations=values,
         fidelity_values=np.arange(1, table.epochs + 1),
