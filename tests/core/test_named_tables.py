@@ -67,3 +67,12 @@ def test_a_replay_on_a_named_table_from_another_folder(tmp_path, monkeypatch, ca
     meta = json.loads((run_dir(tmp_path / "out", "mnist1d-cnn", "asha", 0) / "meta.json").read_text())
     assert meta["backend"] == "table" and meta["table"]["path"] == str(COMMITTED)
     assert meta["table"]["sha256"] == read_meta(COMMITTED)["table_sha256"]
+
+
+def test_a_sweep_spec_takes_names_for_its_tables(tmp_path, monkeypatch):
+    from ohgw_bench.execution.sweep.spec import build_spec
+
+    monkeypatch.chdir(tmp_path)
+    grid = {"tasks": "mnist1d-cnn", "opts": "asha", "seeds": "0", "budget": "1ep", "out": "out"}
+    assert build_spec(**grid, backend="table:mnist1d-cnn").backend == f"table:{COMMITTED}"
+    assert build_spec(**grid, configs_from="mnist1d-cnn").configs_from == COMMITTED
