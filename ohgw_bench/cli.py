@@ -19,13 +19,16 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ohgw-bench", description="Warm-start benchmark for multi-fidelity HPO.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    ls = sub.add_parser("list", help="list registered tasks, optimizers (schedulers) and warm starts")
+    ls = sub.add_parser(
+        "list", help="list registered tasks, optimizers (schedulers) and warm starts, and the committed tables"
+    )
     ls.add_argument(
         "kind",
         nargs="?",
-        choices=["tasks", "optimizers", "warmstarts"],
+        choices=["tasks", "optimizers", "warmstarts", "tables"],
         default=None,
-        help="list only this kind (default: all three)",
+        help="list only this kind (default: all four); tables: the committed twin tables, by the name "
+        "--backend table:NAME takes",
     )
 
     run = sub.add_parser(
@@ -260,6 +263,13 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--target", type=_target, default=None, help="override the task's tau, in (0, 1]")
     ts = table_sub.add_parser("select", help="apply docs/ablations.md's selection rule to a development table's report")
     ts.add_argument("path", type=_path, help="a report folder or its report.csv")
+    te = table_sub.add_parser(
+        "export", help="write a table in another tool's format: syne-tune's blackbox repository (arms as tasks)"
+    )
+    te.add_argument("path", type=_text, help="a table's folder, its table.parquet, or a committed table's name")
+    te.add_argument("--format", choices=["syne-tune"], required=True, help="syne-tune: a blackbox repository entry")
+    te.add_argument("--out", type=_path, required=True, help="the export's folder (new or empty)")
+    te.add_argument("--overwrite", action="store_true", help="replace a previous export in --out")
     tv = table_sub.add_parser("verify", help="re-train a few cells here: are the curves and seconds the table's?")
     tv.add_argument("path", type=_path, help="a table's folder or its table.parquet")
     tv.add_argument("--cells", type=int, default=4, help="cells to re-train, drawn at random (default 4)")
@@ -338,6 +348,26 @@ def cmd_list(kind: str | None) -> int:
             elif hasattr(spec, "target"):
                 extra = f"  [tau={spec.target}, max_epochs={spec.max_epochs}]"
             print(f"  {name:<26} {spec.description}{extra}")
+    if kind in (None, "tables"):
+        return _list_tables()
+    return 0
+
+
+def _list_tables() -> int:
+    import textwrap
+
+    from ohgw_bench.core.named_tables import RESULTS, committed_tables
+
+    try:
+        tables = committed_tables()
+    except ValueError as err:  # a committed table's meta.json no longer matches its digests
+        return _fail(str(err))
+    print("tables:")
+    if not tables:
+        print(f"  none: {RESULTS} holds no <name>-table folder (the repository's committed tables)")
+    for t in tables:
+        print(f"  {t.name:<26} {t.task}: {t.configs} configs x {len(t.arms)} arms x {t.epochs} epochs  {t.path}")
+        print(textwrap.fill(f"arms {', '.join(t.arms)}", 118, initial_indent=" " * 29, subsequent_indent=" " * 34))
     return 0
 
 
@@ -634,6 +664,19 @@ def cmd_table(args: argparse.Namespace) -> int:
             print(format_selection(read_selection(args.path)))
         except ValueError as err:
             return _fail(str(err))
+        return 0
+    if args.table_command == "export":
+        from ohgw_bench.table.export import export_syne_tune
+
+        try:
+            done = export_syne_tune(args.path, args.out, overwrite=args.overwrite)
+        except (ValueError, OSError) as err:  # OSError: a folder the file system refuses after all
+            return _fail(str(err))
+        print(
+            f"wrote {done.out}: syne-tune blackboxes {', '.join(done.arms)} ({done.configs} configs x {done.epochs} "
+            f"epochs x {len(done.objectives)} objectives); load them with "
+            "syne_tune.blackbox_repository.blackbox_tabular.deserialize (needs fastparquet)"
+        )
         return 0
     if args.table_command == "verify":
         from ohgw_bench.table.verify import format_checks, verify_table

@@ -20,6 +20,10 @@ RUN = ["run", "--task", "digits-cnn", "--opt", "asha", "--budget", "1ep", "--out
 SWEEP = ["sweep", "--tasks", "digits-cnn", "--opts", "asha", "--seeds", "0", "--budget", "1ep", "--out", "out"]
 BUILD = ["table", "build", "--task", "digits-cnn", "--arms", "none", "--configs", "2", "--epochs", "1", "--out", "t"]
 HUGE = "9" * 400
+#: the table export's words, the table and --out given by each case (argparse takes the last --out)
+EXPORT = ["table", "export", "--format", "syne-tune", "--out", "x"]
+#: a bare word that is neither a folder nor a committed table's name (results/<name>-table)
+NOT_A_TABLE = "'nope' is not a table: no such folder, and no committed table of that name (committed: mnist1d-cnn"
 #: 17 distinct arms: with MAX_CONFIGS configurations, more cells than a table may hold
 MANY_ARMS = ",".join(["none", *(f"ohgw(eta={k})" for k in range(1, 17))])
 
@@ -40,9 +44,11 @@ CASES = {
     "run out empty": ([*RUN, "--out", ""], "expected a path, got an empty string"),
     "run out a file": ([*RUN, "--out", "afile.txt"], "afile.txt is a file, not a folder"),
     "run out below a file": ([*RUN, "--out", "afile.txt/x"], "is not a folder this user can write"),
-    "run configs-from missing": ([*RUN, "--configs-from", "nope"], "not an ohgw-bench table"),
+    "run configs-from missing": ([*RUN, "--configs-from", "nope/t"], "not an ohgw-bench table"),
+    "run configs-from unknown name": ([*RUN, "--configs-from", "nope"], f"--configs-from nope: {NOT_A_TABLE}"),
     "run configs-from empty": ([*RUN, "--configs-from", ""], "expected a path, got an empty string"),
-    "run backend missing table": ([*RUN, "--backend", "table:nope"], "not an ohgw-bench table"),
+    "run backend missing table": ([*RUN, "--backend", "table:nope/t"], "not an ohgw-bench table"),
+    "run backend unknown name": ([*RUN, "--backend", "table:nope"], f"--backend table:nope: {NOT_A_TABLE}"),
     # ------------------------------------------------------------------ show, data
     "show missing": (["show", "nope"], "holds no meta.json"),
     "show a file": (["show", "afile.txt"], "holds no meta.json"),
@@ -96,6 +102,8 @@ CASES = {
     "sweep out empty": ([*SWEEP, "--out", "", "--dry-run"], "expected a path, got an empty string"),
     "sweep configs-from empty": ([*SWEEP, "--configs-from", "", "--dry-run"], "expected a path, got an empty"),
     "sweep tasks empty": ([*SWEEP, "--tasks", "", "--dry-run"], "tasks is empty"),
+    "sweep backend unknown name": ([*SWEEP, "--backend", "table:nope", "--dry-run"], NOT_A_TABLE),
+    "sweep configs-from unknown name": ([*SWEEP, "--configs-from", "nope", "--dry-run"], NOT_A_TABLE),
     # ------------------------------------------------------------------ table build, report, verify
     "build configs word": ([*BUILD, "--configs", "abc"], "invalid int value: 'abc'"),
     "build configs zero": ([*BUILD, "--configs", "0"], "--configs must be a positive integer"),
@@ -117,6 +125,20 @@ CASES = {
     "report out a file": (["table", "report", "adir", "--out", "afile.txt"], "afile.txt is a file, not a folder"),
     "select missing": (["table", "select", "nope"], "cannot read nope as a table report"),
     "verify missing": (["table", "verify", "nope"], "not an ohgw-bench table"),
+    "export missing": ([*EXPORT, "nope/t"], "not an ohgw-bench table"),
+    "export not a table": ([*EXPORT, "adir"], "adir holds no meta.json: not an ohgw-bench table"),
+    "export unknown name": ([*EXPORT, "nope"], NOT_A_TABLE),
+    "export empty": ([*EXPORT, ""], "expected a path, got an empty string"),
+    "export format unknown": ([*EXPORT, "mnist1d-cnn", "--format", "csv"], "invalid choice: 'csv'"),
+    "export format missing": (["table", "export", "mnist1d-cnn", "--out", "x"], "required: --format"),
+    "export out missing": (["table", "export", "mnist1d-cnn", "--format", "syne-tune"], "required: --out"),
+    "export out a file": ([*EXPORT, "mnist1d-cnn", "--out", "afile.txt"], "afile.txt is a file, not a folder"),
+    "export out below a file": ([*EXPORT, "mnist1d-cnn", "--out", "afile.txt/x"], "is not a folder this user can"),
+    "export out not empty": ([*EXPORT, "mnist1d-cnn", "--out", "."], "already holds files; pass --overwrite"),
+    "export overwrite other files": (
+        [*EXPORT, "mnist1d-cnn", "--out", ".", "--overwrite"],
+        "holds files that are not an export's (adir, afile.txt, foreign.parquet)",
+    ),
     "verify cells zero": (["table", "verify", "adir", "--cells", "0"], "--cells must be a positive integer"),
     "verify threads zero": (["table", "verify", "adir", "--threads", "0"], "--threads must be a positive integer"),
     "verify threads huge": (["table", "verify", "adir", "--threads", "1000"], "--threads 1000 is more than"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 # The five coordinates of the study.
 LOG10_LR = "log10_lr"
@@ -64,13 +65,57 @@ class SearchSpace:
 
         return {h.name: uniform(h.low, h.high) for h in self.hyperparameters}
 
-    def to_configspace(self, seed: int):
-        """ConfigSpace for DEHB, same bounds and coordinates."""
+    def to_configspace(self, seed: int | None = None) -> Any:
+        """A ConfigSpace ``ConfigurationSpace`` (DEHB's, SMAC's, CARP-S's) over the same coordinates and
+        bounds: every hyperparameter a uniform float, each description in its ``meta``. The coordinates are
+        already log10 for the learning rate and weight decay, so none is marked ``log``: a sampled value
+        is exactly what ``objective_function`` and the suite's schedulers take."""
         import ConfigSpace as CS
 
         cs = CS.ConfigurationSpace(seed=seed)
-        cs.add([CS.UniformFloatHyperparameter(h.name, h.low, h.high) for h in self.hyperparameters])
+        cs.add(
+            [
+                CS.UniformFloatHyperparameter(h.name, h.low, h.high, meta={"description": h.description})
+                for h in self.hyperparameters
+            ]
+        )
         return cs
+
+    def to_optuna(self) -> dict[str, Any]:
+        """Optuna distributions (``optuna.distributions.FloatDistribution``), one per coordinate, uniform
+        over the same bounds (``log=False``: the coordinates are already log10 where it matters), for
+        ``study.ask(fixed_distributions=...)`` or ``trial.suggest_float(name, d.low, d.high)``. Optuna is
+        imported only here: it is not a dependency of the suite."""
+        from optuna.distributions import FloatDistribution
+
+        return {h.name: FloatDistribution(h.low, h.high) for h in self.hyperparameters}
+
+    def as_json(self) -> dict[str, Any]:
+        """The space as a table's meta.json records it: names, bounds and descriptions, in order."""
+        return {
+            "coordinates": COORDINATES,
+            "hyperparameters": [
+                {"name": h.name, "low": h.low, "high": h.high, "description": h.description}
+                for h in self.hyperparameters
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SearchSpace:
+        """The space :meth:`as_json` recorded; ValueError (KeyError, TypeError) when it is not one."""
+        return cls(
+            tuple(
+                Hyperparameter(str(h["name"]), float(h["low"]), float(h["high"]), str(h["description"]))
+                for h in data["hyperparameters"]
+            )
+        )
+
+
+#: what the recorded bounds are bounds of (a table's meta.json says so beside them)
+COORDINATES = (
+    "search-space coordinates: each hyperparameter uniform on [low, high]; a name that starts with log10_ is "
+    "already the log10 of its natural value (log10_lr: the learning rate's), so no log scale is applied on top"
+)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ohgw_bench.core.fidelity import Fidelity
 from ohgw_bench.core.space import SearchSpace
 
 if TYPE_CHECKING:
@@ -60,6 +61,11 @@ class TaskSpec:
     metric: str = "val_acc"
     graphs: bool = True
     trials_per_gpu: int = 1
+
+    @property
+    def fidelity(self) -> Fidelity:
+        """Epochs 1 to ``max_epochs``, as other tools take a budget (:mod:`ohgw_bench.core.fidelity`)."""
+        return Fidelity.epochs(self.max_epochs)
 
     def load_data(self) -> DataSplits:
         raise NotImplementedError(f"task {self.name} does not define load_data")

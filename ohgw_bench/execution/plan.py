@@ -30,6 +30,7 @@ from typing import Any
 from ohgw_bench.core import limits
 from ohgw_bench.core.budget import Budget
 from ohgw_bench.core.confined import EscapesOut, confined
+from ohgw_bench.core.named_tables import UnknownTable, resolve_table
 from ohgw_bench.core.names import OptimizerName, parse_optimizer_name
 from ohgw_bench.core.records import RunStatus
 from ohgw_bench.core.registry import get_scheduler, get_task, get_warm_start
@@ -50,13 +51,22 @@ class RunRefused(ValueError):
 
 
 def parse_backend(backend: str) -> Path | None:
-    """``table:PATH`` → PATH; None for the real backends."""
+    """``table:PATH`` → PATH (or ``table:NAME`` → a committed table's folder); None for the real backends."""
     if not backend.startswith(BACKEND_PREFIX):
         return None
     path = backend[len(BACKEND_PREFIX) :]
     if not path:
         raise RunRefused("--backend table:PATH needs the table's folder after 'table:'")
-    return Path(path)
+    return table_path(path, "--backend table:")
+
+
+def table_path(text: str, option: str) -> Path:
+    """A table's folder from what the user typed: an existing path, or a committed table's name
+    (:func:`~ohgw_bench.core.named_tables.resolve_table`); RunRefused listing the names otherwise."""
+    try:
+        return resolve_table(text)
+    except UnknownTable as err:
+        raise RunRefused(f"{option}{text}: {err}") from None
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,7 @@ class RunRequest:
             budget=budget if isinstance(budget, Budget) else Budget.parse(budget),
             out=Path(out),
             backend=backend if replayed is None else "table",
-            table=replayed if configs_from is None else Path(configs_from),
+            table=replayed if configs_from is None else table_path(str(configs_from), "--configs-from "),
             **settings,
         )
 

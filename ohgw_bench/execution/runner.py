@@ -217,9 +217,10 @@ def execute_run(
             callbacks = [_syne_tune_callback(writer, on_update)]
             tuner_class = Tuner
             if plan.replay:
-                from ohgw_bench.execution.backends.table import replay_tuner_class, simulated_clock_callback
+                from ohgw_bench.execution.backends.table import replay_tuner_class
+                from ohgw_bench.execution.simulator_clock import simulator_clock
 
-                callbacks.insert(0, simulated_clock_callback())  # starts the simulated clock first
+                callbacks.insert(0, simulator_clock().callback)  # starts the simulated clock first
                 tuner_class = replay_tuner_class()
             tuner = tuner_class(
                 trial_backend=backend,

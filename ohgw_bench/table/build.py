@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ohgw_bench.core import limits
+from ohgw_bench.core.fidelity import Fidelity
 from ohgw_bench.core.names import OptimizerNameError, WarmStartName, parse_warm_start_name, split_top_level
 from ohgw_bench.core.provenance import utc_now
 from ohgw_bench.core.records import EpochRecord
@@ -56,12 +57,23 @@ from ohgw_bench.core.table_format import (
     write_meta,
     write_table,
 )
+from ohgw_bench.core.table_space import FIDELITY, SPACE
 from ohgw_bench.execution.interrupt import INTERRUPTS, reason
 from ohgw_bench.execution.plan import RunRefused, check_writable_folder
+from ohgw_bench.execution.simulator_clock import DISPATCH_SECONDS
 from ohgw_bench.table.configs import TableConfig, sobol_configs
 from ohgw_bench.table.progress import BuildProgress
 
 LOCK = "build.lock"
+#: what a table's seconds mean, recorded in meta.json beside its space and fidelity (other tools read the table)
+CLOCK = {
+    "trial_seconds": "cumulative seconds of the trial at the end of each epoch, counted from before its warm start: "
+    "warm_start_seconds plus the training and evaluation of every epoch so far",
+    "epoch_seconds": "the epoch's share of trial_seconds; epoch 1's excludes warm_start_seconds",
+    "replay": f"virtual time: a replay (--backend table:) charges each epoch its epoch_seconds, a trial's first "
+    f"epoch also its warm_start_seconds, and {DISPATCH_SECONDS * 1000:g} ms per start, stop and report, but not the "
+    "scheduler's own compute (ohgw_bench.execution.simulator_clock.simulator_clock)",
+}
 
 
 class TableError(ValueError):
@@ -281,6 +293,9 @@ def _start_meta(plan: BuildPlan, session: dict[str, Any]) -> dict[str, Any]:
         "status": BUILDING,
         "configs": _configs_json(plan.configs),
         "seeds": {"configs": "scrambled Sobol (scipy.stats.qmc) seeded with spec.seed", "trial": "trial_seed(seed, i)"},
+        SPACE: get_task(plan.spec.task).space.as_json(),
+        FIDELITY: Fidelity.epochs(plan.spec.epochs).as_json(),
+        "clock": CLOCK,
         **provenance,
         "cells_total": len(plan.configs) * len(plan.arms),
         "cells_done": 0,

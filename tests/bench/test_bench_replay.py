@@ -39,10 +39,10 @@ def test_replay_asha_against_syne_tunes_simulation(benchmark, capsys, tmp_path):
         make_table_backend,
         open_table,
         replay_tuner_class,
-        simulated_clock_callback,
     )
     from ohgw_bench.execution.plan import make_scheduler, scheduler_config_space
     from ohgw_bench.execution.runner import execute_run
+    from ohgw_bench.execution.simulator_clock import simulator_clock
     from tests.conftest import plan_run
 
     table = open_table(str(TABLE))
@@ -93,7 +93,7 @@ def test_replay_asha_against_syne_tunes_simulation(benchmark, capsys, tmp_path):
         def out_of_time(status) -> bool:
             return backend.time_keeper.time() >= BUDGET_S
 
-        tune(replay_tuner_class(), backend, p, space, out_of_time, simulated_clock_callback(), "floor")
+        tune(replay_tuner_class(), backend, p, space, out_of_time, simulator_clock().callback, "floor")
 
     def ohgw_bench_replay():
         directory = execute_run(plan())

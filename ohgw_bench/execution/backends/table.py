@@ -13,7 +13,8 @@ looked up. Choices, each recorded in the run's meta.json:
   (docs/statistics.md, *Replay intervals*);
 * simulated time charges each epoch its recorded seconds, plus the warm start's seconds on a
   trial's first epoch, which is how a real trial spends them, and 1 ms per start, stop and report;
-  the scheduler's own compute is not charged (it would be the replaying machine's, not the table's);
+  the scheduler's own compute is not charged (it would be the replaying machine's, not the table's):
+  the public :func:`~ohgw_bench.execution.simulator_clock.simulator_clock`, for replays outside the suite too;
 * ``--configs-from PATH`` runs a *real* run restricted the same way, each configuration training
   with the table's trial seed: with one worker it makes the decisions the replay makes
   (``tests/execution/backends/test_table.py``).
@@ -34,20 +35,12 @@ import pandas as pd
 from ohgw_bench.core.names import parse_warm_start_name
 from ohgw_bench.core.records import WARM_START_KEY, WarmStartRecord, encode_warm_start, none_if_nan
 from ohgw_bench.core.registry import get_task
+from ohgw_bench.core.space import SearchSpace
 from ohgw_bench.core.specs import MAX_RESOURCE_ATTR, RESOURCE_ATTR, TaskSpec
 from ohgw_bench.core.table_format import read_table
+from ohgw_bench.core.table_space import table_space
+from ohgw_bench.execution.simulator_clock import simulator_clock
 
-#: Simulated latency of each start, stop and report. syne-tune's default (0.05 s) is its cloud
-#: backends'; a warm worker here starts a trial or passes a report on in about a millisecond
-#: (docs/performance.md, decision wait), so a replay charges that.
-DISPATCH_SECONDS = 0.001
-_DELAYS = (
-    "delay_on_trial_result",
-    "delay_complete_after_final_report",
-    "delay_complete_after_stop",
-    "delay_start",
-    "delay_stop",
-)
 ELAPSED = "elapsed"  # the simulated seconds since a trial started, the backend's clock attribute
 # Numeric per-epoch columns a replayed result carries, under the names a real trial reports.
 _EPOCH_METRICS = {"val_acc": "val_acc", "val_loss": "val_loss", "test_acc": "test_acc", "train_loss": "train_loss"}
@@ -86,6 +79,11 @@ class ReplayTable:
     def epochs(self) -> int:
         return int(self.meta["spec"]["epochs"])
 
+    @property
+    def space(self) -> SearchSpace:
+        """The space the table's configurations were drawn from (recorded, or its task's for an older table)."""
+        return table_space(self.meta, self.path)
+
     def configs(self, names: tuple[str, ...]) -> list[dict[str, float]]:
         """The configurations in config_id order, as the scheduler's ``restrict_configurations``."""
         return [{k: float(c["values"][k]) for k in names} for c in self.meta["configs"]]
@@ -122,6 +120,7 @@ def open_table(path: str) -> ReplayTable:
     folder = folder.parent if folder.suffix == ".parquet" else folder
     try:
         frame, meta = read_table(folder)
+        table_space(meta, folder)  # every configuration inside the space the table promises
     except (OSError, ValueError) as err:
         raise ReplayRefused(f"table {path}: {err}") from None
     return ReplayTable(folder.resolve(), frame, meta)
@@ -247,7 +246,7 @@ def _arm_blackbox(path: str, task_name: str, arm_label: str) -> Any:
     hyperparameters = arm[arm["epoch"] == 1][list(names)].reset_index(drop=True)
     return BlackboxTabular(
         hyperparameters=hyperparameters,
-        configuration_space=get_task(task_name).space.to_syne_tune(),
+        configuration_space=table.space.to_syne_tune(),
         fidelity_space={RESOURCE_ATTR: randint(1, table.epochs)},
         objectives_evaluations=values,
         fidelity_values=np.arange(1, table.epochs + 1),
@@ -294,7 +293,6 @@ def make_table_backend(table: ReplayTable, task: TaskSpec, arm_label: str, confi
     """syne-tune's UserBlackboxBackend on one arm, its results completed with the per-trial fields
     (hyper-gradient kinds, the warm start's note) that a real trial reports and a table keeps as text."""
     _import_blackbox_repository()
-    from syne_tune.backend.simulator_backend.simulator_backend import SimulatorConfig
     from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
 
     key = (str(table.path), arm_label)
@@ -307,12 +305,6 @@ def make_table_backend(table: ReplayTable, task: TaskSpec, arm_label: str, confi
     trained = _TRAINED[key]
 
     class TableBackend(UserBlackboxBackend):
-        def _advance_by_outside_time(self) -> None:
-            """syne-tune also charges the replaying machine's own compute (the scheduler's and this
-            run's bookkeeping) to the simulated clock; that would make a replay depend on what else
-            that machine is doing. Simulated time here is the table's training time only."""
-            self._time_keeper.mark_exit()
-
         @staticmethod
         def _debug_message(*args: Any, **kwargs: Any) -> None:
             """syne-tune formats a debug line for every simulated event, logged or not."""
@@ -337,7 +329,7 @@ def make_table_backend(table: ReplayTable, task: TaskSpec, arm_label: str, confi
         elapsed_time_attr=ELAPSED,
         max_resource_attr=MAX_RESOURCE_ATTR,
         seed=0,
-        simulator_config=SimulatorConfig(**dict.fromkeys(_DELAYS, DISPATCH_SECONDS)),
+        simulator_config=simulator_clock().simulator_config,  # and the tuner its callback (runner.py)
     )
 
 
@@ -402,44 +394,3 @@ def _replay_status() -> Any:
             return len(self.failed)
 
     return ReplayStatus()
-
-
-def simulated_clock_callback() -> Any:
-    """The tuner callback a replay needs in place of syne-tune's ``SimulatorCallback``.
-
-    Like it, it starts the backend's simulated clock and gives it to the scheduler. Unlike it, when
-    every worker is busy it advances the clock to the simulator's next event rather than by a fixed
-    ``tuner_sleep_time`` (syne-tune's default is 5 s, longer than an mnist1d epoch): the warm-worker
-    backend of real runs reacts to each result as it arrives, and so does this. It also keeps no
-    results table of its own: the run's trajectory is written by the runner's callback."""
-    from syne_tune.backend.simulator_backend.events import StartEvent
-    from syne_tune.optimizer.schedulers import FIFOScheduler
-    from syne_tune.tuner_callback import TunerCallback
-
-    class SimulatedClock(TunerCallback):
-        def on_tuning_start(self, tuner: Any) -> None:
-            self.backend = tuner.trial_backend
-            self.keeper = self.backend.time_keeper
-            self.events = self.backend._simulator_state  # syne-tune 0.13's event heap: (time, count, event)
-            if isinstance(tuner.scheduler, FIFOScheduler):
-                tuner.scheduler.set_time_keeper(self.keeper)
-            self.keeper.start_of_time()
-
-        def on_tuning_sleep(self, sleep_time: float) -> None:
-            # A trial's start shows the tuner nothing (it queues the trial's reports): process it
-            # here rather than in a tuner loop of its own, when no other kind of event is due with it.
-            while self._start_is_next():
-                self.keeper.advance_to(max(self.events.event_heap[0][0], self.keeper.time()))
-                self.backend._process_events_until_now()
-            now = self.keeper.time()
-            heap = self.events.event_heap  # syne-tune replaces the list when it removes events
-            self.keeper.advance_to(max(heap[0][0], now + 1e-9) if heap else now + 1e-9)
-
-        def _start_is_next(self) -> bool:
-            heap = self.events.event_heap
-            if not heap or not isinstance(heap[0][2], StartEvent):
-                return False
-            due = heap[0][0]
-            return all(isinstance(event, StartEvent) for time, _, event in heap if time <= due)
-
-    return SimulatedClock()

@@ -304,7 +304,7 @@ def spec_and_where(
         split_top_level,
     )
     from ohgw_bench.core.registry import UnknownNameError, get_task
-    from ohgw_bench.execution.plan import BACKEND_PREFIX, RunRefused, parse_backend
+    from ohgw_bench.execution.plan import BACKEND_PREFIX, RunRefused, parse_backend, table_path
 
     data, where = read_spec_file(spec_path) if spec_path is not None else ({}, Where())
     flags = {
@@ -405,7 +405,11 @@ def spec_and_where(
     configs_value = data.get("configs_from")
     if configs_value is not None and (not isinstance(configs_value, (str, Path)) or not str(configs_value).strip()):
         raise SweepError(f"{where('configs_from')}: configs_from must be a twin table's folder, got {configs_value!r}")
-    configs_path = None if configs_value is None else Path(configs_value).expanduser().resolve()
+    try:  # a path relative to the working folder, like ``out``, or a committed table's name
+        named = None if configs_value is None else table_path(str(Path(configs_value).expanduser()), "configs_from ")
+    except RunRefused as err:
+        raise SweepError(f"{where('configs_from')}: {err}") from None
+    configs_path = None if named is None else named.resolve()
     resample = data.get("table_resample")
     if resample is not None and (isinstance(resample, bool) or not isinstance(resample, int) or resample < 0):
         raise SweepError(f"{where('table_resample')}: table_resample must be a non-negative integer, got {resample!r}")

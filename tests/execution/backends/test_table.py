@@ -22,7 +22,8 @@ from ohgw_bench.analysis.results import summarize_runs
 from ohgw_bench.cli import main
 from ohgw_bench.core.table_format import TABLE, read_table
 from ohgw_bench.core.trajectory import read_meta, run_dir
-from ohgw_bench.execution.backends.table import DISPATCH_SECONDS, open_table
+from ohgw_bench.execution.backends.table import open_table
+from ohgw_bench.execution.simulator_clock import DISPATCH_SECONDS
 from tests.helpers import twin
 
 TASK, ARM, EPOCHS = twin.TASK, twin.OHGW, twin.EPOCHS
