@@ -13,7 +13,7 @@ from optuna.distributions import FloatDistribution, IntDistribution
 from ohgw_bench.core.fidelity import Fidelity
 from ohgw_bench.core.registry import get_task, list_tasks
 from ohgw_bench.core.space import SearchSpace
-from ohgw_bench.execution.objective import _check_config
+from ohgw_bench.execution.evaluation import check_config
 
 TASKS = list_tasks()
 
@@ -29,9 +29,9 @@ def test_the_configspace_export_is_the_space(name):
         assert (exported.lower, exported.upper) == (h.low, h.high)
         assert exported.meta == {"description": h.description}
     for seed in range(5):  # sampled at random, and at both ends of every bound
-        _check_config(get_task(name), dict(space.to_configspace(seed=seed).sample_configuration()))
-    _check_config(get_task(name), {h.name: h.low for h in space.hyperparameters})
-    _check_config(get_task(name), {h.name: h.high for h in space.hyperparameters})
+        check_config(get_task(name), dict(space.to_configspace(seed=seed).sample_configuration()))
+    check_config(get_task(name), {h.name: h.low for h in space.hyperparameters})
+    check_config(get_task(name), {h.name: h.high for h in space.hyperparameters})
 
 
 def test_a_seeded_configspace_samples_reproducibly():
@@ -52,7 +52,7 @@ def test_the_optuna_export_is_the_space(name):
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     for _ in range(5):
         trial = study.ask(fixed_distributions=distributions)
-        _check_config(task, trial.params)
+        check_config(task, trial.params)
         study.tell(trial, 0.0)
 
 
@@ -74,7 +74,7 @@ def test_a_sample_outside_the_space_fails_the_check():
     config = {h.name: h.low for h in task.space.hyperparameters}
     config["log10_lr"] = task.space["log10_lr"].high + 0.5
     with pytest.raises(ValueError, match="log10_lr=0.5 is outside"):
-        _check_config(task, config)
+        check_config(task, config)
     with pytest.raises(ValueError, match="low 3.0 must be below high 2.0"):
         SearchSpace.from_json({"hyperparameters": [{"name": "x", "low": 3, "high": 2, "description": "x"}]})
 
