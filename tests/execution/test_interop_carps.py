@@ -73,18 +73,10 @@ def test_a_table_answers_carps_for_its_configurations_with_virtual_time(twin_tab
     assert carps_task(objective, n_trials=1).metadata.objective_function_approximation == "tabular"
 
 
-def test_the_carps_example_runs_as_its_docstring_says_on_a_table(capsys):
+def test_the_carps_example_runs_as_its_docstring_says_on_a_table(monkeypatch, capsys):
     """``examples/carps_dehb.py`` on the committed table (live, it is the DEHB test above)."""
-    import runpy
-    import sys
-    from pathlib import Path
+    from tests.helpers.examples import run_example
 
-    script = Path(__file__).resolve().parents[2] / "examples" / "carps_dehb.py"
-    table = script.parents[1] / "results" / "mnist1d-cnn-table"
-    argv, sys.argv = sys.argv, [str(script), "--task", f"table:{table}", "--trials", "4"]
-    try:
-        runpy.run_path(str(script), run_name="__main__")
-    finally:
-        sys.argv = argv
+    run_example("carps_dehb.py", ["--task", "table:results/mnist1d-cnn-table", "--trials", "4"], monkeypatch)
     out = capsys.readouterr().out
     assert "incumbent {'config_id':" in out and "epochs trained or looked up" in out

@@ -3,16 +3,13 @@ epochs, so that a pruned trial trains only the epochs it was judged on."""
 
 from __future__ import annotations
 
-import runpy
-import sys
-
 import optuna
 import pytest
 import torch
 
 from ohgw_bench.core.registry import get_task
 from ohgw_bench.execution.evaluation import evaluate
-from tests.helpers import ROOT
+from tests.helpers.examples import run_example
 
 TASK = get_task("digits-cnn")
 MAX_EPOCHS, TRIALS = 9, 10
@@ -62,13 +59,5 @@ def test_a_pruned_study_trains_fewer_epochs_per_pruned_trial():
 def test_the_example_script_runs(argv, monkeypatch, capsys):
     """``examples/optuna_pruning.py`` as its docstring says to run it, live on digits-cnn and on the committed
     mnist1d table, in this process (the script is under test, not the process)."""
-    script = ROOT / "examples" / "optuna_pruning.py"
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(sys, "argv", [str(script), *argv])
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        runpy.run_path(str(script), run_name="__main__")
-    finally:
-        torch.set_num_threads(before)
+    run_example("optuna_pruning.py", argv, monkeypatch)
     assert "pruned: " in capsys.readouterr().out

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import runpy
-import sys
 
 import pytest
 import smac
@@ -14,7 +12,7 @@ import torch
 
 from ohgw_bench.core.registry import get_task
 from ohgw_bench.execution.evaluation import evaluate
-from tests.helpers import ROOT
+from tests.helpers.examples import run_example
 
 TASK = get_task("digits-cnn")
 MAX_EPOCHS, TRIALS = 9, 17  # Hyperband eta=3 on 1-9 epochs: a full bracket (9 x 1, 3 x 3, 1 x 9) and the next
@@ -69,13 +67,5 @@ def test_hyperband_resumes_promoted_configurations(tmp_path):
 def test_the_example_script_runs(argv, monkeypatch, capsys):
     """``examples/smac_multifidelity.py`` as its docstring says to run it, live on digits-cnn and on the committed
     mnist1d table, in this process (the script is under test, not the process)."""
-    script = ROOT / "examples" / "smac_multifidelity.py"
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(sys, "argv", [str(script), *argv])
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        runpy.run_path(str(script), run_name="__main__")
-    finally:
-        torch.set_num_threads(before)
+    run_example("smac_multifidelity.py", argv, monkeypatch)
     assert "epochs trained for " in capsys.readouterr().out

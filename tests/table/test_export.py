@@ -198,17 +198,10 @@ def test_overwrite_replaces_a_previous_export_only(exported, tmp_path, twin_tabl
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
 
 
-def test_the_syne_tune_example_replays_a_committed_table(capsys):
+def test_the_syne_tune_example_replays_a_committed_table(monkeypatch, capsys):
     """``examples/syne_tune_replay.py`` as its docstring runs it, on the committed table by name."""
-    import runpy
-    import sys
-    from pathlib import Path
+    from tests.helpers.examples import run_example
 
-    script = Path(__file__).resolve().parents[2] / "examples" / "syne_tune_replay.py"
-    argv, sys.argv = sys.argv, [str(script), "--table", "mnist1d-cnn", "--budget", "60"]
-    try:
-        runpy.run_path(str(script), run_name="__main__")
-    finally:
-        sys.argv = argv
+    run_example("syne_tune_replay.py", ["--table", "mnist1d-cnn", "--budget", "60"], monkeypatch)
     out = capsys.readouterr().out
     assert "ohgw(eta=1) on mnist1d-cnn:" in out and "best val_acc 0.9" in out
